@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/rs/zerolog"
+	"github.com/spf13/cobra"
+	"github.com/switcharoo/switcharoo/internal/config"
+	"github.com/switcharoo/switcharoo/internal/exitcode"
+	"github.com/switcharoo/switcharoo/internal/logging"
+)
+
+// cli is what every command shares: the global flags, the output streams
+// and, once the flags are parsed, the logger.
+type cli struct {
+	configPath string
+	logFormat  string
+	logLevel   string
+
+	stdout, stderr io.Writer
+	log            zerolog.Logger
+	started        bool // a command's own code ran: errors are no longer usage errors
+}
+
+// run executes one command line and returns the process exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	c := &cli{stdout: stdout, stderr: stderr, log: zerolog.Nop()}
+	root := c.rootCommand()
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitcode.OK
+	}
+	if !c.started {
+		// Cobra's own errors (unknown command or flag, wrong arguments).
+		err = exitcode.With(exitcode.Usage, fmt.Errorf("%w\nRun 'switcharoo --help' for usage.", err))
+	}
+	fmt.Fprintf(stderr, "switcharoo: %v\n", err)
+	return exitcode.Of(err)
+}
+
+func (c *cli) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "switcharoo",
+		Short: "Move a live MySQL database to a new home with seconds of write downtime",
+		Long: `switcharoo moves a live MySQL database (e.g. MySQL 5.6 on bare metal) to a new
+home (e.g. Amazon Aurora): a binlog replicator keeps the new database in sync,
+then a runbook runs the switchover night, with a dry run, a rehearsal and a
+rollback. See docs/ for the configuration and every command.`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := logging.New(c.stderr, c.logFormat, c.logLevel)
+			if err != nil {
+				return exitcode.With(exitcode.Usage, err)
+			}
+			c.log = log
+			c.started = true
+			return nil
+		},
+	}
+	root.SetOut(c.stdout)
+	root.SetErr(c.stderr)
+	flags := root.PersistentFlags()
+	flags.StringVarP(&c.configPath, "config", "c", "./switcharoo.yaml", "configuration file")
+	flags.StringVar(&c.logFormat, "log-format", "", "log format: console or json (default: console on a terminal, json otherwise)")
+	flags.StringVar(&c.logLevel, "log-level", "info", "log level: trace, debug, info, warn or error")
+
+	root.AddCommand(c.versionCommand(), c.configCommand())
+	return root
+}
+
+// loadConfig loads the file given by --config.
+func (c *cli) loadConfig() (*config.Config, error) {
+	cfg, err := config.Load(c.configPath)
+	if err != nil {
+		return nil, err
+	}
+	c.log.Debug().Str("file", c.configPath).Msg("config loaded")
+	return cfg, nil
+}

@@ -1,0 +1,317 @@
+package config
+
+import (
+	"time"
+
+	"github.com/switcharoo/switcharoo/internal/secret"
+)
+
+// Config is the whole switcharoo configuration. The yaml tag of each field is
+// its key; docs/config.md and examples/switcharoo.yaml describe every one.
+//
+// Maps whose keys are user data (database names, environment variable names)
+// are written as lists of pairs: viper folds map keys to lower case.
+type Config struct {
+	// StateDir holds the journal, the lock and the state files.
+	StateDir    string      `yaml:"state_dir"`
+	Source      Endpoint    `yaml:"source"`
+	Target      Endpoint    `yaml:"target"`
+	Replication Replication `yaml:"replication"`
+	DNS         DNS         `yaml:"dns"`
+	App         App         `yaml:"app"`
+	Checks      Checks      `yaml:"checks"`
+	Cutover     Cutover     `yaml:"cutover"`
+}
+
+// Endpoint is how to reach one MySQL server.
+type Endpoint struct {
+	Host           string        `yaml:"host"`
+	Port           int           `yaml:"port"`
+	User           string        `yaml:"user"`
+	PasswordEnv    string        `yaml:"password_env"`
+	PasswordFile   string        `yaml:"password_file"`
+	TLS            TLS           `yaml:"tls"`
+	ConnectTimeout time.Duration `yaml:"connect_timeout"`
+
+	// Password is resolved from PasswordEnv or PasswordFile by Load; it is
+	// not a key of the file.
+	Password secret.Value `yaml:"password" resolved:"true"`
+}
+
+// TLS modes, as the mysql client's --ssl-mode names them.
+const (
+	TLSDisabled       = "disabled"
+	TLSPreferred      = "preferred"
+	TLSRequired       = "required"
+	TLSVerifyCA       = "verify-ca"
+	TLSVerifyIdentity = "verify-identity"
+)
+
+// TLSModes lists the accepted tls.mode values.
+var TLSModes = []string{TLSDisabled, TLSPreferred, TLSRequired, TLSVerifyCA, TLSVerifyIdentity}
+
+// TLS configures the connection's encryption.
+type TLS struct {
+	Mode string `yaml:"mode"`
+	// CA is a PEM bundle of the certificate authorities to trust (for
+	// Aurora: the RDS global bundle). Empty: the system's roots.
+	CA string `yaml:"ca"`
+	// Cert and Key are a client certificate, when the server demands one.
+	Cert string `yaml:"cert"`
+	Key  string `yaml:"key"`
+}
+
+// DDL policies for schema changes seen in the binlog.
+const (
+	DDLApply  = "apply"
+	DDLStop   = "stop"
+	DDLIgnore = "ignore"
+)
+
+// DDLPolicies lists the accepted replication.ddl values.
+var DDLPolicies = []string{DDLApply, DDLStop, DDLIgnore}
+
+// Replication configures the binlog replication engine.
+type Replication struct {
+	// ServerID identifies the replicator to the source; it must be unused.
+	ServerID uint32 `yaml:"server_id"`
+	// Databases are glob patterns of the source databases to replicate.
+	Databases []string `yaml:"databases"`
+	// Tables are glob patterns "db.table" to include; empty means all
+	// tables of the selected databases.
+	Tables []string `yaml:"tables"`
+	// ExcludeTables are glob patterns "db.table" to leave out.
+	ExcludeTables []string `yaml:"exclude_tables"`
+	// DatabaseMap renames databases on the target.
+	DatabaseMap []Rename `yaml:"database_map"`
+	// AllowNoKey are glob patterns "db.table" of tables replicated although
+	// they have neither a primary key nor a NOT NULL unique key.
+	AllowNoKey []string `yaml:"allow_no_key"`
+	// Workers is the number of parallel copy connections.
+	Workers int `yaml:"workers"`
+	// CopyChunkRows is the size of one primary-key range during the copy.
+	CopyChunkRows int `yaml:"copy_chunk_rows"`
+	// CheckpointSchema holds the checkpoint (on the target) and the
+	// heartbeat (on the source).
+	CheckpointSchema string `yaml:"checkpoint_schema"`
+	// DDL is the policy for schema changes: apply, stop or ignore.
+	DDL string `yaml:"ddl"`
+	// ApplyBatchRows and ApplyBatchDelay bound how many source transactions
+	// share one target transaction: at most this many row changes, held at
+	// most this long.
+	ApplyBatchRows  int           `yaml:"apply_batch_rows"`
+	ApplyBatchDelay time.Duration `yaml:"apply_batch_delay"`
+	// Heartbeat writes a row on the source at this interval to measure
+	// end-to-end lag; 0 turns it off (lag then comes from event times).
+	Heartbeat time.Duration `yaml:"heartbeat"`
+	// StallTimeout is how long the source stream may be silent before the
+	// connection is considered dead and re-established.
+	StallTimeout time.Duration `yaml:"stall_timeout"`
+	// MaxBackoff caps the wait between reconnection attempts.
+	MaxBackoff time.Duration `yaml:"max_backoff"`
+	// ProgressInterval is how often copy and stream progress is logged.
+	ProgressInterval time.Duration `yaml:"progress_interval"`
+}
+
+// Rename maps a source database to a differently named target database.
+type Rename struct {
+	Source string `yaml:"source"`
+	Target string `yaml:"target"`
+}
+
+// DNS providers.
+const (
+	DNSRoute53 = "route53"
+	DNSRFC2136 = "rfc2136"
+)
+
+// DNS configures the record swap. Its shape is settled by the dnsswap issue.
+type DNS struct {
+	// Provider is route53, rfc2136, or empty for a night without DNS swap.
+	Provider string `yaml:"provider"`
+	// LoweredTTL is the TTL records are lowered to days before the night.
+	LoweredTTL time.Duration `yaml:"lowered_ttl"`
+	// PropagationTimeout bounds the wait for every authoritative server.
+	PropagationTimeout time.Duration `yaml:"propagation_timeout"`
+	Route53            Route53       `yaml:"route53"`
+	RFC2136            RFC2136       `yaml:"rfc2136"`
+	Records            []Record      `yaml:"records"`
+}
+
+// Route53 locates the hosted zone and the API.
+type Route53 struct {
+	HostedZoneID   string `yaml:"hosted_zone_id"`
+	HostedZoneName string `yaml:"hosted_zone_name"`
+	Region         string `yaml:"region"`
+	// Endpoint overrides the API's base URL (emulators, VPC endpoints).
+	Endpoint string `yaml:"endpoint"`
+}
+
+// RFC2136 locates a DNS server that accepts TSIG-signed updates.
+type RFC2136 struct {
+	Server         string `yaml:"server"`
+	Zone           string `yaml:"zone"`
+	TSIGName       string `yaml:"tsig_name"`
+	TSIGAlgorithm  string `yaml:"tsig_algorithm"`
+	TSIGSecretEnv  string `yaml:"tsig_secret_env"`
+	TSIGSecretFile string `yaml:"tsig_secret_file"`
+
+	// TSIGSecret is resolved by Load from TSIGSecretEnv or TSIGSecretFile.
+	TSIGSecret secret.Value `yaml:"tsig_secret" resolved:"true"`
+}
+
+// Record is one DNS record the night swaps from Source to Target. A value
+// is either plain (Source, Target) or a Route 53 alias (SourceAlias, Alias).
+type Record struct {
+	Name        string `yaml:"name"`
+	Type        string `yaml:"type"`
+	Source      string `yaml:"source"`
+	SourceAlias Alias  `yaml:"source_alias"`
+	Target      string `yaml:"target"`
+	Alias       Alias  `yaml:"alias"`
+}
+
+// Alias is a Route 53 alias target.
+type Alias struct {
+	HostedZoneID         string `yaml:"hosted_zone_id"`
+	DNSName              string `yaml:"dns_name"`
+	EvaluateTargetHealth bool   `yaml:"evaluate_target_health"`
+}
+
+// App configures the actions that stop and restart the application's
+// writers. Its shape is settled by the deploy issue.
+type App struct {
+	AWS    AWS      `yaml:"aws"`
+	Stop   []Action `yaml:"stop"`
+	Deploy []Action `yaml:"deploy"`
+	Start  []Action `yaml:"start"`
+}
+
+// AWS holds settings shared by the AWS clients.
+type AWS struct {
+	Region string `yaml:"region"`
+	// Endpoint overrides the APIs' base URL (emulators, VPC endpoints).
+	Endpoint string `yaml:"endpoint"`
+}
+
+// Action is one step on the application: an ECS service, an EventBridge
+// rule or schedule, a command or a webhook. Kind says which fields apply.
+type Action struct {
+	Kind    string        `yaml:"kind"`
+	Name    string        `yaml:"name"`
+	Timeout time.Duration `yaml:"timeout"`
+	// ecs-service
+	Cluster     string   `yaml:"cluster"`
+	Service     string   `yaml:"service"`
+	Image       string   `yaml:"image"`
+	Environment []EnvVar `yaml:"environment"`
+	// eventbridge-rule, scheduler-schedule
+	Rule     string `yaml:"rule"`
+	EventBus string `yaml:"event_bus"`
+	Schedule string `yaml:"schedule"`
+	Group    string `yaml:"group"`
+	// exec
+	Command []string `yaml:"command"`
+	Undo    []string `yaml:"undo"`
+	// http
+	URL          string `yaml:"url"`
+	Method       string `yaml:"method"`
+	ExpectStatus int    `yaml:"expect_status"`
+}
+
+// EnvVar is one environment variable given to the application.
+type EnvVar struct {
+	Name  string `yaml:"name"`
+	Value string `yaml:"value"`
+}
+
+// Checks configures verification and health checks. Its shape is settled
+// by the verify and runbook issues.
+type Checks struct {
+	Verify   Verify        `yaml:"verify"`
+	HTTP     []HTTPCheck   `yaml:"http"`
+	SQLProbe SQLProbe      `yaml:"sql_probe"`
+	Timeout  time.Duration `yaml:"timeout"`
+}
+
+// Verify configures the chunked data comparison.
+type Verify struct {
+	ChunkRows int `yaml:"chunk_rows"`
+	Workers   int `yaml:"workers"`
+	// MaxRate caps rows read per second; 0 means no cap.
+	MaxRate int `yaml:"max_rate"`
+	// DiffLimit caps the row keys reported per differing chunk.
+	DiffLimit int `yaml:"diff_limit"`
+}
+
+// HTTPCheck is one health endpoint.
+type HTTPCheck struct {
+	Name         string `yaml:"name"`
+	URL          string `yaml:"url"`
+	ExpectStatus int    `yaml:"expect_status"`
+}
+
+// SQLProbe writes through the application's database name after the swap.
+type SQLProbe struct {
+	Host     string `yaml:"host"`
+	Database string `yaml:"database"`
+}
+
+// Cutover configures the switchover night.
+type Cutover struct {
+	// MaxLag is the largest replication lag at which the night may start.
+	MaxLag time.Duration `yaml:"max_lag"`
+	// FenceGrace is how long clients may finish after read_only is set and
+	// before their connections are killed.
+	FenceGrace time.Duration `yaml:"fence_grace"`
+	// CatchUpTimeout bounds the wait for the replicator to reach the fence.
+	CatchUpTimeout time.Duration `yaml:"catch_up_timeout"`
+	// Verify is full or fast: the final verification at the fenced position.
+	Verify string `yaml:"verify"`
+	// ReverseReplication starts replication from target back to source
+	// after the switch, so that a rollback loses nothing.
+	ReverseReplication bool `yaml:"reverse_replication"`
+	// HealthTimeout bounds the health checks after the switch.
+	HealthTimeout time.Duration `yaml:"health_timeout"`
+	// UndoTimeout bounds undoing the night after a failure.
+	UndoTimeout time.Duration `yaml:"undo_timeout"`
+}
+
+// Defaults returns the configuration that an empty file means.
+func Defaults() Config {
+	port := 3306
+	endpoint := Endpoint{Port: port, TLS: TLS{Mode: TLSPreferred}, ConnectTimeout: 10 * time.Second}
+	return Config{
+		StateDir: "./.switcharoo",
+		Source:   endpoint,
+		Target:   endpoint,
+		Replication: Replication{
+			Workers:          4,
+			CopyChunkRows:    10000,
+			CheckpointSchema: "_switcharoo",
+			DDL:              DDLApply,
+			ApplyBatchRows:   5000,
+			ApplyBatchDelay:  20 * time.Millisecond,
+			Heartbeat:        time.Second,
+			StallTimeout:     30 * time.Second,
+			MaxBackoff:       30 * time.Second,
+			ProgressInterval: 10 * time.Second,
+		},
+		DNS: DNS{
+			LoweredTTL:         60 * time.Second,
+			PropagationTimeout: 5 * time.Minute,
+		},
+		Checks: Checks{
+			Verify:  Verify{ChunkRows: 1000, Workers: 4, DiffLimit: 100},
+			Timeout: 2 * time.Minute,
+		},
+		Cutover: Cutover{
+			MaxLag:         time.Second,
+			FenceGrace:     2 * time.Second,
+			CatchUpTimeout: time.Minute,
+			Verify:         "fast",
+			HealthTimeout:  2 * time.Minute,
+			UndoTimeout:    5 * time.Minute,
+		},
+	}
+}

@@ -1,0 +1,231 @@
+package config
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net"
+	"os"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// validate checks the decoded configuration: required keys, ranges, enums,
+// patterns and files. Source, target and replication are checked in full;
+// the other sections only as far as their shape is settled.
+func validate(c *Config, r *report) {
+	if strings.TrimSpace(c.StateDir) == "" {
+		r.add("state_dir", "required: a directory for the journal, lock and state files, e.g. ./.switcharoo")
+	}
+	validateEndpoint(r, "source", &c.Source)
+	validateEndpoint(r, "target", &c.Target)
+	if c.Source.Host != "" && sameServer(c.Source, c.Target) {
+		r.add("target", "is the same server as source (%s); the target must be the new database",
+			net.JoinHostPort(c.Source.Host, strconv.Itoa(c.Source.Port)))
+	}
+	validateReplication(r, &c.Replication)
+	validateDNS(r, &c.DNS)
+	validateApp(r, &c.App)
+	validateChecks(r, &c.Checks)
+	validateCutover(r, &c.Cutover)
+}
+
+func validateEndpoint(r *report, key string, e *Endpoint) {
+	if strings.TrimSpace(e.Host) == "" {
+		r.add(key+".host", "required: the MySQL server's host name or IP address")
+	}
+	if e.Port < 1 || e.Port > 65535 {
+		r.add(key+".port", "must be 1..65535, got %d", e.Port)
+	}
+	if strings.TrimSpace(e.User) == "" {
+		r.add(key+".user", "required: the MySQL user switcharoo connects as")
+	}
+	atLeast(r, key+".connect_timeout", e.ConnectTimeout, time.Second)
+	tlsKey := key + ".tls"
+	if !slices.Contains(TLSModes, e.TLS.Mode) {
+		r.add(tlsKey+".mode", "must be one of %s, got %q", strings.Join(TLSModes, ", "), e.TLS.Mode)
+	}
+	if e.TLS.CA != "" {
+		if pem, err := os.ReadFile(e.TLS.CA); err != nil {
+			r.add(tlsKey+".ca", "cannot read %s: %s", e.TLS.CA, fileReason(err))
+		} else if !x509.NewCertPool().AppendCertsFromPEM(pem) {
+			r.add(tlsKey+".ca", "%s holds no PEM certificate", e.TLS.CA)
+		}
+	}
+	switch {
+	case (e.TLS.Cert == "") != (e.TLS.Key == ""):
+		r.add(tlsKey+".cert", "tls.cert and tls.key go together: set both or neither")
+	case e.TLS.Cert != "":
+		if _, err := tls.LoadX509KeyPair(e.TLS.Cert, e.TLS.Key); err != nil {
+			r.add(tlsKey+".cert", "cannot load the client certificate %s with key %s: %s", e.TLS.Cert, e.TLS.Key, fileReason(err))
+		}
+	}
+	if e.TLS.Mode == TLSDisabled && (e.TLS.CA != "" || e.TLS.Cert != "") {
+		r.add(tlsKey+".mode", "is disabled but tls.ca or tls.cert is set; choose a mode that uses them, or remove them")
+	}
+}
+
+func sameServer(a, b Endpoint) bool {
+	return strings.EqualFold(a.Host, b.Host) && a.Port == b.Port
+}
+
+func validateReplication(r *report, rep *Replication) {
+	const key = "replication"
+	if rep.ServerID == 0 {
+		r.add(key+".server_id", "required: a server_id no other replica of the source uses, 1..4294967295")
+	}
+	if len(rep.Databases) == 0 {
+		r.add(key+".databases", "required: glob patterns of the source databases to replicate, e.g. [app, \"shop_*\"]")
+	}
+	for i, p := range rep.Databases {
+		checkGlob(r, fmt.Sprintf("%s.databases[%d]", key, i), p, false)
+	}
+	for _, list := range []struct {
+		key      string
+		patterns []string
+	}{{"tables", rep.Tables}, {"exclude_tables", rep.ExcludeTables}, {"allow_no_key", rep.AllowNoKey}} {
+		for i, p := range list.patterns {
+			checkGlob(r, fmt.Sprintf("%s.%s[%d]", key, list.key, i), p, true)
+		}
+	}
+	seenSource, seenTarget := map[string]bool{}, map[string]bool{}
+	for i, m := range rep.DatabaseMap {
+		k := fmt.Sprintf("%s.database_map[%d]", key, i)
+		switch {
+		case m.Source == "":
+			r.add(k+".source", "required: the source database name")
+		case !matchesAny(rep.Databases, m.Source):
+			r.add(k+".source", "%q is not matched by replication.databases", m.Source)
+		case seenSource[m.Source]:
+			r.add(k+".source", "%q is mapped twice", m.Source)
+		}
+		if msg := identifierProblem(m.Target); msg != "" {
+			r.add(k+".target", "%s", msg)
+		} else if seenTarget[m.Target] {
+			r.add(k+".target", "%q is the target of two databases", m.Target)
+		}
+		seenSource[m.Source], seenTarget[m.Target] = true, true
+	}
+	if msg := identifierProblem(rep.CheckpointSchema); msg != "" {
+		r.add(key+".checkpoint_schema", "%s", msg)
+	} else if matchesAny(rep.Databases, rep.CheckpointSchema) {
+		r.add(key+".checkpoint_schema", "%q is matched by replication.databases; the replicator's own schema must not be replicated", rep.CheckpointSchema)
+	}
+	between(r, key+".workers", rep.Workers, 1, 64)
+	between(r, key+".copy_chunk_rows", rep.CopyChunkRows, 1, 1_000_000)
+	between(r, key+".apply_batch_rows", rep.ApplyBatchRows, 1, 1_000_000)
+	if !slices.Contains(DDLPolicies, rep.DDL) {
+		r.add(key+".ddl", "must be one of %s, got %q", strings.Join(DDLPolicies, ", "), rep.DDL)
+	}
+	if rep.ApplyBatchDelay > 10*time.Second {
+		r.add(key+".apply_batch_delay", "must be at most 10s (it adds to the lag), got %s", rep.ApplyBatchDelay)
+	}
+	if rep.Heartbeat != 0 {
+		atLeast(r, key+".heartbeat", rep.Heartbeat, 100*time.Millisecond)
+	}
+	atLeast(r, key+".stall_timeout", rep.StallTimeout, time.Second)
+	atLeast(r, key+".max_backoff", rep.MaxBackoff, 100*time.Millisecond)
+	atLeast(r, key+".progress_interval", rep.ProgressInterval, time.Second)
+}
+
+func validateDNS(r *report, d *DNS) {
+	switch d.Provider {
+	case "", DNSRoute53, DNSRFC2136:
+	default:
+		r.add("dns.provider", "must be route53, rfc2136, or empty for no DNS swap, got %q", d.Provider)
+	}
+	for i, rec := range d.Records {
+		k := fmt.Sprintf("dns.records[%d]", i)
+		if rec.Name == "" {
+			r.add(k+".name", "required: the record's fully qualified name")
+		}
+		if !slices.Contains([]string{"A", "AAAA", "CNAME"}, rec.Type) {
+			r.add(k+".type", "must be A, AAAA or CNAME, got %q", rec.Type)
+		}
+	}
+}
+
+// ActionKinds lists the accepted app action kinds.
+var ActionKinds = []string{"ecs-service", "eventbridge-rule", "scheduler-schedule", "exec", "http"}
+
+func validateApp(r *report, a *App) {
+	for _, list := range []struct {
+		key     string
+		actions []Action
+	}{{"app.stop", a.Stop}, {"app.deploy", a.Deploy}, {"app.start", a.Start}} {
+		for i, act := range list.actions {
+			if !slices.Contains(ActionKinds, act.Kind) {
+				r.add(fmt.Sprintf("%s[%d].kind", list.key, i), "must be one of %s, got %q", strings.Join(ActionKinds, ", "), act.Kind)
+			}
+		}
+	}
+}
+
+func validateChecks(r *report, c *Checks) {
+	between(r, "checks.verify.chunk_rows", c.Verify.ChunkRows, 1, 1_000_000)
+	between(r, "checks.verify.workers", c.Verify.Workers, 1, 64)
+	between(r, "checks.verify.max_rate", c.Verify.MaxRate, 0, 1<<30)
+	between(r, "checks.verify.diff_limit", c.Verify.DiffLimit, 0, 1_000_000)
+}
+
+func validateCutover(r *report, c *Cutover) {
+	if c.Verify != "full" && c.Verify != "fast" {
+		r.add("cutover.verify", "must be full or fast, got %q", c.Verify)
+	}
+	atLeast(r, "cutover.catch_up_timeout", c.CatchUpTimeout, time.Second)
+	atLeast(r, "cutover.health_timeout", c.HealthTimeout, time.Second)
+	atLeast(r, "cutover.undo_timeout", c.UndoTimeout, time.Second)
+}
+
+func between(r *report, key string, v, lo, hi int) {
+	if v < lo || v > hi {
+		r.add(key, "must be %d..%d, got %d", lo, hi, v)
+	}
+}
+
+func atLeast(r *report, key string, v, lo time.Duration) {
+	if v < lo {
+		r.add(key, "must be at least %s, got %s", lo, v)
+	}
+}
+
+// checkGlob validates a glob pattern; qualified patterns have the form
+// "db.table", each part a glob.
+func checkGlob(r *report, key, pattern string, qualified bool) {
+	if pattern == "" {
+		r.add(key, "must not be empty")
+		return
+	}
+	if qualified && !strings.Contains(pattern, ".") {
+		r.add(key, "must have the form db.table (each part may use * ? [..]), got %q", pattern)
+		return
+	}
+	if _, err := path.Match(pattern, ""); err != nil {
+		r.add(key, "is not a valid glob pattern: %q", pattern)
+	}
+}
+
+func matchesAny(patterns []string, name string) bool {
+	for _, p := range patterns {
+		if ok, _ := path.Match(p, name); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// identifierProblem says what is wrong with a MySQL database name, or "".
+func identifierProblem(name string) string {
+	switch {
+	case name == "":
+		return "required: a database name"
+	case len(name) > 64:
+		return fmt.Sprintf("%q is longer than MySQL's 64 characters", name)
+	case strings.HasSuffix(name, " ") || strings.ContainsAny(name, "/\\.\x00"):
+		return fmt.Sprintf("%q is not a valid database name (no / \\ . NUL or trailing space)", name)
+	}
+	return ""
+}

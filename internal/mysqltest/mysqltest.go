@@ -1,0 +1,109 @@
+// Package mysqltest gives tests throwaway MariaDB servers from the sandbox
+// package, stopped and removed when the test ends.
+//
+// When the MariaDB binaries are missing a test is skipped with a message
+// saying how to install them, except under CI=true, where it fails: CI must
+// never pass by skipping the tests that matter.
+package mysqltest
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"os"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	_ "github.com/go-sql-driver/mysql" // the driver tests connect with
+	"github.com/switcharoo/switcharoo/internal/sandbox"
+)
+
+// Option changes the server a test starts.
+type Option func(*sandbox.MariaDBOptions)
+
+// ServerID sets the server's server_id.
+func ServerID(id uint32) Option {
+	return func(o *sandbox.MariaDBOptions) { o.ServerID = id }
+}
+
+// With adds option-file lines such as "binlog_format=STATEMENT".
+func With(settings ...string) Option {
+	return func(o *sandbox.MariaDBOptions) { o.Settings = append(o.Settings, settings...) }
+}
+
+// Start starts a server for t and stops it when t ends. If t failed, the
+// tail of the server's error log is logged first. Without ServerID, each
+// server of a test binary gets its own server_id.
+func Start(t testing.TB, opts ...Option) *sandbox.MariaDB {
+	t.Helper()
+	return StartN(t, 1, opts...)[0]
+}
+
+// StartN starts n servers in parallel (a replication test's source and
+// target start in the time of one). With ServerID(id), they get id, id+1...
+func StartN(t testing.TB, n int, opts ...Option) []*sandbox.MariaDB {
+	t.Helper()
+	var o sandbox.MariaDBOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	servers := make([]*sandbox.MariaDB, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		oi := o
+		oi.Settings = slices.Clone(o.Settings)
+		if o.ServerID == 0 {
+			oi.ServerID = nextServerID.Add(1)
+		} else {
+			oi.ServerID = o.ServerID + uint32(i)
+		}
+		wg.Go(func() { servers[i], errs[i] = sandbox.StartMariaDB(context.Background(), oi) })
+	}
+	wg.Wait()
+	for _, m := range servers {
+		if m == nil {
+			continue
+		}
+		t.Cleanup(func() {
+			if t.Failed() {
+				t.Logf("MariaDB server_id %d on port %d, error log tail:\n%s", m.ServerID, m.Port, m.ErrorLogTail(30))
+			}
+			m.Stop()
+		})
+	}
+	if err := errors.Join(errs...); err != nil {
+		if errors.Is(err, sandbox.ErrNotInstalled) && os.Getenv("CI") != "true" {
+			t.Skipf("skipping: %v", err)
+		}
+		t.Fatalf("start MariaDB: %v", err)
+	}
+	return servers
+}
+
+// nextServerID numbers the servers of one test binary.
+var nextServerID atomic.Uint32
+
+// DB opens a connection pool to database ("" for none) on m as root,
+// closed when t ends.
+func DB(t testing.TB, m *sandbox.MariaDB, database string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("mysql", m.DSN(database))
+	if err != nil {
+		t.Fatalf("open %s: %v", m.DSN(database), err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	return db
+}
+
+// Exec runs statements on db and fails t on the first error.
+func Exec(t testing.TB, db *sql.DB, statements ...string) {
+	t.Helper()
+	for _, s := range statements {
+		if _, err := db.Exec(s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+}
