@@ -9,9 +9,12 @@ package mysqltest
 import (
 	"context"
 	"database/sql"
+	"encoding/hex"
 	"errors"
+	"github.com/switcharoo/switcharoo/internal/config"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -69,7 +72,7 @@ func StartN(t testing.TB, n int, opts ...Option) []*sandbox.MariaDB {
 		}
 		t.Cleanup(func() {
 			if t.Failed() {
-				t.Logf("MariaDB server_id %d on port %d, error log tail:\n%s", m.ServerID, m.Port, m.ErrorLogTail(30))
+				t.Logf("MariaDB server_id %d on port %d, error log tail:\n%s", m.ServerID, m.Port, m.ErrorLogTail(8))
 			}
 			m.Stop()
 		})
@@ -106,4 +109,51 @@ func Exec(t testing.TB, db *sql.DB, statements ...string) {
 			t.Fatalf("%s: %v", s, err)
 		}
 	}
+}
+
+// Endpoint is the config endpoint of m: root over TCP, no password, no TLS.
+func Endpoint(m *sandbox.MariaDB) config.Endpoint {
+	e := config.Defaults().Source
+	e.Host = sandbox.Host
+	e.Port = m.Port
+	e.User = "root"
+	e.TLS.Mode = config.TLSDisabled
+	return e
+}
+
+// Dump returns every row a query yields, each as its columns' raw bytes
+// (hex-encoded, NULL as "NULL") joined by "|": the exact stored values, in
+// the session's result character set.
+func Dump(t testing.TB, db *sql.DB, query string) []string {
+	t.Helper()
+	rows, err := db.Query(query)
+	if err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	var out []string
+	vals := make([]sql.RawBytes, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		parts := make([]string, len(vals))
+		for i, v := range vals {
+			if v == nil {
+				parts[i] = "NULL"
+			} else {
+				parts[i] = hex.EncodeToString(v)
+			}
+		}
+		out = append(out, strings.Join(parts, "|"))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

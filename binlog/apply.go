@@ -1,0 +1,656 @@
+package binlog
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"fmt"
+	"reflect"
+	"strings"
+	"time"
+
+	gomysql "github.com/go-mysql-org/go-mysql/mysql"
+	"github.com/go-mysql-org/go-mysql/replication"
+)
+
+// applier turns the source's row events into SQL on the target, exactly
+// once: every source transaction is applied in the same target transaction
+// that moves the checkpoint past it.
+//
+// Several source transactions share a target transaction (group commit),
+// which is committed when it holds apply_batch_rows changes, when it has
+// been open apply_batch_delay, or as soon as no further event is waiting —
+// so a backlog is applied in large transactions and a quiet stream with
+// the least delay. Statements are written as SQL text into one buffer and
+// sent many at a time (one round trip for a whole batch when it is small);
+// consecutive inserts into a table become one multi-row INSERT and
+// consecutive deletes one DELETE ... IN. The buffer is bounded, and so is
+// memory, whatever the size of a source transaction.
+type applier struct {
+	r      *Replicator
+	conn   *sql.Conn
+	cp     Checkpoint  // as committed
+	window *copyWindow // rows copied under later snapshots; nil when none
+	gtids  gomysql.GTIDSet
+
+	tables map[uint64]*mappedTable // the current TABLE_MAPs by table id
+	sql    map[TableName]*tableSQL // statement prefixes, rebuilt after DDL
+
+	file     string   // binlog file being read
+	safe     Position // the last transaction boundary read
+	inTrx    bool     // between a transaction's first and last event
+	inBody   bool     // past its BEGIN: a statement now is part of it
+	trxStart Position
+	trxGTID  string // the transaction's GTID, added to gtids at its end
+	dirty    bool   // safe moved past the checkpoint with nothing to apply
+
+	schemaChanged bool // a DDL changed the schema map since the last commit
+
+	buf   []byte // statements not yet sent to the target
+	open  bool   // the target transaction has begun
+	stmt  openStatement
+	batch batchStats
+}
+
+// mappedTable is a TABLE_MAP resolved against the schema map.
+type mappedTable struct {
+	table     *Table // nil: not replicated
+	heartbeat bool   // the replicator's own heartbeat table
+}
+
+type batchStats struct {
+	transactions int
+	rows         int
+	started      time.Time
+	eventTime    uint32 // source timestamp of the last transaction
+	heartbeat    int64  // µs timestamp of the last heartbeat row, 0 if none
+}
+
+// openStatement is the multi-row statement being built at the end of buf.
+type openStatement struct {
+	kind  byte // 'i' insert, 'd' delete by single-column key, 'D' delete by compound key
+	table *Table
+	rows  int
+	start int // offset in buf
+}
+
+// Bounds on statement and buffer sizes. A batch is sent when the buffer
+// holds flushBytes; a multi-row statement is closed at statementRows rows
+// or statementBytes bytes. Both stay far below max_allowed_packet (4 MB
+// on MySQL 5.6, 16 MB on MariaDB, 64 MB on MySQL 8.0).
+const (
+	flushBytes     = 1 << 20
+	statementRows  = 1000
+	statementBytes = 256 << 10
+)
+
+func newApplier(r *Replicator, conn *sql.Conn, cp *Checkpoint, window *copyWindow) (*applier, error) {
+	gtids, err := gomysql.ParseGTIDSet(r.source.flavor, cp.GTID)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint GTID set %q: %w", cp.GTID, err)
+	}
+	return &applier{
+		r:      r,
+		conn:   conn,
+		cp:     *cp,
+		window: window,
+		gtids:  gtids,
+		tables: map[uint64]*mappedTable{},
+		sql:    map[TableName]*tableSQL{},
+		file:   cp.Position.File,
+		safe:   cp.Position,
+	}, nil
+}
+
+// pending reports whether the applier holds work the target has not
+// committed.
+func (a *applier) pending() bool {
+	return a.open || len(a.buf) > 0 || a.batch.transactions > 0 || a.dirty
+}
+
+// dueForCommit reports whether the batch should be committed now, given
+// whether another event is already waiting.
+func (a *applier) dueForCommit(eventWaiting bool) bool {
+	if a.inTrx || !a.pending() {
+		return false
+	}
+	rep := a.r.cfg.Replication
+	return !eventWaiting || a.batch.rows >= rep.ApplyBatchRows || time.Since(a.batch.started) >= rep.ApplyBatchDelay
+}
+
+// handle applies one binlog event.
+func (a *applier) handle(ctx context.Context, ev *replication.BinlogEvent) error {
+	h := ev.Header
+	next := Position{File: a.file, Pos: h.LogPos}
+	switch e := ev.Event.(type) {
+	case *replication.RotateEvent:
+		a.file = string(e.NextLogName)
+		if !a.inTrx {
+			a.advance(Position{File: a.file, Pos: uint32(e.Position)})
+		}
+		return nil
+	case *replication.GTIDEvent:
+		a.begin(h)                                         // a BEGIN, or a DDL statement, follows
+		if !bytes.Equal(e.SID, make([]byte, len(e.SID))) { // not an anonymous GTID
+			a.trxGTID = fmt.Sprintf("%s:%d", uuidString(e.SID), e.GNO)
+		}
+		return nil
+	case *replication.MariadbGTIDEvent:
+		a.begin(h)
+		a.inBody = !e.IsStandalone() // MariaDB's GTID event is the BEGIN
+		a.trxGTID = e.GTID.String()
+		return nil
+	case *replication.QueryEvent:
+		return a.query(ctx, e, h, next)
+	case *replication.TableMapEvent:
+		return a.mapTable(e, next)
+	case *replication.RowsEvent:
+		a.begin(h)
+		a.inBody = true
+		return a.rows(ctx, e, h, next)
+	case *replication.XIDEvent:
+		return a.end(h, next)
+	case *replication.TransactionPayloadEvent:
+		for _, inner := range e.Events {
+			if err := a.handle(ctx, inner); err != nil {
+				return err
+			}
+		}
+		return nil
+	case *replication.HeartbeatEvent:
+		return nil
+	}
+	// Anything else (format description, previous GTIDs, binlog
+	// checkpoints, ...) between transactions moves the boundary, so that a
+	// fenced source's final position is reached.
+	if !a.inTrx && h.LogPos > 0 {
+		a.advance(next)
+	}
+	return nil
+}
+
+func (a *applier) begin(h *replication.EventHeader) {
+	if a.inTrx {
+		return
+	}
+	a.inTrx = true
+	a.trxStart = a.safe
+	if a.batch.started.IsZero() {
+		a.batch.started = time.Now()
+	}
+	a.batch.eventTime = h.Timestamp
+}
+
+func (a *applier) end(h *replication.EventHeader, next Position) error {
+	if a.trxGTID != "" {
+		if err := a.gtids.Update(a.trxGTID); err != nil {
+			return fmt.Errorf("GTID %s at %s: %w", a.trxGTID, next, err)
+		}
+	}
+	a.inTrx, a.inBody, a.trxGTID = false, false, ""
+	a.batch.transactions++
+	a.batch.eventTime = h.Timestamp
+	a.safe = next
+	return nil
+}
+
+// advance moves the boundary outside any transaction.
+func (a *applier) advance(p Position) {
+	if p.Pos == 0 || p.Compare(a.safe) <= 0 {
+		return
+	}
+	a.safe = p
+	a.dirty = true
+	if a.batch.started.IsZero() {
+		a.batch.started = time.Now()
+	}
+}
+
+func (a *applier) query(ctx context.Context, e *replication.QueryEvent, h *replication.EventHeader, next Position) error {
+	q := strings.TrimSpace(string(e.Query))
+	switch strings.ToUpper(q) {
+	case "BEGIN", "XA START":
+		a.begin(h)
+		a.inBody = true
+		return nil
+	case "COMMIT", "ROLLBACK", "XA END", "XA COMMIT":
+		// A ROLLBACK ends a transaction whose non-transactional changes
+		// were logged anyway: they happened, so they are applied.
+		return a.end(h, next)
+	}
+	if a.inBody {
+		// A statement inside a transaction: a SAVEPOINT, or DML logged as
+		// a statement by a session that chose binlog_format=STATEMENT.
+		return a.r.statementInTransaction(e, q, next)
+	}
+	// Any other statement is a transaction of its own (DDL commits
+	// implicitly): what came before it is committed first, at the boundary
+	// before it.
+	a.inTrx = false
+	if err := a.commit(ctx); err != nil {
+		return err
+	}
+	a.inTrx = true
+	a.trxStart = a.safe
+	if err := a.r.ddl(ctx, a, string(e.Schema), q, next); err != nil {
+		return err
+	}
+	if err := a.end(h, next); err != nil {
+		return err
+	}
+	return a.commit(ctx)
+}
+
+func (a *applier) mapTable(e *replication.TableMapEvent, at Position) error {
+	name := TableName{DB: string(e.Schema), Table: string(e.Table)}
+	m := &mappedTable{}
+	switch {
+	case name.DB == a.r.cfg.Replication.CheckpointSchema && name.Table == heartbeatTable:
+		m.heartbeat = true
+	case a.r.filter.Includes(name):
+		t := a.cp.Schema[name]
+		if t == nil {
+			return &StopError{Position: at, Reason: fmt.Sprintf("the binlog changes rows of %s, a table the replicator does not know", name),
+				Fix: "it was probably created while replication.ddl was ignore or stop; create it on the target, or restart the copy"}
+		}
+		if err := checkTableMap(t, e); err != nil {
+			return &StopError{Position: at, Reason: err.Error(),
+				Fix: "the source's schema changed in a way the replicator did not follow (replication.ddl ignore?); make the target's table match and restart, or restart the copy"}
+		}
+		m.table = t
+	}
+	a.tables[e.TableID] = m
+	return nil
+}
+
+func (a *applier) rows(ctx context.Context, e *replication.RowsEvent, h *replication.EventHeader, at Position) error {
+	m := a.tables[e.TableID]
+	if m == nil {
+		return fmt.Errorf("rows event at %s for table id %d without a table map", at, e.TableID)
+	}
+	if m.heartbeat {
+		if n := len(e.Rows); n > 0 && len(e.Rows[n-1]) > 1 {
+			if ts, ok := e.Rows[n-1][1].(int64); ok {
+				a.batch.heartbeat = ts
+			}
+		}
+		return nil
+	}
+	t := m.table
+	if t == nil {
+		return nil
+	}
+	for _, skipped := range e.SkippedColumns {
+		if len(skipped) > 0 {
+			return &StopError{Position: at, Reason: fmt.Sprintf("a row event for %s lacks columns (binlog_row_image is not FULL)", t.Name),
+				Fix: "set binlog_row_image=FULL on the source"}
+		}
+	}
+	var err error
+	switch e.Type() {
+	case replication.EnumRowsEventTypeInsert:
+		for _, row := range e.Rows {
+			if err = a.insertRow(t, row); err != nil {
+				break
+			}
+		}
+	case replication.EnumRowsEventTypeDelete:
+		for _, row := range e.Rows {
+			if err = a.deleteRow(t, row); err != nil {
+				break
+			}
+		}
+	case replication.EnumRowsEventTypeUpdate:
+		for i := 0; i+1 < len(e.Rows); i += 2 {
+			if err = a.updateRow(t, e.Rows[i], e.Rows[i+1]); err != nil {
+				break
+			}
+		}
+	default:
+		return &StopError{Position: at, Reason: fmt.Sprintf("unsupported rows event %s for %s", h.EventType, t.Name),
+			Fix: "set binlog_row_value_options='' on the source (partial JSON updates are not supported)"}
+	}
+	if err != nil {
+		return &StopError{Position: at, Reason: err.Error()}
+	}
+	if len(a.buf) >= flushBytes {
+		return a.flush(ctx)
+	}
+	return nil
+}
+
+// copied reports whether a row's change belongs on the target: false only
+// while the stream replays changes that a later copy snapshot already holds.
+func (a *applier) copied(t *Table, row []any) (bool, error) {
+	if a.window == nil {
+		return true, nil
+	}
+	return a.window.applies(t, row, a.trxStart)
+}
+
+func (a *applier) insertRow(t *Table, row []any) error {
+	if ok, err := a.copied(t, row); !ok || err != nil {
+		return err
+	}
+	a.batch.rows++
+	s := a.sqlFor(t)
+	if a.stmt.kind == 'i' && a.stmt.table == t && a.stmt.rows < statementRows && len(a.buf)-a.stmt.start < statementBytes {
+		a.buf = append(a.buf, ",("...)
+	} else {
+		a.closeStatement()
+		a.stmt = openStatement{kind: 'i', table: t, start: len(a.buf)}
+		a.buf = append(a.buf, s.insert...)
+		a.buf = append(a.buf, '(')
+	}
+	a.stmt.rows++
+	var err error
+	for i, c := range s.writable {
+		if i > 0 {
+			a.buf = append(a.buf, ',')
+		}
+		if a.buf, err = appendLiteral(a.buf, &t.Columns[c], row[c]); err != nil {
+			return err
+		}
+	}
+	a.buf = append(a.buf, ')')
+	return nil
+}
+
+func (a *applier) deleteRow(t *Table, row []any) error {
+	if ok, err := a.copied(t, row); !ok || err != nil {
+		return err
+	}
+	a.batch.rows++
+	s := a.sqlFor(t)
+	var err error
+	switch len(t.Key) {
+	case 0:
+		a.closeStatement()
+		a.buf = append(a.buf, s.delete...)
+		if a.buf, err = a.appendMatch(t, row); err != nil {
+			return err
+		}
+		a.buf = append(a.buf, " LIMIT 1;"...)
+		return nil
+	case 1:
+		c := t.Key[0]
+		if a.stmt.kind == 'd' && a.stmt.table == t && a.stmt.rows < statementRows {
+			a.buf = append(a.buf, ',')
+		} else {
+			a.closeStatement()
+			a.stmt = openStatement{kind: 'd', table: t, start: len(a.buf)}
+			a.buf = append(a.buf, s.delete...)
+			a.buf = append(a.buf, quoteIdent(t.Columns[c].Name)...)
+			a.buf = append(a.buf, " IN ("...)
+		}
+		a.stmt.rows++
+		a.buf, err = appendLiteral(a.buf, &t.Columns[c], row[c])
+		return err
+	default:
+		// (a=1 AND b=2) OR (a=3 AND b=4): range access even on MySQL 5.6,
+		// which does not optimise row constructors in IN.
+		if a.stmt.kind == 'D' && a.stmt.table == t && a.stmt.rows < statementRows {
+			a.buf = append(a.buf, " OR "...)
+		} else {
+			a.closeStatement()
+			a.stmt = openStatement{kind: 'D', table: t, start: len(a.buf)}
+			a.buf = append(a.buf, s.delete...)
+		}
+		a.stmt.rows++
+		a.buf = append(a.buf, '(')
+		if a.buf, err = a.appendKey(t, row); err != nil {
+			return err
+		}
+		a.buf = append(a.buf, ')')
+		return nil
+	}
+}
+
+func (a *applier) updateRow(t *Table, before, after []any) error {
+	if a.window != nil {
+		// A change that moves a row between ranges copied under different
+		// snapshots applies as a delete, an insert, or both.
+		b, err := a.window.applies(t, before, a.trxStart)
+		if err != nil {
+			return err
+		}
+		aft, err := a.window.applies(t, after, a.trxStart)
+		if err != nil {
+			return err
+		}
+		switch {
+		case !b && !aft:
+			return nil
+		case b && !aft:
+			return a.deleteRow(t, before)
+		case !b && aft:
+			return a.insertRow(t, after)
+		}
+	}
+	a.batch.rows++
+	a.closeStatement()
+	mark := len(a.buf)
+	a.buf = append(a.buf, a.sqlFor(t).update...)
+	changed := 0
+	var err error
+	for _, c := range a.sqlFor(t).writable {
+		col := &t.Columns[c]
+		if !col.OnUpdate && sameValue(before[c], after[c]) {
+			continue
+		}
+		if changed > 0 {
+			a.buf = append(a.buf, ',')
+		}
+		changed++
+		a.buf = append(a.buf, quoteIdent(col.Name)...)
+		a.buf = append(a.buf, '=')
+		if a.buf, err = appendLiteral(a.buf, col, after[c]); err != nil {
+			return err
+		}
+	}
+	if changed == 0 { // nothing to write
+		a.buf = a.buf[:mark]
+		return nil
+	}
+	a.buf = append(a.buf, " WHERE "...)
+	if len(t.Key) == 0 {
+		if a.buf, err = a.appendMatch(t, before); err != nil {
+			return err
+		}
+		a.buf = append(a.buf, " LIMIT 1;"...)
+		return nil
+	}
+	if a.buf, err = a.appendKey(t, before); err != nil {
+		return err
+	}
+	a.buf = append(a.buf, ';')
+	return nil
+}
+
+// appendKey writes `k1`=v1 AND `k2`=v2 for the row's key.
+func (a *applier) appendKey(t *Table, row []any) ([]byte, error) {
+	b := a.buf
+	var err error
+	for i, c := range t.Key {
+		if i > 0 {
+			b = append(b, " AND "...)
+		}
+		b = append(b, quoteIdent(t.Columns[c].Name)...)
+		b = append(b, '=')
+		if b, err = appendLiteral(b, &t.Columns[c], row[c]); err != nil {
+			return b, err
+		}
+	}
+	return b, nil
+}
+
+// appendMatch writes a NULL-safe match on every stored column, for tables
+// without a key.
+func (a *applier) appendMatch(t *Table, row []any) ([]byte, error) {
+	b := a.buf
+	var err error
+	for i, c := range a.sqlFor(t).writable {
+		if i > 0 {
+			b = append(b, " AND "...)
+		}
+		b = append(b, quoteIdent(t.Columns[c].Name)...)
+		b = append(b, "<=>"...)
+		if b, err = appendLiteral(b, &t.Columns[c], row[c]); err != nil {
+			return b, err
+		}
+	}
+	return b, nil
+}
+
+// closeStatement terminates the multi-row statement being built, if any.
+func (a *applier) closeStatement() {
+	switch a.stmt.kind {
+	case 'i', 'D':
+		a.buf = append(a.buf, ';')
+	case 'd':
+		a.buf = append(a.buf, ");"...)
+	}
+	a.stmt = openStatement{}
+}
+
+// flush sends the buffered statements inside the open target transaction.
+func (a *applier) flush(ctx context.Context) error {
+	a.closeStatement()
+	if len(a.buf) == 0 {
+		return nil
+	}
+	if !a.open {
+		a.buf = append([]byte("BEGIN;"), a.buf...)
+	}
+	if err := a.exec(ctx, a.buf); err != nil {
+		return err
+	}
+	a.open = true
+	a.buf = a.buf[:0]
+	return nil
+}
+
+// commit sends what is buffered, moves the checkpoint to the last
+// transaction boundary and commits, all in one round trip when the batch
+// is small.
+func (a *applier) commit(ctx context.Context) error {
+	if !a.pending() {
+		return nil
+	}
+	a.closeStatement()
+	if !a.open {
+		a.buf = append([]byte("BEGIN;"), a.buf...)
+	}
+	gtid := a.gtids.String()
+	a.buf = fmt.Appendf(a.buf, "UPDATE %s.checkpoint SET binlog_file=", quoteIdent(a.r.cfg.Replication.CheckpointSchema))
+	a.buf = appendString(a.buf, a.safe.File)
+	a.buf = fmt.Appendf(a.buf, ",binlog_pos=%d,gtid=", a.safe.Pos)
+	a.buf = appendString(a.buf, gtid)
+	a.buf = fmt.Appendf(a.buf, ",event_time=%d,transactions=transactions+%d,row_changes=row_changes+%d,updated_at=UTC_TIMESTAMP(6)",
+		max(int64(a.batch.eventTime), unixOrZero(a.cp.EventTime)), a.batch.transactions, a.batch.rows)
+	if a.schemaChanged {
+		sj, err := a.schemaJSON()
+		if err != nil {
+			return err
+		}
+		a.buf = append(a.buf, ",pending_ddl=NULL,schema_json="...)
+		a.buf = appendString(a.buf, sj)
+	}
+	a.buf = append(a.buf, " WHERE id=1;COMMIT"...)
+	if err := a.exec(ctx, a.buf); err != nil {
+		return err
+	}
+	now := time.Now()
+	a.r.progress.applied(a.batch.transactions, a.batch.rows, a.batch.heartbeat, now)
+	a.cp.Position, a.cp.GTID = a.safe, gtid
+	if a.batch.eventTime > 0 {
+		a.cp.EventTime = time.Unix(int64(a.batch.eventTime), 0)
+	}
+	a.cp.Transactions += uint64(a.batch.transactions)
+	a.cp.RowChanges += uint64(a.batch.rows)
+	a.r.progress.setPosition(a.safe, a.cp.EventTime)
+	if a.schemaChanged {
+		a.cp.PendingDDL = ""
+	}
+	a.buf, a.open, a.dirty, a.schemaChanged, a.batch = a.buf[:0], false, false, false, batchStats{}
+	if a.window != nil && a.safe.Compare(a.window.until) >= 0 {
+		a.window = nil // every later change applies to every row
+	}
+	return nil
+}
+
+// rollback abandons the open target transaction; the stream restarts from
+// the checkpoint.
+func (a *applier) rollback() {
+	if a.open {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, _ = a.conn.ExecContext(ctx, "ROLLBACK")
+	}
+	a.buf, a.open, a.stmt, a.batch = a.buf[:0], false, openStatement{}, batchStats{}
+}
+
+func (a *applier) exec(ctx context.Context, q []byte) error {
+	ctx, cancel := context.WithTimeout(ctx, a.r.statementTimeout())
+	defer cancel()
+	if _, err := a.conn.ExecContext(ctx, string(q)); err != nil {
+		if transient(err) {
+			return fmt.Errorf("target: %w", err)
+		}
+		return &StopError{Position: a.trxStart, Reason: "the target rejected a change: " + err.Error(),
+			Fix: "the target's data or schema differs from the source's; run switcharoo verify, repair the target, then restart replicate"}
+	}
+	return nil
+}
+
+// appendString writes s as a utf8mb4 literal.
+func appendString(b []byte, s string) []byte {
+	return appendHex(append(b, "_utf8mb4 "...), s)
+}
+
+// sameValue reports whether two decoded column values are equal.
+func sameValue(x, y any) bool {
+	switch xv := x.(type) {
+	case []byte:
+		yv, ok := y.([]byte)
+		return ok && bytes.Equal(xv, yv)
+	case string:
+		yv, ok := y.(string)
+		return ok && xv == yv
+	case nil:
+		return y == nil
+	}
+	return reflect.DeepEqual(x, y)
+}
+
+// tableSQL holds a table's statement prefixes.
+type tableSQL struct {
+	writable []int
+	insert   string // INSERT INTO `db`.`t` (`a`,`b`) VALUES
+	update   string // UPDATE `db`.`t` SET
+	delete   string // DELETE FROM `db`.`t` WHERE
+}
+
+func (a *applier) sqlFor(t *Table) *tableSQL {
+	if s, ok := a.sql[t.Name]; ok {
+		return s
+	}
+	target := quoteName(a.r.filter.Target(t.Name))
+	s := &tableSQL{writable: t.writable()}
+	cols := make([]string, len(s.writable))
+	for i, c := range s.writable {
+		cols[i] = quoteIdent(t.Columns[c].Name)
+	}
+	s.insert = "INSERT INTO " + target + " (" + strings.Join(cols, ",") + ") VALUES "
+	s.update = "UPDATE " + target + " SET "
+	s.delete = "DELETE FROM " + target + " WHERE "
+	a.sql[t.Name] = s
+	return s
+}
+
+func uuidString(b []byte) string {
+	if len(b) != 16 {
+		return fmt.Sprintf("%x", b)
+	}
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}

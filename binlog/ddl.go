@@ -1,0 +1,443 @@
+package binlog
+
+import (
+	"slices"
+	"strings"
+)
+
+// Statements in QUERY events are recognised by a small lexer rather than a
+// full SQL parser: the replicator needs only the statement's kind, the
+// tables and databases it names, and where their database qualifiers are
+// (to rename databases on the target). It covers CREATE/ALTER/DROP/RENAME/
+// TRUNCATE TABLE, CREATE/DROP INDEX and CREATE/ALTER/DROP DATABASE; other
+// statements (users, grants, views, routines) are not replicated.
+
+type ddlKind uint8
+
+const (
+	ddlNone ddlKind = iota
+	ddlCreateTable
+	ddlAlterTable
+	ddlDropTable
+	ddlRenameTable
+	ddlTruncateTable
+	ddlCreateIndex
+	ddlDropIndex
+	ddlCreateDatabase
+	ddlAlterDatabase
+	ddlDropDatabase
+)
+
+func (k ddlKind) isDatabase() bool {
+	return k == ddlCreateDatabase || k == ddlAlterDatabase || k == ddlDropDatabase
+}
+
+// ddlStatement is a recognised schema change.
+type ddlStatement struct {
+	kind     ddlKind
+	text     string
+	tables   []TableName // tables named, in order (for RENAME: from, to, from, to ...)
+	database string      // for database statements
+	names    []nameRef   // where each table name is, for rewriting
+	engines  []tokenSpan // ENGINE values that are not InnoDB
+	ifExists bool        // DROP ... IF EXISTS / CREATE ... IF NOT EXISTS
+}
+
+// nameRef locates one table name in the text: its database qualifier (if
+// written) and the table identifier.
+type nameRef struct {
+	qualifier *tokenSpan
+	table     tokenSpan
+}
+
+type tokenSpan struct{ start, end int }
+
+type tokenKind uint8
+
+const (
+	tokWord tokenKind = iota
+	tokQuoted
+	tokString
+	tokPunct
+)
+
+type token struct {
+	kind       tokenKind
+	text       string // identifier or keyword; for quoted identifiers, unquoted
+	start, end int
+}
+
+func (t token) is(keyword string) bool {
+	return t.kind == tokWord && strings.EqualFold(t.text, keyword)
+}
+
+func (t token) isIdent() bool { return t.kind == tokWord || t.kind == tokQuoted }
+
+// lex splits a statement into tokens, dropping comments but keeping the
+// contents of MySQL's executable comments (/*!50100 ... */).
+func lex(s string) []token {
+	var toks []token
+	i := 0
+	for i < len(s) {
+		c := s[i]
+		switch {
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+			i++
+		case c == '#' || (c == '-' && strings.HasPrefix(s[i:], "-- ")):
+			for i < len(s) && s[i] != '\n' {
+				i++
+			}
+		case c == '/' && strings.HasPrefix(s[i:], "/*!"):
+			i += 3
+			for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+				i++
+			}
+		case c == '/' && strings.HasPrefix(s[i:], "/*"):
+			end := strings.Index(s[i+2:], "*/")
+			if end < 0 {
+				return toks
+			}
+			i += end + 4
+		case c == '*' && strings.HasPrefix(s[i:], "*/"):
+			i += 2 // the end of an executable comment
+		case c == '`' || c == '\'' || c == '"':
+			j := i + 1
+			var b strings.Builder
+			for j < len(s) {
+				if s[j] == '\\' && c != '`' && j+1 < len(s) {
+					b.WriteByte(s[j+1])
+					j += 2
+					continue
+				}
+				if s[j] == c {
+					if j+1 < len(s) && s[j+1] == c {
+						b.WriteByte(c)
+						j += 2
+						continue
+					}
+					break
+				}
+				b.WriteByte(s[j])
+				j++
+			}
+			kind := tokString
+			if c == '`' {
+				kind = tokQuoted
+			}
+			toks = append(toks, token{kind: kind, text: b.String(), start: i, end: min(j+1, len(s))})
+			i = j + 1
+		case isWordByte(c):
+			j := i
+			for j < len(s) && isWordByte(s[j]) {
+				j++
+			}
+			toks = append(toks, token{kind: tokWord, text: s[i:j], start: i, end: j})
+			i = j
+		default:
+			toks = append(toks, token{kind: tokPunct, text: s[i : i+1], start: i, end: i + 1})
+			i++
+		}
+	}
+	return toks
+}
+
+func isWordByte(c byte) bool {
+	return c == '_' || c == '$' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= 0x80
+}
+
+// parser walks the tokens of one statement.
+type parser struct {
+	toks      []token
+	i         int
+	defaultDB string
+	st        ddlStatement
+}
+
+func (p *parser) peek() token {
+	if p.i < len(p.toks) {
+		return p.toks[p.i]
+	}
+	return token{kind: tokPunct}
+}
+
+// accept consumes the keywords, in order, if they all come next.
+func (p *parser) accept(keywords ...string) bool {
+	for k, kw := range keywords {
+		if p.i+k >= len(p.toks) || !p.toks[p.i+k].is(kw) {
+			return false
+		}
+	}
+	p.i += len(keywords)
+	return true
+}
+
+// name reads [db.]table and records it.
+func (p *parser) name() bool {
+	t := p.peek()
+	if !t.isIdent() {
+		return false
+	}
+	p.i++
+	ref := nameRef{table: tokenSpan{t.start, t.end}}
+	name := TableName{DB: p.defaultDB, Table: t.text}
+	if p.i+1 < len(p.toks) && p.toks[p.i].text == "." && p.toks[p.i].kind == tokPunct && p.toks[p.i+1].isIdent() {
+		ref.qualifier = &tokenSpan{t.start, t.end}
+		name = TableName{DB: t.text, Table: p.toks[p.i+1].text}
+		ref.table = tokenSpan{p.toks[p.i+1].start, p.toks[p.i+1].end}
+		p.i += 2
+	}
+	p.st.tables = append(p.st.tables, name)
+	p.st.names = append(p.st.names, ref)
+	return true
+}
+
+// parseDDL recognises a schema change; ok is false for any other statement.
+func parseDDL(defaultDB, text string) (st ddlStatement, ok bool) {
+	p := &parser{toks: lex(text), defaultDB: defaultDB}
+	p.st.text = text
+	switch {
+	case p.accept("CREATE"):
+		p.accept("OR", "REPLACE")
+		p.accept("DEFINER") // CREATE DEFINER=... VIEW/TRIGGER/...: not a table
+		switch {
+		case p.accept("TEMPORARY"):
+			return st, false // temporary tables live in one session
+		case p.accept("TABLE"):
+			p.st.kind = ddlCreateTable
+			p.st.ifExists = p.accept("IF", "NOT", "EXISTS")
+			if !p.name() {
+				return st, false
+			}
+			if p.accept("LIKE") || (p.peek().text == "(" && p.i+1 < len(p.toks) && p.toks[p.i+1].is("LIKE") && p.skip(2)) {
+				p.name()
+			}
+		case p.accept("DATABASE"), p.accept("SCHEMA"):
+			p.st.kind = ddlCreateDatabase
+			p.st.ifExists = p.accept("IF", "NOT", "EXISTS")
+			return p.database()
+		default:
+			p.accept("ONLINE")
+			p.accept("OFFLINE")
+			if !p.accept("UNIQUE") && !p.accept("FULLTEXT") {
+				p.accept("SPATIAL")
+			}
+			if !p.accept("INDEX") {
+				return st, false
+			}
+			p.st.kind = ddlCreateIndex
+			if !p.skipTo("ON") || !p.name() {
+				return st, false
+			}
+		}
+	case p.accept("ALTER"):
+		p.accept("ONLINE")
+		p.accept("IGNORE")
+		switch {
+		case p.accept("TABLE"):
+			p.st.kind = ddlAlterTable
+			p.accept("IF", "EXISTS")
+			if !p.name() {
+				return st, false
+			}
+			if p.findRename() {
+				p.accept("TO")
+				p.accept("AS")
+				if !p.name() {
+					return st, false
+				}
+			}
+		case p.accept("DATABASE"), p.accept("SCHEMA"):
+			p.st.kind = ddlAlterDatabase
+			if t := p.peek(); t.isIdent() && !isDatabaseOption(t) {
+				return p.database()
+			}
+			p.st.database = defaultDB
+		default:
+			return st, false
+		}
+	case p.accept("DROP"):
+		switch {
+		case p.accept("TEMPORARY"):
+			return st, false
+		case p.accept("TABLE"), p.accept("TABLES"):
+			p.st.kind = ddlDropTable
+			p.st.ifExists = p.accept("IF", "EXISTS")
+			for p.name() {
+				if p.peek().text != "," || p.peek().kind != tokPunct {
+					break
+				}
+				p.i++
+			}
+		case p.accept("DATABASE"), p.accept("SCHEMA"):
+			p.st.kind = ddlDropDatabase
+			p.st.ifExists = p.accept("IF", "EXISTS")
+			return p.database()
+		case p.accept("INDEX"):
+			p.st.kind = ddlDropIndex
+			if !p.skipTo("ON") || !p.name() {
+				return st, false
+			}
+		default:
+			return st, false
+		}
+	case p.accept("RENAME", "TABLE"), p.accept("RENAME", "TABLES"):
+		p.st.kind = ddlRenameTable
+		for p.name() && p.accept("TO") && p.name() {
+			if p.peek().text != "," || p.peek().kind != tokPunct {
+				break
+			}
+			p.i++
+		}
+	case p.accept("TRUNCATE"):
+		p.accept("TABLE")
+		p.st.kind = ddlTruncateTable
+		if !p.name() {
+			return st, false
+		}
+	default:
+		return st, false
+	}
+	if len(p.st.tables) == 0 {
+		return st, false
+	}
+	p.findEngines()
+	return p.st, true
+}
+
+func (p *parser) database() (ddlStatement, bool) {
+	t := p.peek()
+	if !t.isIdent() {
+		return p.st, false
+	}
+	p.st.database = t.text
+	p.st.names = append(p.st.names, nameRef{qualifier: &tokenSpan{t.start, t.end}})
+	return p.st, true
+}
+
+func isDatabaseOption(t token) bool {
+	for _, kw := range []string{"DEFAULT", "CHARACTER", "CHARSET", "COLLATE", "COMMENT", "READ", "ENCRYPTION", "UPGRADE"} {
+		if t.is(kw) {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *parser) skip(n int) bool { p.i += n; return true }
+
+// skipTo moves past the next top-level keyword kw.
+func (p *parser) skipTo(kw string) bool {
+	for ; p.i < len(p.toks); p.i++ {
+		if p.toks[p.i].is(kw) {
+			p.i++
+			return true
+		}
+	}
+	return false
+}
+
+// findRename moves past a top-level RENAME [TO|AS] clause of ALTER TABLE
+// (not RENAME COLUMN / INDEX / KEY).
+func (p *parser) findRename() bool {
+	depth := 0
+	for ; p.i < len(p.toks); p.i++ {
+		t := p.toks[p.i]
+		switch {
+		case t.kind == tokPunct && t.text == "(":
+			depth++
+		case t.kind == tokPunct && t.text == ")":
+			depth--
+		case depth == 0 && t.is("RENAME") && p.i+1 < len(p.toks):
+			n := p.toks[p.i+1]
+			if n.is("COLUMN") || n.is("INDEX") || n.is("KEY") {
+				continue
+			}
+			p.i++
+			return true
+		}
+	}
+	return false
+}
+
+// findEngines records ENGINE = x clauses naming an engine other than InnoDB:
+// every table on the target must be transactional for exactly-once.
+func (p *parser) findEngines() {
+	if p.st.kind != ddlCreateTable && p.st.kind != ddlAlterTable {
+		return
+	}
+	for i := 0; i < len(p.toks); i++ {
+		if !p.toks[i].is("ENGINE") && !p.toks[i].is("TYPE") {
+			continue
+		}
+		j := i + 1
+		if j < len(p.toks) && p.toks[j].text == "=" {
+			j++
+		}
+		if j < len(p.toks) && p.toks[j].isIdent() && !strings.EqualFold(p.toks[j].text, "InnoDB") {
+			p.st.engines = append(p.st.engines, tokenSpan{p.toks[j].start, p.toks[j].end})
+		}
+	}
+}
+
+// rewrite returns the statement with every database qualifier mapped by
+// rename and every non-InnoDB engine replaced by InnoDB.
+func (st ddlStatement) rewrite(rename func(db string) string) string {
+	type edit struct {
+		span tokenSpan
+		with string
+	}
+	var edits []edit
+	for _, ref := range st.names {
+		if ref.qualifier == nil {
+			continue
+		}
+		db := unquote(st.text[ref.qualifier.start:ref.qualifier.end])
+		if to := rename(db); to != db {
+			edits = append(edits, edit{*ref.qualifier, quoteIdent(to)})
+		}
+	}
+	for _, e := range st.engines {
+		edits = append(edits, edit{e, "InnoDB"})
+	}
+	slices.SortFunc(edits, func(x, y edit) int { return x.span.start - y.span.start })
+	out := st.text
+	for i := len(edits) - 1; i >= 0; i-- { // from the end, so earlier offsets stay valid
+		out = out[:edits[i].span.start] + edits[i].with + out[edits[i].span.end:]
+	}
+	return out
+}
+
+func unquote(s string) string {
+	if len(s) >= 2 && s[0] == '`' && s[len(s)-1] == '`' {
+		return strings.ReplaceAll(s[1:len(s)-1], "``", "`")
+	}
+	return s
+}
+
+// dmlTable returns the table a statement-based INSERT, REPLACE, UPDATE or
+// DELETE writes, when it can tell.
+func dmlTable(defaultDB, text string) (TableName, bool) {
+	p := &parser{toks: lex(text), defaultDB: defaultDB}
+	switch {
+	case p.accept("INSERT"), p.accept("REPLACE"):
+		for _, kw := range []string{"LOW_PRIORITY", "DELAYED", "HIGH_PRIORITY", "IGNORE", "INTO"} {
+			p.accept(kw)
+		}
+	case p.accept("UPDATE"):
+		p.accept("LOW_PRIORITY")
+		p.accept("IGNORE")
+	case p.accept("DELETE"):
+		for _, kw := range []string{"LOW_PRIORITY", "QUICK", "IGNORE"} {
+			p.accept(kw)
+		}
+		if !p.accept("FROM") {
+			return TableName{}, false
+		}
+	default:
+		return TableName{}, false
+	}
+	if !p.name() {
+		return TableName{}, false
+	}
+	return p.st.tables[0], true
+}

@@ -1,0 +1,247 @@
+package binlog
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/go-mysql-org/go-mysql/replication"
+	"github.com/switcharoo/switcharoo/internal/config"
+)
+
+// ddlPlan is what one recognised schema change means for the target.
+type ddlPlan struct {
+	statement string      // to run on the target
+	useDB     string      // target database to USE first, or ""
+	drop      []TableName // source tables that no longer exist after it
+	reload    []TableName // source tables whose schema must be re-read after it
+	dropDB    string      // source database dropped
+}
+
+// ddl handles a statement that is a transaction of its own: a recognised
+// schema change is applied, stopped at or ignored per replication.ddl;
+// anything else is not replicated.
+func (r *Replicator) ddl(ctx context.Context, a *applier, defaultDB, query string, next Position) error {
+	st, ok := parseDDL(defaultDB, query)
+	if !ok {
+		r.log.Debug().Str("statement", truncate(query, 200)).Stringer("position", a.trxStart).Msg("statement not replicated")
+		return nil
+	}
+	plan, err := r.planDDL(st, a.trxStart)
+	if err != nil || plan == nil {
+		return err
+	}
+	log := r.log.With().Str("statement", truncate(query, 500)).Stringer("position", a.trxStart).Logger()
+	if r.ddlApplied == a.trxStart {
+		// The operator applied it by hand (replicate --ddl-applied).
+		if err := a.updateSchema(ctx, plan); err != nil {
+			return err
+		}
+		log.Info().Msg("schema change applied by hand; schema map re-read from the target")
+		return nil
+	}
+	switch r.cfg.Replication.DDL {
+	case config.DDLIgnore:
+		log.Warn().Msg("schema change ignored (replication.ddl: ignore); the target's schema now differs from the source's")
+		return nil
+	case config.DDLStop:
+		return &StopError{Position: a.trxStart, Reason: "schema change under replication.ddl: stop: " + truncate(query, 500),
+			Fix: fmt.Sprintf("apply it to the target yourself and run `switcharoo replicate --ddl-applied %s`, or set replication.ddl: apply and restart", a.trxStart)}
+	}
+	return a.applyDDL(ctx, plan, query, log.Info())
+}
+
+// planDDL decides which part of a statement concerns replicated tables.
+// It returns nil when none does.
+func (r *Replicator) planDDL(st ddlStatement, at Position) (*ddlPlan, error) {
+	f := r.filter
+	plan := &ddlPlan{statement: st.rewrite(f.TargetDB)}
+	if st.kind.isDatabase() {
+		if !f.IncludesDatabase(st.database) {
+			return nil, nil
+		}
+		if st.kind == ddlDropDatabase {
+			plan.dropDB = st.database
+		}
+		return plan, nil
+	}
+	crossing := func(from, to TableName) error {
+		return &StopError{Position: at, Reason: fmt.Sprintf("%s renames %s to %s, across replication's table filter", truncate(st.text, 200), from, to),
+			Fix: "rename within the replicated tables only, or change replication.databases/tables and restart the copy"}
+	}
+	switch st.kind {
+	case ddlDropTable:
+		var kept []string
+		for _, t := range st.tables {
+			if f.Includes(t) {
+				plan.drop = append(plan.drop, t)
+				kept = append(kept, quoteName(f.Target(t)))
+			}
+		}
+		if len(kept) == 0 {
+			return nil, nil
+		}
+		if len(kept) < len(st.tables) {
+			plan.statement = "DROP TABLE IF EXISTS " + strings.Join(kept, ",")
+		}
+	case ddlRenameTable:
+		var pairs []string
+		for i := 0; i+1 < len(st.tables); i += 2 {
+			from, to := st.tables[i], st.tables[i+1]
+			switch fi, ti := f.Includes(from), f.Includes(to); {
+			case fi && ti:
+				plan.drop = append(plan.drop, from)
+				plan.reload = append(plan.reload, to)
+				pairs = append(pairs, quoteName(f.Target(from))+" TO "+quoteName(f.Target(to)))
+			case fi != ti:
+				return nil, crossing(from, to)
+			}
+		}
+		if len(pairs) == 0 {
+			return nil, nil
+		}
+		if len(pairs) < len(st.tables)/2 {
+			plan.statement = "RENAME TABLE " + strings.Join(pairs, ",")
+		}
+	case ddlAlterTable:
+		t := st.tables[0]
+		if len(st.tables) > 1 { // ALTER TABLE ... RENAME TO
+			to := st.tables[1]
+			if f.Includes(t) != f.Includes(to) {
+				return nil, crossing(t, to)
+			}
+			plan.drop = append(plan.drop, t)
+			t = to
+		}
+		if !f.Includes(t) {
+			return nil, nil
+		}
+		plan.reload = append(plan.reload, t)
+	default: // CREATE TABLE, TRUNCATE, CREATE/DROP INDEX
+		if !f.Includes(st.tables[0]) {
+			return nil, nil
+		}
+		plan.reload = append(plan.reload, st.tables[0])
+	}
+	// Unqualified names mean the statement's default database, which is
+	// the first table's when that one is unqualified.
+	plan.useDB = f.TargetDB(st.tables[0].DB)
+	return plan, nil
+}
+
+// applyDDL runs a planned schema change on the target and updates the
+// schema map. DDL is not transactional, so the statement is recorded as
+// pending first: after a crash between the statement and the checkpoint,
+// replaying it finds it already done and goes on.
+func (a *applier) applyDDL(ctx context.Context, plan *ddlPlan, query string, log interface{ Msg(string) }) error {
+	r := a.r
+	cs := quoteIdent(r.cfg.Replication.CheckpointSchema)
+	replay := a.cp.PendingDDL == query && a.trxStart == a.cp.Position
+	if _, err := a.conn.ExecContext(ctx, "UPDATE "+cs+".checkpoint SET pending_ddl = ? WHERE id = 1", query); err != nil {
+		return fmt.Errorf("target: record pending DDL: %w", err)
+	}
+	stmt := "SET SESSION foreign_key_checks = 0;"
+	if plan.useDB != "" {
+		stmt += "USE " + quoteIdent(plan.useDB) + ";"
+	}
+	stmt += plan.statement
+	_, err := a.conn.ExecContext(ctx, stmt)
+	// Back to the defaults of the applier's session whatever happened.
+	_, resetErr := a.conn.ExecContext(ctx, "SET SESSION foreign_key_checks = 1")
+	switch {
+	case err != nil && replay && alreadyApplied(err):
+		r.log.Warn().Err(err).Str("statement", truncate(query, 200)).Msg("schema change was applied before a restart; continuing")
+	case err != nil && transient(err):
+		return fmt.Errorf("target: %w", err)
+	case err != nil:
+		return &StopError{Position: a.trxStart, Reason: fmt.Sprintf("the target rejected the schema change %q: %v", truncate(plan.statement, 300), err),
+			Fix: fmt.Sprintf("make the target's schema match the source's by hand, then run `switcharoo replicate --ddl-applied %s`", a.trxStart)}
+	case resetErr != nil:
+		return fmt.Errorf("target: %w", resetErr)
+	}
+	if err := a.updateSchema(ctx, plan); err != nil {
+		return err
+	}
+	log.Msg("schema change applied")
+	return nil
+}
+
+// updateSchema re-reads the changed tables from the target, whose schema
+// now matches the source's at this point of the stream.
+func (a *applier) updateSchema(ctx context.Context, plan *ddlPlan) error {
+	schema := a.cp.Schema
+	for _, t := range plan.drop {
+		delete(schema, t)
+		delete(a.sql, t)
+	}
+	if plan.dropDB != "" {
+		for t := range schema {
+			if t.DB == plan.dropDB {
+				delete(schema, t)
+				delete(a.sql, t)
+			}
+		}
+	}
+	if len(plan.reload) > 0 {
+		targets := make([]TableName, len(plan.reload))
+		back := map[TableName]TableName{}
+		for i, t := range plan.reload {
+			targets[i] = a.r.filter.Target(t)
+			back[targets[i]] = t
+		}
+		loaded, err := loadTables(ctx, a.r.target.db, targets)
+		if err != nil {
+			return fmt.Errorf("target: re-read schema after DDL: %w", err)
+		}
+		for tn, t := range loaded {
+			src := back[tn]
+			t.Name = src
+			schema[src] = t
+			delete(a.sql, src)
+		}
+	}
+	a.schemaChanged = true
+	return nil
+}
+
+// alreadyApplied reports whether a DDL error says the change is in place.
+func alreadyApplied(err error) bool {
+	switch mysqlErrno(err) {
+	case errTableExists, errBadTable, errNoSuchTable, errBadDB, errDBCreateExists, errDBDropExists,
+		errDupFieldName, errDupKeyName, errCantDropField:
+		return true
+	}
+	return false
+}
+
+// statementInTransaction handles a QUERY event inside a transaction.
+func (r *Replicator) statementInTransaction(e *replication.QueryEvent, q string, at Position) error {
+	upper := strings.ToUpper(q)
+	if strings.HasPrefix(upper, "SAVEPOINT") || strings.HasPrefix(upper, "ROLLBACK TO") || strings.HasPrefix(upper, "RELEASE SAVEPOINT") {
+		return nil
+	}
+	t, ok := dmlTable(string(e.Schema), q)
+	if ok && !r.filter.Includes(t) {
+		return nil
+	}
+	if !ok && !strings.HasPrefix(upper, "INSERT") && !strings.HasPrefix(upper, "UPDATE") &&
+		!strings.HasPrefix(upper, "DELETE") && !strings.HasPrefix(upper, "REPLACE") && !strings.HasPrefix(upper, "LOAD") {
+		r.log.Debug().Str("statement", truncate(q, 200)).Stringer("position", at).Msg("statement in a transaction not replicated")
+		return nil
+	}
+	return &StopError{Position: at, Reason: "a change was logged as a statement, not as rows: " + truncate(q, 300),
+		Fix: "a session on the source used binlog_format=STATEMENT or MIXED; set binlog_format=ROW globally, make sure no session overrides it, then restart the copy"}
+}
+
+func (a *applier) schemaJSON() (string, error) {
+	b, err := json.Marshal(a.cp.Schema)
+	return string(b), err
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,383 @@
+package binlog
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/switcharoo/switcharoo/internal/config"
+	"github.com/switcharoo/switcharoo/internal/mysqlconn"
+)
+
+// preflight checks both servers before anything is changed and decides
+// whether a copy is needed. Every problem is collected and reported at
+// once as a *PreflightError (exit code 2).
+func (r *Replicator) preflight(ctx context.Context, opts RunOptions) (*copyPlan, error) {
+	var problems []string
+	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+
+	srcOK := r.identify(ctx, "source", r.cfg.Source, &r.source, add)
+	dstOK := r.identify(ctx, "target", r.cfg.Target, &r.target, add)
+	plan := &copyPlan{}
+	if srcOK {
+		r.checkSourceBinlog(ctx, add)
+		r.checkSourceGrants(ctx, add)
+		var err error
+		plan.tables, plan.estimates, err = listTables(ctx, r.source.db, r.filter)
+		if err != nil {
+			return nil, fmt.Errorf("source: %w", err)
+		}
+		if plan.schema, err = loadTables(ctx, r.source.db, plan.tables); err != nil {
+			return nil, fmt.Errorf("source: %w", err)
+		}
+		r.checkTables(ctx, plan, add)
+	}
+	if dstOK {
+		r.checkTarget(ctx, add)
+	}
+	if srcOK && dstOK {
+		r.checkCheckpoint(ctx, plan, opts, add)
+	}
+	if len(problems) > 0 {
+		return nil, &PreflightError{Problems: problems}
+	}
+	return plan, nil
+}
+
+// identify connects to one side and reads its flavor and version.
+func (r *Replicator) identify(ctx context.Context, side string, e config.Endpoint, s *server, add func(string, ...any)) bool {
+	var version, comment string
+	err := s.db.QueryRowContext(ctx, "SELECT VERSION(), @@version_comment").Scan(&version, &comment)
+	if err != nil {
+		add("%s", connectProblem(side, e, err))
+		return false
+	}
+	s.version = version
+	s.flavor = "mysql"
+	if strings.Contains(strings.ToLower(version+comment), "mariadb") {
+		s.flavor = "mariadb"
+	}
+	r.log.Info().Str("server", side).Str("address", mysqlconn.Addr(e)).Str("flavor", s.flavor).Str("version", version).Msg("connected")
+	return true
+}
+
+func connectProblem(side string, e config.Endpoint, err error) string {
+	secret := side + ".password_env"
+	if e.PasswordFile != "" {
+		secret = side + ".password_file"
+	}
+	switch mysqlErrno(err) {
+	case 1045:
+		return fmt.Sprintf("%s: access denied for user %q at %s; check %s.user and the password that %s names", side, e.User, mysqlconn.Addr(e), side, secret)
+	case 1044, 1142, 1227:
+		return fmt.Sprintf("%s: user %q may not read server variables at %s: %v", side, e.User, mysqlconn.Addr(e), err)
+	}
+	msg := fmt.Sprintf("%s: cannot connect to %s: %v; check %s.host, %s.port and that the server is reachable from here", side, mysqlconn.Addr(e), err, side, side)
+	if strings.Contains(strings.ToLower(err.Error()), "tls") || strings.Contains(err.Error(), "x509") {
+		msg += fmt.Sprintf(" (TLS: check %s.tls.mode and %s.tls.ca)", side, side)
+	}
+	return msg
+}
+
+// variables reads global variables; a missing one reads as "".
+func variables(ctx context.Context, db *sql.DB, names ...string) (map[string]string, error) {
+	out := map[string]string{}
+	in := "'" + strings.Join(names, "','") + "'"
+	err := scanRows(ctx, db, "SHOW GLOBAL VARIABLES WHERE Variable_name IN ("+in+")", nil, func(rows *sql.Rows) error {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			return err
+		}
+		out[strings.ToLower(k)] = v
+		return nil
+	})
+	return out, err
+}
+
+func (r *Replicator) checkSourceBinlog(ctx context.Context, add func(string, ...any)) {
+	v, err := variables(ctx, r.source.db, "log_bin", "binlog_format", "binlog_row_image", "binlog_checksum",
+		"server_id", "binlog_row_value_options", "gtid_mode")
+	if err != nil {
+		add("source: cannot read server variables: %v", err)
+		return
+	}
+	if !strings.EqualFold(v["log_bin"], "ON") && v["log_bin"] != "1" {
+		add("source: binary logging is off (log_bin=%s); enable it in the server's option file ([mysqld] log_bin=mysql-bin and a server_id) and restart the server", v["log_bin"])
+		return
+	}
+	if f := v["binlog_format"]; !strings.EqualFold(f, "ROW") {
+		add("source: binlog_format is %s; replicate needs ROW: SET GLOBAL binlog_format = ROW and put it in the option file; sessions already open keep their old format until they reconnect", f)
+	}
+	if img, ok := v["binlog_row_image"]; ok && !strings.EqualFold(img, "FULL") {
+		add("source: binlog_row_image is %s; replicate needs FULL: SET GLOBAL binlog_row_image = FULL and put it in the option file", img)
+	}
+	if cs := strings.ToUpper(v["binlog_checksum"]); cs != "" && cs != "NONE" && cs != "CRC32" {
+		add("source: binlog_checksum is %s; replicate reads NONE or CRC32", cs)
+	}
+	if opt := v["binlog_row_value_options"]; opt != "" {
+		add("source: binlog_row_value_options is %s; replicate needs full JSON images: SET GLOBAL binlog_row_value_options = ''", opt)
+	}
+	id := fmt.Sprint(r.cfg.Replication.ServerID)
+	if v["server_id"] == id {
+		add("replication.server_id %s is the source's own server_id; choose another", id)
+	}
+	_ = scanRows(ctx, r.source.db, "SHOW SLAVE HOSTS", nil, func(rows *sql.Rows) error {
+		cols, _ := rows.Columns()
+		vals := make([]sql.NullString, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return err
+		}
+		if vals[0].String == id {
+			add("replication.server_id %s is used by a replica connected to the source (host %q); choose another, or stop the other replicate", id, vals[1].String)
+		}
+		return nil
+	})
+	r.log.Info().Str("binlog_format", v["binlog_format"]).Str("gtid_mode", v["gtid_mode"]).Msg("source binlog")
+}
+
+// grants parses SHOW GRANTS into privileges per object ("*.*", "`db`.*").
+type grants struct {
+	on    map[string][]string
+	roles bool // granted roles: what they hold is not resolved
+}
+
+func readGrants(ctx context.Context, db *sql.DB) (grants, error) {
+	g := grants{on: map[string][]string{}}
+	err := scanRows(ctx, db, "SHOW GRANTS", nil, func(rows *sql.Rows) error {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			return err
+		}
+		upper := strings.ToUpper(line)
+		on := strings.Index(upper, " ON ")
+		if !strings.HasPrefix(upper, "GRANT ") || on < 0 {
+			if strings.HasPrefix(upper, "GRANT ") {
+				g.roles = true
+			}
+			return nil
+		}
+		to := strings.Index(upper[on:], " TO ")
+		if to < 0 {
+			return nil
+		}
+		object := strings.ReplaceAll(strings.TrimSpace(line[on+4:on+to]), "`", "")
+		for _, p := range strings.Split(upper[len("GRANT "):on], ",") {
+			g.on[object] = append(g.on[object], strings.TrimSpace(p))
+		}
+		return nil
+	})
+	return g, err
+}
+
+// has reports whether any of privs is granted on *.* or on db.*.
+func (g grants) has(db string, privs ...string) bool {
+	for _, object := range []string{"*.*", db + ".*"} {
+		for _, p := range g.on[object] {
+			if p == "ALL PRIVILEGES" || p == "ALL" || slices.Contains(privs, p) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (r *Replicator) checkSourceGrants(ctx context.Context, add func(string, ...any)) {
+	g, err := readGrants(ctx, r.source.db)
+	if err != nil {
+		r.log.Warn().Err(err).Msg("cannot read the source user's grants; privileges not checked")
+		return
+	}
+	user := r.cfg.Source.User
+	var missing []string
+	if !g.has("", "REPLICATION SLAVE", "REPLICATION REPLICA") {
+		missing = append(missing, "REPLICATION SLAVE")
+	}
+	if !g.has("", "REPLICATION CLIENT", "BINLOG MONITOR", "SUPER") {
+		missing = append(missing, "REPLICATION CLIENT")
+	}
+	if !g.has("", "RELOAD") {
+		missing = append(missing, "RELOAD")
+	}
+	if len(missing) > 0 && !g.roles {
+		add("source: user %q lacks %s (needed to read the binlog and take the copy's snapshot); GRANT %s ON *.* TO the user",
+			user, strings.Join(missing, ", "), strings.Join(missing, ", "))
+	}
+}
+
+// checkTables refuses tables that cannot be replicated safely, and tells
+// when nothing matches.
+func (r *Replicator) checkTables(ctx context.Context, plan *copyPlan, add func(string, ...any)) {
+	if len(plan.tables) == 0 {
+		var dbs []string
+		_ = scanRows(ctx, r.source.db, "SHOW DATABASES", nil, func(rows *sql.Rows) error {
+			var d string
+			if err := rows.Scan(&d); err != nil {
+				return err
+			}
+			dbs = append(dbs, d)
+			return nil
+		})
+		add("replication.databases %v (with replication.tables and exclude_tables) matches no table on the source; its databases are: %s",
+			r.cfg.Replication.Databases, strings.Join(dbs, ", "))
+		return
+	}
+	var noKey, unreadable []string
+	for _, name := range plan.tables {
+		t := plan.schema[name]
+		if len(t.Key) == 0 && !r.filter.AllowsNoKey(name) {
+			noKey = append(noKey, name.String())
+		}
+		if _, err := r.source.db.ExecContext(ctx, "SELECT 1 FROM "+quoteName(name)+" LIMIT 0"); err != nil {
+			unreadable = append(unreadable, name.String())
+		}
+	}
+	if len(noKey) > 0 {
+		add("tables without a primary key or a NOT NULL unique key: %s; add a key, or list them in replication.allow_no_key (their rows are then matched on every column, which is slow and ambiguous for duplicate rows)",
+			strings.Join(noKey, ", "))
+	}
+	if len(unreadable) > 0 {
+		add("source: user %q may not SELECT from %s; GRANT SELECT on them", r.cfg.Source.User, strings.Join(unreadable, ", "))
+	}
+}
+
+func (r *Replicator) checkTarget(ctx context.Context, add func(string, ...any)) {
+	v, err := variables(ctx, r.target.db, "read_only", "innodb_read_only")
+	if err != nil {
+		add("target: cannot read server variables: %v", err)
+		return
+	}
+	if v["read_only"] == "ON" || v["innodb_read_only"] == "ON" {
+		add("target: the server is read_only; point target.host at the writer (for Aurora, the cluster endpoint, not the reader endpoint)")
+	}
+	g, err := readGrants(ctx, r.target.db)
+	if err != nil {
+		r.log.Warn().Err(err).Msg("cannot read the target user's grants; privileges not checked")
+		return
+	}
+	need := []string{"SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "ALTER", "INDEX"}
+	dbs := []string{r.cfg.Replication.CheckpointSchema}
+	for _, m := range r.cfg.Replication.DatabaseMap {
+		dbs = append(dbs, m.Target)
+	}
+	var lacking []string
+	for _, db := range dbs {
+		for _, p := range need {
+			if !g.has(db, p) && !slices.Contains(lacking, p) {
+				lacking = append(lacking, p)
+			}
+		}
+	}
+	if len(lacking) > 0 && !g.roles {
+		add("target: user %q lacks %s on the replicated databases or %s; GRANT them to the user", r.cfg.Target.User, strings.Join(lacking, ", "), r.cfg.Replication.CheckpointSchema)
+	}
+}
+
+// checkCheckpoint decides between a fresh copy, a resumed copy and
+// streaming on, and checks that the target and the source's binlogs allow it.
+func (r *Replicator) checkCheckpoint(ctx context.Context, plan *copyPlan, opts RunOptions, add func(string, ...any)) {
+	id, err := r.readSourceID(ctx)
+	if err != nil {
+		add("source: %v", err)
+		return
+	}
+	r.sourceIdentity = id
+	cp, err := ReadCheckpoint(ctx, r.target.db, r.cfg.Replication.CheckpointSchema)
+	switch {
+	case errors.Is(err, ErrNoCheckpoint):
+		plan.copyNeeded = true
+		r.checkTargetEmpty(ctx, plan, add)
+		if !opts.DDLApplied.IsZero() {
+			add("--ddl-applied: there is no checkpoint on the target to continue from")
+		}
+		return
+	case err != nil:
+		add("target: %v", err)
+		return
+	}
+	if cp.Source != id {
+		add("target: its checkpoint (in %s) belongs to another source (%s), not %s; point target at the right database, or use another replication.checkpoint_schema for a new copy",
+			r.cfg.Replication.CheckpointSchema, cp.Source, id)
+		return
+	}
+	plan.copyNeeded = cp.Phase == phaseCopying
+	plan.resume = plan.copyNeeded
+	if !opts.DDLApplied.IsZero() && cp.Position != opts.DDLApplied {
+		add("--ddl-applied %s: the checkpoint is at %s; give the position the stop reported", opts.DDLApplied, cp.Position)
+	}
+	if plan.resume && !schemaEqual(cp.Schema, plan.schema) {
+		add("the source's schema changed while the copy was interrupted; the copy cannot resume: drop the copied tables and the %s schema on the target, and start again",
+			r.cfg.Replication.CheckpointSchema)
+	}
+	var files []string
+	_ = scanRows(ctx, r.source.db, "SHOW BINARY LOGS", nil, func(rows *sql.Rows) error {
+		cols, _ := rows.Columns()
+		vals := make([]any, len(cols))
+		var name string
+		vals[0] = &name
+		for i := 1; i < len(cols); i++ {
+			vals[i] = new(sql.RawBytes)
+		}
+		if err := rows.Scan(vals...); err != nil {
+			return err
+		}
+		files = append(files, name)
+		return nil
+	})
+	if len(files) > 0 && !slices.Contains(files, cp.Position.File) {
+		add("source: binlog %s, where replication resumes, was purged (the oldest is %s); the target cannot be brought up to date: drop the copied tables and the %s schema on the target and copy again, and keep binlogs longer (expire_logs_days / binlog_expire_logs_seconds)",
+			cp.Position.File, files[0], r.cfg.Replication.CheckpointSchema)
+	}
+	r.log.Info().Str("phase", cp.Phase).Stringer("checkpoint", cp.Position).Msg("resuming")
+}
+
+// checkTargetEmpty refuses to copy into tables that hold rows.
+func (r *Replicator) checkTargetEmpty(ctx context.Context, plan *copyPlan, add func(string, ...any)) {
+	var full []string
+	for _, t := range plan.tables {
+		dst := r.filter.Target(t)
+		var one int
+		err := r.target.db.QueryRowContext(ctx, "SELECT 1 FROM "+quoteName(dst)+" LIMIT 1").Scan(&one)
+		switch {
+		case err == nil:
+			full = append(full, dst.String())
+		case errors.Is(err, sql.ErrNoRows), isNoSuchTable(err):
+		default:
+			add("target: cannot read %s: %v", dst, err)
+		}
+	}
+	if len(full) > 0 {
+		add("target tables already hold rows: %s; replicate copies into absent or empty tables only: empty or drop them, or point target at an empty server", strings.Join(full, ", "))
+	}
+}
+
+// readSourceID names the source as the server itself sees it, so that a
+// checkpoint is never continued against another server.
+func (r *Replicator) readSourceID(ctx context.Context) (string, error) {
+	var host string
+	var port, id int64
+	if err := r.source.db.QueryRowContext(ctx, "SELECT @@hostname, @@port, @@server_id").Scan(&host, &port, &id); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%s:%d server_id=%d", host, port, id), nil
+}
+
+// schemaEqual compares schema maps by their columns and keys.
+func schemaEqual(a, b Schema) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for name, t := range a {
+		u := b[name]
+		if u == nil || !slices.Equal(t.Columns, u.Columns) || !slices.Equal(t.Key, u.Key) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,291 @@
+package binlog
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/switcharoo/switcharoo/internal/config"
+	"github.com/switcharoo/switcharoo/internal/mysqlconn"
+)
+
+// Replicator keeps the target an exact copy of the source: it copies what
+// is missing, then streams every change, until its context ends.
+type Replicator struct {
+	cfg      *config.Config
+	log      zerolog.Logger
+	filter   Filter
+	source   server
+	target   server
+	progress *progress
+
+	// ddlApplied is the position of a DDL the operator applied by hand
+	// (replicate --ddl-applied); the stream records it without running it.
+	ddlApplied Position
+	// sourceIdentity names the source server in the checkpoint.
+	sourceIdentity string
+}
+
+// server is one side of replication.
+type server struct {
+	db      *sql.DB
+	flavor  string // "mysql" or "mariadb", as go-mysql names them
+	version string
+}
+
+// RunOptions change what Run does.
+type RunOptions struct {
+	// UntilCaughtUp makes Run return once everything the source had
+	// written when Run was called is applied.
+	UntilCaughtUp bool
+	// DDLApplied is the position, reported by a stop under
+	// replication.ddl: stop, of a schema change the operator applied to
+	// the target by hand.
+	DDLApplied Position
+}
+
+// New prepares a replicator for a validated configuration. It connects to
+// nothing until Run.
+func New(cfg *config.Config, log zerolog.Logger) (*Replicator, error) {
+	src, err := mysqlconn.Open(cfg.Source, "", sourceSession())
+	if err != nil {
+		return nil, fmt.Errorf("source: %w", err)
+	}
+	dst, err := mysqlconn.Open(cfg.Target, "", mysqlconn.DataSession())
+	if err != nil {
+		src.Close()
+		return nil, fmt.Errorf("target: %w", err)
+	}
+	dst.SetMaxIdleConns(cfg.Replication.Workers + 4)
+	src.SetMaxIdleConns(cfg.Replication.Workers + 4)
+	return &Replicator{
+		cfg:      cfg,
+		log:      log,
+		filter:   NewFilter(cfg.Replication),
+		source:   server{db: src},
+		target:   server{db: dst},
+		progress: newProgress(),
+	}, nil
+}
+
+// sourceSession are the source's session settings: those of every data
+// session, and a long net_write_timeout, so a copy reading slowly (while
+// the target writes) is not cut off.
+func sourceSession() map[string]string {
+	p := mysqlconn.DataSession()
+	p["net_write_timeout"] = "600"
+	return p
+}
+
+// Close releases the connection pools.
+func (r *Replicator) Close() error {
+	return errors.Join(r.source.db.Close(), r.target.db.Close())
+}
+
+// Run checks both servers, copies what has not been copied, then streams
+// changes until ctx ends (nil: a clean stop at a transaction boundary) or
+// a failure that retrying cannot cure.
+func (r *Replicator) Run(ctx context.Context, opts RunOptions) error {
+	r.ddlApplied = opts.DDLApplied
+	plan, err := r.preflight(ctx, opts)
+	if err != nil {
+		return err
+	}
+	lock, err := r.lockTarget(ctx)
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
+
+	var until *Position
+	if opts.UntilCaughtUp {
+		p, _, err := masterStatus(ctx, r.source.db, r.source.flavor)
+		if err != nil {
+			return fmt.Errorf("source: %w", err)
+		}
+		until = &p
+		r.log.Info().Stringer("until", p).Msg("will stop once caught up with the source's current position")
+	}
+
+	for _, stmt := range stateTables(r.cfg.Replication.CheckpointSchema) {
+		if _, err := r.target.db.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("target: create the checkpoint schema: %w", err)
+		}
+	}
+
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	wg.Go(func() { r.reportStatus(ctx) })
+	if r.cfg.Replication.Heartbeat > 0 {
+		if err := r.setupHeartbeat(ctx); err != nil {
+			r.log.Warn().Err(err).Msg("no heartbeat on the source (lag comes from event timestamps, which have a one-second resolution and cannot tell a quiet source from a stalled one); grant CREATE, INSERT and UPDATE on the checkpoint schema to fix")
+		} else {
+			wg.Go(func() { r.heartbeat(ctx) })
+		}
+	}
+	defer r.writeFinalStatus()
+
+	if plan.copyNeeded {
+		r.progress.setState(StateCopying)
+		if err := r.copy(ctx, plan); err != nil {
+			if ctx.Err() != nil {
+				r.log.Info().Msg("copy interrupted; replicate resumes it")
+				return nil
+			}
+			return err
+		}
+	}
+	r.progress.setState(StateStreaming)
+	return r.stream(ctx, until)
+}
+
+// errCaughtUp ends a session that has reached the position it was asked to.
+var errCaughtUp = errors.New("caught up")
+
+// stream applies the binlog from the checkpoint, reconnecting with backoff
+// after any transient failure of either side.
+func (r *Replicator) stream(ctx context.Context, until *Position) error {
+	const firstBackoff = 500 * time.Millisecond
+	backoff := firstBackoff
+	var outage time.Time
+	recovered := func() {
+		if !outage.IsZero() {
+			r.log.Info().Dur("outage", time.Since(outage)).Msg("replication recovered")
+			outage = time.Time{}
+		}
+		backoff = firstBackoff
+	}
+	for {
+		err := r.session(ctx, until, recovered)
+		switch {
+		case errors.Is(err, errCaughtUp):
+			r.log.Info().Msg("caught up")
+			return nil
+		case ctx.Err() != nil:
+			r.log.Info().Msg("stopped at a transaction boundary")
+			return nil
+		case !transient(err):
+			return err
+		}
+		if outage.IsZero() {
+			outage = time.Now()
+		}
+		r.log.Warn().Err(err).Dur("retry_in", backoff).Msg("replication interrupted; resuming from the checkpoint")
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, r.cfg.Replication.MaxBackoff)
+	}
+}
+
+// session streams from the committed checkpoint until an error. Whatever
+// is not committed when it ends is rolled back; the next session starts
+// from the checkpoint again.
+func (r *Replicator) session(ctx context.Context, until *Position, onCommit func()) error {
+	conn, err := r.target.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("target: %w", err)
+	}
+	defer conn.Close()
+	cp, err := ReadCheckpoint(ctx, r.target.db, r.cfg.Replication.CheckpointSchema)
+	if err != nil {
+		return fmt.Errorf("target: %w", err)
+	}
+	r.progress.setPosition(cp.Position, cp.EventTime)
+	if until != nil && cp.Position.Compare(*until) >= 0 {
+		return errCaughtUp
+	}
+	window, err := loadWindow(ctx, r.target.db, r.cfg.Replication.CheckpointSchema, cp.Position)
+	if err != nil {
+		return fmt.Errorf("target: %w", err)
+	}
+	a, err := newApplier(r, conn, cp, window)
+	if err != nil {
+		return err
+	}
+	s, err := r.openStream(ctx, cp.Position)
+	if err != nil {
+		return fmt.Errorf("source: %w", err)
+	}
+	defer s.close()
+	r.log.Info().Stringer("from", cp.Position).Msg("streaming")
+
+	for {
+		if a.dueForCommit(s.waiting()) {
+			if err := a.commit(ctx); err != nil {
+				a.rollback()
+				return err
+			}
+			r.progress.setCaughtUp(!s.waiting())
+			onCommit()
+			if until != nil && a.safe.Compare(*until) >= 0 {
+				return errCaughtUp
+			}
+			continue
+		}
+		ev, err := s.next(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return r.stopSession(a)
+			}
+			a.rollback()
+			return fmt.Errorf("source: %w", err)
+		}
+		if err := a.handle(ctx, ev); err != nil {
+			a.rollback()
+			return err
+		}
+	}
+}
+
+// stopSession ends a session on request: committed up to the last
+// transaction boundary when the applier is at one, else rolled back.
+func (r *Replicator) stopSession(a *applier) error {
+	if a.inTrx {
+		a.rollback()
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := a.commit(ctx); err != nil {
+		a.rollback()
+		r.log.Warn().Err(err).Msg("could not commit the last batch while stopping; it will be applied again from the checkpoint")
+	}
+	return nil
+}
+
+// statementTimeout bounds one round trip of the applier: long enough for a
+// full batch on a slow target, short enough that a stalled connection is
+// noticed.
+func (r *Replicator) statementTimeout() time.Duration {
+	return max(4*r.cfg.Replication.StallTimeout, 30*time.Second)
+}
+
+// lockTarget takes a named lock on the target for as long as replicate
+// runs, so that two replicators never apply the same changes.
+func (r *Replicator) lockTarget(ctx context.Context) (*sql.Conn, error) {
+	conn, err := r.target.db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("target: %w", err)
+	}
+	name := "switcharoo-replicate-" + r.cfg.Replication.CheckpointSchema
+	var got sql.NullInt64
+	if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK(?, 0)", name).Scan(&got); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("target: take the replicate lock: %w", err)
+	}
+	if got.Int64 != 1 {
+		conn.Close()
+		return nil, &PreflightError{Problems: []string{fmt.Sprintf(
+			"another switcharoo replicate is running against this target (it holds the lock %q); stop it first, or give this one another replication.checkpoint_schema", name)}}
+	}
+	return conn, nil
+}

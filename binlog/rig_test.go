@@ -1,0 +1,196 @@
+package binlog_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/switcharoo/switcharoo/binlog"
+	"github.com/switcharoo/switcharoo/internal/config"
+	"github.com/switcharoo/switcharoo/internal/mysqlconn"
+	"github.com/switcharoo/switcharoo/internal/mysqltest"
+	"github.com/switcharoo/switcharoo/internal/sandbox"
+)
+
+// rig is a source and a target server with a replicator between them.
+type rig struct {
+	t        *testing.T
+	src, dst *sandbox.MariaDB
+	srcDB    *sql.DB // root, raw result bytes, UTC
+	dstDB    *sql.DB
+	cfg      *config.Config
+	log      *logBuffer
+}
+
+func newRig(t *testing.T, sourceSettings ...string) *rig {
+	t.Helper()
+	servers := mysqltest.StartN(t, 2, mysqltest.With(sourceSettings...))
+	r := &rig{t: t, src: servers[0], dst: servers[1], log: &logBuffer{}}
+	cfg := config.Defaults()
+	cfg.Source = mysqltest.Endpoint(r.src)
+	cfg.Target = mysqltest.Endpoint(r.dst)
+	cfg.Replication.ServerID = 4000 + r.src.ServerID
+	cfg.Replication.Databases = []string{"app"}
+	cfg.Replication.Workers = 3
+	cfg.Replication.CopyChunkRows = 100
+	cfg.Replication.StallTimeout = 5 * time.Second
+	cfg.Replication.MaxBackoff = time.Second
+	cfg.Replication.Heartbeat = 200 * time.Millisecond
+	cfg.Replication.ProgressInterval = time.Second
+	r.cfg = &cfg
+	r.srcDB = r.open(cfg.Source)
+	r.dstDB = r.open(cfg.Target)
+	return r
+}
+
+func (r *rig) open(e config.Endpoint) *sql.DB {
+	db, err := mysqlconn.Open(e, "", mysqlconn.DataSession())
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// source runs statements on the source.
+func (r *rig) source(statements ...string) {
+	r.t.Helper()
+	mysqltest.Exec(r.t, r.srcDB, statements...)
+}
+
+// running is a replicator started by run.
+type running struct {
+	cancel context.CancelFunc
+	done   chan struct{} // closed when Run has returned
+	err    error         // what Run returned
+}
+
+// run starts a replicator; stop it with stop.
+func (r *rig) run(opts binlog.RunOptions) *running {
+	r.t.Helper()
+	rep, err := binlog.New(r.cfg, zerolog.New(r.log).Level(zerolog.DebugLevel))
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	run := &running{cancel: cancel, done: make(chan struct{})}
+	go func() {
+		run.err = rep.Run(ctx, opts)
+		rep.Close()
+		close(run.done)
+	}()
+	r.t.Cleanup(func() { run.stop() })
+	return run
+}
+
+// stop cancels the replicator and returns what Run returned.
+func (run *running) stop() error {
+	run.cancel()
+	<-run.done
+	return run.err
+}
+
+// waitCaughtUp waits until the target's checkpoint reaches the source's
+// current position.
+func (r *rig) waitCaughtUp(run *running) {
+	r.t.Helper()
+	var want binlog.Position
+	var a, b, c, d sql.NullString
+	if err := r.srcDB.QueryRow("SHOW MASTER STATUS").Scan(&want.File, &want.Pos, &a, &b); err != nil {
+		_ = c
+		_ = d
+		r.t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		cp, err := binlog.ReadCheckpoint(context.Background(), r.dstDB, r.cfg.Replication.CheckpointSchema)
+		if err == nil && cp.Phase == "streaming" && cp.Position.Compare(want) >= 0 {
+			return
+		}
+		select {
+		case <-run.done:
+			r.t.Fatalf("replicator ended before catching up: %v\n%s", run.err, r.log)
+		default:
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("not caught up with %s after 60s (checkpoint %+v, %v)\n%s", want, cp, err, r.log)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// assertSame compares the tables of the source's app database with the
+// target's database db, row by row.
+func (r *rig) assertSame(db string) {
+	r.t.Helper()
+	tables := mysqltest.Dump(r.t, r.srcDB, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA='app' ORDER BY 1")
+	got := mysqltest.Dump(r.t, r.dstDB, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA='"+db+"' ORDER BY 1")
+	if !slices.Equal(tables, got) {
+		r.t.Fatalf("tables differ: source %v, target %v", tables, got)
+	}
+	for _, hexName := range tables {
+		name := unhex(hexName)
+		q := "SELECT * FROM %s.`" + name + "` ORDER BY 1"
+		want := mysqltest.Dump(r.t, r.srcDB, fmt.Sprintf(q, "app"))
+		have := mysqltest.Dump(r.t, r.dstDB, fmt.Sprintf(q, "`"+db+"`"))
+		if !slices.Equal(want, have) {
+			r.t.Errorf("table %s differs: source has %d rows, target %d\n%s", name, len(want), len(have), firstDifference(want, have))
+		}
+	}
+}
+
+func unhex(s string) string {
+	var b []byte
+	fmt.Sscanf(s, "%x", &b)
+	return string(b)
+}
+
+func firstDifference(a, b []string) string {
+	for i := range max(len(a), len(b)) {
+		var x, y string
+		if i < len(a) {
+			x = a[i]
+		}
+		if i < len(b) {
+			y = b[i]
+		}
+		if x != y {
+			return fmt.Sprintf("row %d:\n  source %s\n  target %s", i, x, y)
+		}
+	}
+	return ""
+}
+
+// logBuffer collects a replicator's log for failure messages.
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s := l.b.String()
+	if len(s) > 20000 {
+		s = "…" + s[len(s)-20000:]
+	}
+	return s
+}
+
+// contains reports whether the log holds s.
+func (l *logBuffer) contains(s string) bool { return strings.Contains(l.String(), s) }
+
+var _ = errors.New

@@ -1,0 +1,58 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/switcharoo/switcharoo/binlog"
+	"github.com/switcharoo/switcharoo/internal/exitcode"
+)
+
+func (c *cli) replicateCommand() *cobra.Command {
+	var opts binlog.RunOptions
+	var ddlApplied string
+	cmd := &cobra.Command{
+		Use:   "replicate",
+		Short: "Copy the source into the target, then stream every change until stopped",
+		Long: `Checks both servers, copies every replicated table under one consistent
+snapshot (resuming an interrupted copy), then applies every change from the
+source's binlog, exactly once, until SIGINT or SIGTERM, when it stops at a
+transaction boundary. It survives restarts and lost connections: run it
+again and it continues from the checkpoint kept on the target.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if ddlApplied != "" {
+				p, err := parsePosition(ddlApplied)
+				if err != nil {
+					return exitcode.With(exitcode.Usage, fmt.Errorf("--ddl-applied: %w", err))
+				}
+				opts.DDLApplied = p
+			}
+			cfg, err := c.loadConfig()
+			if err != nil {
+				return err
+			}
+			r, err := binlog.New(cfg, c.log)
+			if err != nil {
+				return err
+			}
+			defer r.Close()
+			return r.Run(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.UntilCaughtUp, "until-caught-up", false, "exit 0 once everything the source had written when replicate started is applied")
+	cmd.Flags().StringVar(&ddlApplied, "ddl-applied", "", "FILE:POS of a schema change you applied to the target by hand after a stop under replication.ddl: stop")
+	return cmd
+}
+
+// parsePosition reads FILE:POS.
+func parsePosition(s string) (binlog.Position, error) {
+	file, pos, ok := strings.Cut(s, ":")
+	n, err := strconv.ParseUint(pos, 10, 32)
+	if !ok || file == "" || err != nil {
+		return binlog.Position{}, fmt.Errorf("want FILE:POS such as mysql-bin.000042:1234, got %q", s)
+	}
+	return binlog.Position{File: file, Pos: uint32(n)}, nil
+}

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"github.com/switcharoo/switcharoo/binlog"
+	"github.com/switcharoo/switcharoo/internal/exitcode"
+	"github.com/switcharoo/switcharoo/internal/mysqlconn"
+)
+
+func (c *cli) statusCommand() *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show replication's state, position, lag, rate and copy progress",
+		Long: `Reads the replicator's state from the target (the checkpoint schema), so it
+works from any machine and whether or not replicate is running.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if output != "text" && output != "json" {
+				return exitcode.With(exitcode.Usage, fmt.Errorf("--output: must be text or json, got %q", output))
+			}
+			cfg, err := c.loadConfig()
+			if err != nil {
+				return err
+			}
+			db, err := mysqlconn.Open(cfg.Target, "", nil)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			s, err := binlog.ReadStatus(cmd.Context(), db, cfg.Replication.CheckpointSchema)
+			switch {
+			case errors.Is(err, binlog.ErrNoCheckpoint):
+				s = &binlog.Status{State: binlog.StateStopped}
+				c.log.Warn().Msg("no replication state on the target: replicate has not run against it")
+			case err != nil:
+				return fmt.Errorf("target %s: %w", mysqlconn.Addr(cfg.Target), err)
+			}
+			if output == "json" {
+				enc := json.NewEncoder(c.stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(s)
+			}
+			_, err = fmt.Fprintf(c.stdout, "state       %s\nlag         %d ms\ncheckpoint  %s:%d\ngtid        %s\nrate        %.0f rows/s\ncopy        %d of about %d rows\n",
+				s.State, s.LagMillis, s.Checkpoint.File, s.Checkpoint.Pos, s.Checkpoint.GTID, s.RowsPerSecond, s.Copy.RowsDone, s.Copy.RowsTotal)
+			return err
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	return cmd
+}
