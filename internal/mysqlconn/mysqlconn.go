@@ -142,4 +142,3 @@ func verifyChain(roots *x509.CertPool) func([][]byte, [][]*x509.Certificate) err
 		return err
 	}
 }
-
