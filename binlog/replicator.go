@@ -28,6 +28,8 @@ type Replicator struct {
 	ddlApplied Position
 	// sourceIdentity names the source server in the checkpoint.
 	sourceIdentity string
+	// lock holds the target's named lock of this replicator.
+	lock *sql.Conn
 }
 
 // server is one side of replication.
@@ -95,11 +97,10 @@ func (r *Replicator) Run(ctx context.Context, opts RunOptions) error {
 	if err != nil {
 		return err
 	}
-	lock, err := r.lockTarget(ctx)
-	if err != nil {
+	if err := r.ensureLock(ctx); err != nil {
 		return err
 	}
-	defer lock.Close()
+	defer r.releaseLock()
 
 	var until *Position
 	if opts.UntilCaughtUp {
@@ -190,6 +191,9 @@ func (r *Replicator) stream(ctx context.Context, until *Position) error {
 // is not committed when it ends is rolled back; the next session starts
 // from the checkpoint again.
 func (r *Replicator) session(ctx context.Context, until *Position, onCommit func()) error {
+	if err := r.ensureLock(ctx); err != nil {
+		return err
+	}
 	conn, err := r.target.db.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("target: %w", err)
@@ -269,23 +273,40 @@ func (r *Replicator) statementTimeout() time.Duration {
 	return max(4*r.cfg.Replication.StallTimeout, 30*time.Second)
 }
 
-// lockTarget takes a named lock on the target for as long as replicate
-// runs, so that two replicators never apply the same changes.
-func (r *Replicator) lockTarget(ctx context.Context) (*sql.Conn, error) {
+// ensureLock holds a named lock on the target for as long as replicate
+// runs, so that two replicators never apply the same changes. A lock lost
+// with its connection (a target restart) is taken again before the next
+// session applies anything.
+func (r *Replicator) ensureLock(ctx context.Context) error {
+	name := "switcharoo-replicate-" + r.cfg.Replication.CheckpointSchema
+	if r.lock != nil {
+		var mine sql.NullBool
+		if err := r.lock.QueryRowContext(ctx, "SELECT IS_USED_LOCK(?) = CONNECTION_ID()", name).Scan(&mine); err == nil && mine.Bool {
+			return nil
+		}
+		r.releaseLock()
+	}
 	conn, err := r.target.db.Conn(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("target: %w", err)
+		return fmt.Errorf("target: %w", err)
 	}
-	name := "switcharoo-replicate-" + r.cfg.Replication.CheckpointSchema
 	var got sql.NullInt64
 	if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK(?, 0)", name).Scan(&got); err != nil {
 		conn.Close()
-		return nil, fmt.Errorf("target: take the replicate lock: %w", err)
+		return fmt.Errorf("target: take the replicate lock: %w", err)
 	}
 	if got.Int64 != 1 {
 		conn.Close()
-		return nil, &PreflightError{Problems: []string{fmt.Sprintf(
+		return &PreflightError{Problems: []string{fmt.Sprintf(
 			"another switcharoo replicate is running against this target (it holds the lock %q); stop it first, or give this one another replication.checkpoint_schema", name)}}
 	}
-	return conn, nil
+	r.lock = conn
+	return nil
+}
+
+func (r *Replicator) releaseLock() {
+	if r.lock != nil {
+		r.lock.Close() // the server releases the lock with the connection
+		r.lock = nil
+	}
 }

@@ -68,6 +68,7 @@ func DriverConfig(e config.Endpoint, database string) (*mysql.Config, error) {
 	cfg.AllowNativePasswords = true
 	cfg.AllowCleartextPasswords = e.TLS.Mode != config.TLSDisabled && e.TLS.Mode != config.TLSPreferred
 	cfg.Loc = time.UTC
+	cfg.Logger = &mysql.NopLogger{} // every error is returned, and reported, by its caller
 	tlsCfg, err := TLSConfig(e)
 	if err != nil {
 		return nil, err

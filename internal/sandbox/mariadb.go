@@ -80,8 +80,10 @@ func StartMariaDB(ctx context.Context, opts MariaDBOptions) (*MariaDB, error) {
 }
 
 func (m *MariaDB) start(ctx context.Context, server, installDB string, opts MariaDBOptions) error {
-	if err := os.Mkdir(m.dataDir(), 0o700); err != nil {
-		return fmt.Errorf("mariadb sandbox: %w", err)
+	for _, d := range []string{m.dataDir(), m.tmpDir()} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			return fmt.Errorf("mariadb sandbox: %w", err)
+		}
 	}
 	// Install with the same options the server will run with, on a port
 	// that is not used yet: bootstrap opens no socket.
@@ -91,7 +93,7 @@ func (m *MariaDB) start(ctx context.Context, server, installDB string, opts Mari
 	install := exec.CommandContext(ctx, installDB, "--defaults-file="+m.optionFile(),
 		"--auth-root-authentication-method=normal", "--skip-test-db")
 	if out, err := install.CombinedOutput(); err != nil {
-		return fmt.Errorf("mariadb sandbox: mariadb-install-db: %w\n%s", err, tail(out, 20))
+		return fmt.Errorf("mariadb sandbox: mariadb-install-db: %w\n%s\nerror log:\n%s", err, head(out, 3), m.ErrorLogTail(15))
 	}
 	// A free port can be taken by someone else before the server binds
 	// it; a bind failure is retried on another port.
@@ -195,6 +197,7 @@ func (m *MariaDB) ErrorLogTail(n int) string {
 
 func (m *MariaDB) optionFile() string { return filepath.Join(m.Dir, "my.cnf") }
 func (m *MariaDB) dataDir() string    { return filepath.Join(m.Dir, "data") }
+func (m *MariaDB) tmpDir() string     { return filepath.Join(m.Dir, "tmp") }
 
 // writeOptions writes the option file: a small, fast server that is a
 // valid replication source, then the caller's settings.
@@ -206,6 +209,7 @@ func (m *MariaDB) writeOptions(port int, opts MariaDBOptions) error {
 	}
 	for _, line := range []string{
 		"datadir=" + m.dataDir(),
+		"tmpdir=" + m.tmpDir(), // temporary tables of parallel servers must not meet in /tmp
 		"socket=" + filepath.Join(m.Dir, "mysqld.sock"),
 		"pid_file=" + filepath.Join(m.Dir, "mysqld.pid"),
 		"log_error=" + filepath.Join(m.Dir, "error.log"),
@@ -276,4 +280,9 @@ func tail(b []byte, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+func head(b []byte, n int) string {
+	lines := strings.SplitN(string(b), "\n", n+1)
+	return strings.Join(lines[:min(n, len(lines))], "\n")
 }

@@ -1,0 +1,165 @@
+package binlog_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	toxiproxy "github.com/Shopify/toxiproxy/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+	"github.com/switcharoo/switcharoo/binlog"
+)
+
+func faultRig(t *testing.T) *rig {
+	r := newRig(t)
+	r.cfg.Replication.StallTimeout = 2 * time.Second
+	r.source(
+		"CREATE DATABASE app",
+		"CREATE TABLE app.items (id INT PRIMARY KEY, v VARCHAR(200) NOT NULL, pad CHAR(200) NOT NULL DEFAULT '')",
+		"INSERT INTO app.items (id, v) SELECT seq, CONCAT('v', seq) FROM mysql.seq_1_to_5000",
+		"CREATE TABLE app.names (name VARCHAR(40) PRIMARY KEY, n INT NOT NULL)",
+		"INSERT INTO app.names SELECT CONCAT('n', seq), seq FROM mysql.seq_1_to_5000",
+	)
+	return r
+}
+
+// streamedMore returns a condition: more than n transactions applied.
+func (r *rig) streamedMore(n uint64) func() bool {
+	return func() bool {
+		cp, err := binlog.ReadCheckpoint(context.Background(), r.dstDB, "_switcharoo")
+		return err == nil && cp.Phase == "streaming" && cp.Transactions > n
+	}
+}
+
+func (r *rig) transactions() uint64 {
+	cp, err := binlog.ReadCheckpoint(context.Background(), r.dstDB, "_switcharoo")
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return cp.Transactions
+}
+
+// kill kills the connections on db's server whose command is command, or
+// every connection but db's own when command is "": what a network cut or
+// a server restart does to a client.
+func kill(t *testing.T, db *sql.DB, command string) {
+	t.Helper()
+	q := "SELECT ID FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND USER = 'root'"
+	if command != "" {
+		q += " AND COMMAND = '" + command + "'"
+	}
+	rows, err := db.Query(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if len(ids) == 0 {
+		t.Fatalf("no connection to kill (%q)", command)
+	}
+	for _, id := range ids {
+		_, _ = db.Exec(fmt.Sprintf("KILL %d", id))
+	}
+}
+
+// The source's binlog dump connection and then every target connection
+// are killed mid-stream, under writes: replication reconnects, resumes
+// from the checkpoint and ends identical.
+func TestConnectionsKilledMidStream(t *testing.T) {
+	r := faultRig(t)
+	w := startWriter(r, 2, 5000)
+	t.Cleanup(func() { w.finish() })
+	run := r.run(binlog.RunOptions{})
+	r.waitFor(run, "streaming", r.streamedMore(20))
+
+	kill(t, r.srcDB, "Binlog Dump")
+	r.waitFor(run, "recovery from the source cut", func() bool { return r.log.contains("replication recovered") })
+	r.waitFor(run, "more changes", r.streamedMore(r.transactions()+20))
+
+	kill(t, r.dstDB, "")
+	r.waitFor(run, "recovery from the target cut", func() bool { return strings.Count(r.log.String(), "replication recovered") >= 2 })
+	r.waitFor(run, "more changes", r.streamedMore(r.transactions()+20))
+
+	t.Logf("%d writes", w.finish())
+	r.waitCaughtUp(run)
+	if err := run.stop(); err != nil {
+		t.Fatalf("replicate: %v\n%s", err, r.log)
+	}
+	r.assertSame("app")
+}
+
+// A source connection that stalls (packets dropped, the socket left open,
+// as a VPN does when it fails) is detected within stall_timeout and
+// re-established once the network is back.
+func TestStalledSourceIsDetected(t *testing.T) {
+	r := faultRig(t)
+	proxy := startProxy(t, r.cfg.Source.Host, r.cfg.Source.Port)
+	r.cfg.Source.Port = proxy.port
+	r.cfg.Source.ConnectTimeout = 2 * time.Second
+	w := startWriter(r, 1, 5000)
+	t.Cleanup(func() { w.finish() })
+	run := r.run(binlog.RunOptions{})
+	r.waitFor(run, "streaming", r.streamedMore(20))
+
+	proxy.stall(t)
+	stalled := time.Now()
+	r.waitFor(run, "the stall to be noticed", func() bool { return r.log.contains("replication interrupted") })
+	t.Logf("stall noticed after %s (stall_timeout %s)", time.Since(stalled).Round(100*time.Millisecond), r.cfg.Replication.StallTimeout)
+	proxy.heal(t)
+	r.waitFor(run, "recovery", func() bool { return r.log.contains("replication recovered") })
+
+	t.Logf("%d writes", w.finish())
+	r.waitCaughtUp(run)
+	if err := run.stop(); err != nil {
+		t.Fatalf("replicate: %v\n%s", err, r.log)
+	}
+	r.assertSame("app")
+}
+
+// proxy is an in-process toxiproxy in front of a server.
+type proxy struct {
+	p    *toxiproxy.Proxy
+	port int
+}
+
+func startProxy(t *testing.T, host string, port int) *proxy {
+	t.Helper()
+	srv := toxiproxy.NewServer(toxiproxy.NewMetricsContainer(prometheus.NewRegistry()), zerolog.Nop())
+	p := toxiproxy.NewProxy(srv, "source", "127.0.0.1:0", fmt.Sprintf("%s:%d", host, port))
+	if err := p.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Stop)
+	var got int
+	if _, err := fmt.Sscanf(p.Listen[strings.LastIndexByte(p.Listen, ':')+1:], "%d", &got); err != nil {
+		t.Fatalf("proxy address %q: %v", p.Listen, err)
+	}
+	return &proxy{p: p, port: got}
+}
+
+// stall drops every byte both ways and keeps connections open.
+func (p *proxy) stall(t *testing.T) {
+	t.Helper()
+	for _, stream := range []string{"downstream", "upstream"} {
+		spec := fmt.Sprintf(`{"name": "stall-%s", "type": "timeout", "stream": %q, "attributes": {"timeout": 0}}`, stream, stream)
+		if _, err := p.p.Toxics.AddToxicJson(strings.NewReader(spec)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func (p *proxy) heal(t *testing.T) {
+	t.Helper()
+	p.p.Toxics.ResetToxics(context.Background())
+}
