@@ -14,9 +14,14 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/switcharoo/switcharoo/binlog"
 	"github.com/switcharoo/switcharoo/internal/config"
+	"github.com/switcharoo/switcharoo/internal/exitcode"
 	"github.com/switcharoo/switcharoo/internal/mysqlconn"
 	"github.com/switcharoo/switcharoo/internal/mysqltest"
 	"github.com/switcharoo/switcharoo/internal/sandbox"
+	"github.com/switcharoo/switcharoo/internal/secret"
+	"log/slog"
+	"net"
+	"os"
 )
 
 // rig is a source and a target server with a replicator between them.
@@ -126,23 +131,38 @@ func (r *rig) waitCaughtUp(run *running) {
 	}
 }
 
-// assertSame compares the tables of the source's app database with the
-// target's database db, row by row.
+// assertSame compares the source's app database with the target's db.
 func (r *rig) assertSame(db string) {
 	r.t.Helper()
-	tables := mysqltest.Dump(r.t, r.srcDB, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA='app' ORDER BY 1")
-	got := mysqltest.Dump(r.t, r.dstDB, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA='"+db+"' ORDER BY 1")
+	r.assertSameDB("app", db)
+}
+
+// assertSameDB compares the tables of a source database with those of a
+// target database, row by row.
+func (r *rig) assertSameDB(srcDB, dstDB string) {
+	r.t.Helper()
+	list := "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA='%s' ORDER BY 1"
+	tables := mysqltest.Dump(r.t, r.srcDB, fmt.Sprintf(list, srcDB))
+	got := mysqltest.Dump(r.t, r.dstDB, fmt.Sprintf(list, dstDB))
 	if !slices.Equal(tables, got) {
-		r.t.Fatalf("tables differ: source %v, target %v", tables, got)
+		r.t.Fatalf("tables differ: source %s %v, target %s %v", srcDB, tables, dstDB, got)
+	}
+	if len(tables) == 0 {
+		r.t.Fatalf("no tables in %s to compare", srcDB)
 	}
 	for _, hexName := range tables {
-		name := unhex(hexName)
-		q := "SELECT * FROM %s.`" + name + "` ORDER BY 1"
-		want := mysqltest.Dump(r.t, r.srcDB, fmt.Sprintf(q, "app"))
-		have := mysqltest.Dump(r.t, r.dstDB, fmt.Sprintf(q, "`"+db+"`"))
-		if !slices.Equal(want, have) {
-			r.t.Errorf("table %s differs: source has %d rows, target %d\n%s", name, len(want), len(have), firstDifference(want, have))
-		}
+		r.assertSameTable(srcDB, dstDB, unhex(hexName))
+	}
+}
+
+// assertSameTable compares one table's rows.
+func (r *rig) assertSameTable(srcDB, dstDB, table string) {
+	r.t.Helper()
+	q := "SELECT * FROM `%s`.`" + table + "` ORDER BY 1"
+	want := mysqltest.Dump(r.t, r.srcDB, fmt.Sprintf(q, srcDB))
+	have := mysqltest.Dump(r.t, r.dstDB, fmt.Sprintf(q, dstDB))
+	if !slices.Equal(want, have) {
+		r.t.Errorf("table %s differs: source has %d rows, target %d\n%s", table, len(want), len(have), firstDifference(want, have))
 	}
 }
 
@@ -194,3 +214,20 @@ func (l *logBuffer) String() string {
 func (l *logBuffer) contains(s string) bool { return strings.Contains(l.String(), s) }
 
 var _ = errors.New
+
+func exitCodeOf(err error) int { return exitcode.Of(err) }
+
+func secretFromEnv(name string) secret.Value { return secret.New(os.Getenv(name)) }
+
+// closedPort returns a loopback port nothing listens on.
+func closedPort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	return port
+}
+
+func slogDiscard() *slog.Logger { return slog.New(slog.DiscardHandler) }

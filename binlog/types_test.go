@@ -80,9 +80,9 @@ func TestTypeFidelity(t *testing.T) {
 		// An update of every column to the values of another row, both ways.
 		"UPDATE app.types t JOIN app.types u ON u.id = 102 SET "+setAll("t", "u")+" WHERE t.id = 103",
 		"UPDATE app.types t JOIN app.types u ON u.id = 101 SET "+setAll("t", "u")+" WHERE t.id = 104",
-		"UPDATE app.types SET id = 200 WHERE id = 101",             // primary key change
-		"UPDATE app.types SET id = id + 1000 WHERE id IN (1, 2)",   // multi-row key change
-		"UPDATE app.types SET f = f WHERE id = 3",                  // no change
+		"UPDATE app.types SET id = 200 WHERE id = 101",           // primary key change
+		"UPDATE app.types SET id = id + 1000 WHERE id IN (1, 2)", // multi-row key change
+		"UPDATE app.types SET f = f WHERE id = 3",                // no change
 		"DELETE FROM app.types WHERE id = 4",
 		"START TRANSACTION; INSERT INTO app.types (id, ti) VALUES (300, 1); UPDATE app.types SET ti = 2 WHERE id = 300; "+
 			"DELETE FROM app.types WHERE id = 102; INSERT INTO app.types (id, v_utf) VALUES (301, 'multi'); COMMIT",
