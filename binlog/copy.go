@@ -59,6 +59,13 @@ func (r *Replicator) copy(ctx context.Context, plan *copyPlan) error {
 		Int("connections", len(snap.conns)).Msg("consistent snapshot taken; global read lock released")
 
 	cs := quoteIdent(r.cfg.Replication.CheckpointSchema)
+	if !plan.resume {
+		// No checkpoint: whatever an earlier attempt recorded before it
+		// wrote one (it copied nothing yet) is void.
+		if _, err := r.target.db.ExecContext(ctx, "DELETE FROM "+cs+".chunk; DELETE FROM "+cs+".snapshot"); err != nil {
+			return fmt.Errorf("target: %w", err)
+		}
+	}
 	var snapshotID int
 	if err := r.target.db.QueryRowContext(ctx, "SELECT IFNULL(MAX(id), 0) + 1 FROM "+cs+".snapshot").Scan(&snapshotID); err != nil {
 		return fmt.Errorf("target: %w", err)
