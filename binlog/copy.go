@@ -55,7 +55,7 @@ func (r *Replicator) copy(ctx context.Context, plan *copyPlan) error {
 		return err
 	}
 	defer snap.release()
-	r.log.Info().Stringer("position", snap.pos).Str("gtid", snap.gtid).Dur("lock_time", snap.lockTime).
+	r.log.Info().Stringer("position", snap.pos).Str("gtid", snap.gtid).Int64("lock_ms", snap.lockTime.Milliseconds()).
 		Int("connections", len(snap.conns)).Msg("consistent snapshot taken; global read lock released")
 
 	cs := quoteIdent(r.cfg.Replication.CheckpointSchema)
@@ -535,7 +535,7 @@ func (r *Replicator) logCopyProgress(ctx context.Context) func() {
 			rate := float64(s.RowsDone-first) / time.Since(start).Seconds()
 			e := r.log.Info().Int64("rows_done", s.RowsDone).Int64("rows_estimated", s.RowsTotal).Int("rows_per_second", int(rate))
 			if rate > 0 && s.RowsTotal > s.RowsDone {
-				e = e.Dur("eta", time.Duration(float64(s.RowsTotal-s.RowsDone)/rate*float64(time.Second)).Round(time.Second))
+				e = e.Stringer("eta", time.Duration(float64(s.RowsTotal-s.RowsDone)/rate*float64(time.Second)).Round(time.Second))
 			}
 			e.Msg("copy progress")
 		}

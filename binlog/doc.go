@@ -1,15 +1,68 @@
-// Package binlog is switcharoo's replication engine: it makes a target MySQL
-// an exact copy of a live source and keeps it so, for days, until the
-// switchover night.
+// Package binlog is switcharoo's replication engine: it makes a target
+// MySQL an exact copy of a live source and keeps it so, for days, until the
+// switchover night. It is logical (row events applied as SQL), so it works
+// across versions and flavors — MySQL 5.6 to Aurora MySQL 3 included, which
+// native replication does not support — and in either direction.
 //
-// It owns the consistent snapshot copy, the binlog stream, the applier, the
-// checkpoint (kept on the target, in the same transaction as the changes it
-// covers, so each source transaction is applied exactly once), schema
-// tracking for servers whose TABLE_MAP events carry no column names, and
-// the heartbeat that measures lag. It imports no other top-level package;
-// the runbook and the checks read its checkpoint and lag through its
-// exported API.
+// # Interface
 //
-// The engine itself arrives with the replication issue; this file reserves
-// the package and its place in the import graph.
+//	r, _ := binlog.New(cfg, log)       // nothing contacted yet
+//	err := r.Run(ctx, binlog.RunOptions{UntilCaughtUp: false})
+//	cp, _ := binlog.ReadCheckpoint(ctx, targetDB, schema) // position applied
+//	st, _ := binlog.ReadStatus(ctx, targetDB, schema)     // state, lag, progress
+//
+// Run returns nil when ctx ends (a clean stop at a transaction boundary) or,
+// with UntilCaughtUp, once the source's position at the call is applied.
+// Errors are typed: *PreflightError (exit 2: nothing changed) and
+// *StopError (exit 4: a person must look; the checkpoint is consistent).
+//
+// # Algorithm
+//
+//  1. Preflight (preflight.go) reads both servers and refuses, with every
+//     reason at once, what would break the guarantees: binlog off or not
+//     ROW/FULL, a server_id in use, missing privileges, tables without a
+//     usable key, a target that already holds rows, a read-only target, a
+//     purged binlog, a checkpoint that belongs to another source.
+//  2. Copy (copy.go, snapshot.go): FLUSH TABLES WITH READ LOCK is held only
+//     while replication.workers connections start consistent-snapshot
+//     transactions and the binlog position is read. Tables are created on
+//     the target from SHOW CREATE TABLE (as InnoDB), split into key ranges,
+//     and written with multi-row INSERTs; each range commits on the target
+//     with its "copied under snapshot N" mark. An interrupted copy resumes
+//     under a new snapshot; copyWindow (window.go) then decides, per row
+//     change, whether the target's copy of that row already holds it, so
+//     nothing is applied twice.
+//  3. Stream (stream.go, apply.go): go-mysql's BinlogSyncer reads from the
+//     checkpoint (never from the middle of a transaction); the applier
+//     writes each row event as SQL text — character data as _charset X'..'
+//     literals (literal.go), so bytes cross exactly — and commits groups of
+//     source transactions in target transactions that also move the
+//     checkpoint row. That is the exactly-once invariant: the data and the
+//     position it corresponds to commit together, so after any crash they
+//     agree and the stream resumes at a transaction start.
+//  4. Schema (schema.go, tablemap.go, ddl.go, ddlapply.go): TABLE_MAP events
+//     from MySQL 5.6 and MariaDB carry no column names, so the replicator
+//     keeps a schema map, read from information_schema at the snapshot,
+//     updated by each DDL it applies (re-read from the target, whose schema
+//     then matches the source's at that point of the stream), and stored
+//     with the checkpoint. Every TABLE_MAP is checked against it, so a
+//     schema the replicator did not follow stops replication instead of
+//     putting values in the wrong columns.
+//  5. Faults (replicator.go): any transient failure of either side — a
+//     lost or stalled connection (stall_timeout), a restarting server —
+//     rolls back the open target transaction and starts a new session from
+//     the checkpoint, with exponential backoff up to max_backoff; each
+//     outage and its length is logged. A named lock on the target keeps a
+//     second replicator out.
+//  6. Lag (heartbeat.go, status.go): a heartbeat row written on the source
+//     every replication.heartbeat by the replicator's own clock gives the
+//     end-to-end lag when its change commits on the target; the status row
+//     on the target, refreshed every second, is what `switcharoo status`
+//     and the runbook read.
+//
+// Memory is bounded by design: at most 2 × 1024 events are read ahead, and the
+// applier sends its SQL buffer to the target whenever it holds 1 MB, inside
+// the open target transaction, however large the source transaction.
+//
+// This package imports no other top-level package of switcharoo.
 package binlog

@@ -139,7 +139,11 @@ func (r *Replicator) checkSourceBinlog(ctx context.Context, add func(string, ...
 		}
 		return nil
 	})
-	r.log.Info().Str("binlog_format", v["binlog_format"]).Str("gtid_mode", v["gtid_mode"]).Msg("source binlog")
+	e := r.log.Info().Str("binlog_format", v["binlog_format"]).Str("binlog_checksum", v["binlog_checksum"])
+	if mode := v["gtid_mode"]; mode != "" { // MySQL; MariaDB always has GTIDs
+		e = e.Str("gtid_mode", mode)
+	}
+	e.Msg("source binlog")
 }
 
 // grants parses SHOW GRANTS into privileges per object ("*.*", "`db`.*").

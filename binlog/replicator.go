@@ -157,7 +157,7 @@ func (r *Replicator) stream(ctx context.Context, until *Position) error {
 	var outage time.Time
 	recovered := func() {
 		if !outage.IsZero() {
-			r.log.Info().Dur("outage", time.Since(outage)).Msg("replication recovered")
+			r.log.Info().Stringer("outage", time.Since(outage).Round(time.Millisecond)).Msg("replication recovered")
 			outage = time.Time{}
 		}
 		backoff = firstBackoff
@@ -177,7 +177,7 @@ func (r *Replicator) stream(ctx context.Context, until *Position) error {
 		if outage.IsZero() {
 			outage = time.Now()
 		}
-		r.log.Warn().Err(err).Dur("retry_in", backoff).Msg("replication interrupted; resuming from the checkpoint")
+		r.log.Warn().Err(err).Stringer("retry_in", backoff).Msg("replication interrupted; resuming from the checkpoint")
 		select {
 		case <-ctx.Done():
 			return nil
