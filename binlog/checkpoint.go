@@ -37,7 +37,7 @@ func stateTables(schema string) []string {
 			schema_json LONGTEXT NOT NULL,
 			pending_ddl LONGTEXT NULL,
 			updated_at DATETIME(6) NOT NULL
-		) ENGINE=InnoDB`,
+		) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
 		`CREATE TABLE IF NOT EXISTS ` + q + `.status (
 			id TINYINT UNSIGNED NOT NULL PRIMARY KEY,
 			state VARCHAR(16) NOT NULL,
@@ -48,7 +48,7 @@ func stateTables(schema string) []string {
 			copy_rows_done BIGINT NOT NULL,
 			copy_rows_total BIGINT NOT NULL,
 			updated_at DATETIME(6) NOT NULL
-		) ENGINE=InnoDB`,
+		) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
 		`CREATE TABLE IF NOT EXISTS ` + q + `.snapshot (
 			id INT UNSIGNED NOT NULL PRIMARY KEY,
 			binlog_file VARCHAR(255) NOT NULL,
@@ -56,7 +56,7 @@ func stateTables(schema string) []string {
 			gtid TEXT NOT NULL,
 			lock_ms BIGINT NOT NULL,
 			taken_at DATETIME(6) NOT NULL
-		) ENGINE=InnoDB`,
+		) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
 		`CREATE TABLE IF NOT EXISTS ` + q + `.chunk (
 			db VARCHAR(64) NOT NULL,
 			tbl VARCHAR(64) NOT NULL,
@@ -66,7 +66,7 @@ func stateTables(schema string) []string {
 			snapshot_id INT UNSIGNED NULL,
 			row_count BIGINT UNSIGNED NOT NULL DEFAULT 0,
 			PRIMARY KEY (db, tbl, seq)
-		) ENGINE=InnoDB`,
+		) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
 	}
 }
 

@@ -22,7 +22,7 @@ func (r *Replicator) setupHeartbeat(ctx context.Context) error {
 	cs := quoteIdent(r.cfg.Replication.CheckpointSchema)
 	for _, stmt := range []string{
 		"CREATE DATABASE IF NOT EXISTS " + cs,
-		"CREATE TABLE IF NOT EXISTS " + cs + "." + heartbeatTable + " (id TINYINT UNSIGNED NOT NULL PRIMARY KEY, ts BIGINT NOT NULL) ENGINE=InnoDB",
+		"CREATE TABLE IF NOT EXISTS " + cs + "." + heartbeatTable + " (id TINYINT UNSIGNED NOT NULL PRIMARY KEY, ts BIGINT NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
 		"INSERT IGNORE INTO " + cs + "." + heartbeatTable + " VALUES (1, 0)",
 	} {
 		if _, err := r.source.db.ExecContext(ctx, stmt); err != nil {
