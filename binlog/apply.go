@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"github.com/switcharoo/switcharoo/internal/catalog"
 	"reflect"
 	"strings"
 	"time"
@@ -33,8 +34,8 @@ type applier struct {
 	window *copyWindow // rows copied under later snapshots; nil when none
 	gtids  gomysql.GTIDSet
 
-	tables map[uint64]*mappedTable // the current TABLE_MAPs by table id
-	sql    map[TableName]*tableSQL // statement prefixes, rebuilt after DDL
+	tables map[uint64]*mappedTable         // the current TABLE_MAPs by table id
+	sql    map[catalog.TableName]*tableSQL // statement prefixes, rebuilt after DDL
 
 	file     string   // binlog file being read
 	safe     Position // the last transaction boundary read
@@ -54,8 +55,8 @@ type applier struct {
 
 // mappedTable is a TABLE_MAP resolved against the schema map.
 type mappedTable struct {
-	table     *Table // nil: not replicated
-	heartbeat bool   // the replicator's own heartbeat table
+	table     *catalog.Table // nil: not replicated
+	heartbeat bool           // the replicator's own heartbeat table
 }
 
 type batchStats struct {
@@ -69,7 +70,7 @@ type batchStats struct {
 // openStatement is the multi-row statement being built at the end of buf.
 type openStatement struct {
 	kind  byte // 'i' insert, 'd' delete by single-column key, 'D' delete by compound key
-	table *Table
+	table *catalog.Table
 	rows  int
 	start int // offset in buf
 }
@@ -96,7 +97,7 @@ func newApplier(r *Replicator, conn *sql.Conn, cp *Checkpoint, window *copyWindo
 		window: window,
 		gtids:  gtids,
 		tables: map[uint64]*mappedTable{},
-		sql:    map[TableName]*tableSQL{},
+		sql:    map[catalog.TableName]*tableSQL{},
 		file:   cp.Position.File,
 		safe:   cp.Position,
 	}, nil
@@ -242,7 +243,7 @@ func (a *applier) query(ctx context.Context, e *replication.QueryEvent, h *repli
 }
 
 func (a *applier) mapTable(e *replication.TableMapEvent, at Position) error {
-	name := TableName{DB: string(e.Schema), Table: string(e.Table)}
+	name := catalog.TableName{DB: string(e.Schema), Table: string(e.Table)}
 	m := &mappedTable{}
 	switch {
 	case name.DB == a.r.cfg.Replication.CheckpointSchema && name.Table == heartbeatTable:
@@ -321,14 +322,14 @@ func (a *applier) rows(ctx context.Context, e *replication.RowsEvent, h *replica
 
 // copied reports whether a row's change belongs on the target: false only
 // while the stream replays changes that a later copy snapshot already holds.
-func (a *applier) copied(t *Table, row []any) (bool, error) {
+func (a *applier) copied(t *catalog.Table, row []any) (bool, error) {
 	if a.window == nil {
 		return true, nil
 	}
 	return a.window.applies(t, row, a.trxStart)
 }
 
-func (a *applier) insertRow(t *Table, row []any) error {
+func (a *applier) insertRow(t *catalog.Table, row []any) error {
 	if ok, err := a.copied(t, row); !ok || err != nil {
 		return err
 	}
@@ -356,7 +357,7 @@ func (a *applier) insertRow(t *Table, row []any) error {
 	return nil
 }
 
-func (a *applier) deleteRow(t *Table, row []any) error {
+func (a *applier) deleteRow(t *catalog.Table, row []any) error {
 	if ok, err := a.copied(t, row); !ok || err != nil {
 		return err
 	}
@@ -380,7 +381,7 @@ func (a *applier) deleteRow(t *Table, row []any) error {
 			a.closeStatement()
 			a.stmt = openStatement{kind: 'd', table: t, start: len(a.buf)}
 			a.buf = append(a.buf, s.delete...)
-			a.buf = append(a.buf, quoteIdent(t.Columns[c].Name)...)
+			a.buf = append(a.buf, catalog.QuoteIdent(t.Columns[c].Name)...)
 			a.buf = append(a.buf, " IN ("...)
 		}
 		a.stmt.rows++
@@ -406,7 +407,7 @@ func (a *applier) deleteRow(t *Table, row []any) error {
 	}
 }
 
-func (a *applier) updateRow(t *Table, before, after []any) error {
+func (a *applier) updateRow(t *catalog.Table, before, after []any) error {
 	if a.window != nil {
 		// A change that moves a row between ranges copied under different
 		// snapshots applies as a delete, an insert, or both.
@@ -442,7 +443,7 @@ func (a *applier) updateRow(t *Table, before, after []any) error {
 			a.buf = append(a.buf, ',')
 		}
 		changed++
-		a.buf = append(a.buf, quoteIdent(col.Name)...)
+		a.buf = append(a.buf, catalog.QuoteIdent(col.Name)...)
 		a.buf = append(a.buf, '=')
 		if a.buf, err = appendLiteral(a.buf, col, after[c]); err != nil {
 			return err
@@ -468,14 +469,14 @@ func (a *applier) updateRow(t *Table, before, after []any) error {
 }
 
 // appendKey writes `k1`=v1 AND `k2`=v2 for the row's key.
-func (a *applier) appendKey(t *Table, row []any) ([]byte, error) {
+func (a *applier) appendKey(t *catalog.Table, row []any) ([]byte, error) {
 	b := a.buf
 	var err error
 	for i, c := range t.Key {
 		if i > 0 {
 			b = append(b, " AND "...)
 		}
-		b = append(b, quoteIdent(t.Columns[c].Name)...)
+		b = append(b, catalog.QuoteIdent(t.Columns[c].Name)...)
 		b = append(b, '=')
 		if b, err = appendLiteral(b, &t.Columns[c], row[c]); err != nil {
 			return b, err
@@ -486,14 +487,14 @@ func (a *applier) appendKey(t *Table, row []any) ([]byte, error) {
 
 // appendMatch writes a NULL-safe match on every stored column, for tables
 // without a key.
-func (a *applier) appendMatch(t *Table, row []any) ([]byte, error) {
+func (a *applier) appendMatch(t *catalog.Table, row []any) ([]byte, error) {
 	b := a.buf
 	var err error
 	for i, c := range a.sqlFor(t).writable {
 		if i > 0 {
 			b = append(b, " AND "...)
 		}
-		b = append(b, quoteIdent(t.Columns[c].Name)...)
+		b = append(b, catalog.QuoteIdent(t.Columns[c].Name)...)
 		b = append(b, "<=>"...)
 		if b, err = appendLiteral(b, &t.Columns[c], row[c]); err != nil {
 			return b, err
@@ -542,7 +543,7 @@ func (a *applier) commit(ctx context.Context) error {
 		a.buf = append([]byte("BEGIN;"), a.buf...)
 	}
 	gtid := a.gtids.String()
-	a.buf = fmt.Appendf(a.buf, "UPDATE %s.checkpoint SET binlog_file=", quoteIdent(a.r.cfg.Replication.CheckpointSchema))
+	a.buf = fmt.Appendf(a.buf, "UPDATE %s.checkpoint SET binlog_file=", catalog.QuoteIdent(a.r.cfg.Replication.CheckpointSchema))
 	a.buf = appendString(a.buf, a.safe.File)
 	a.buf = fmt.Appendf(a.buf, ",binlog_pos=%d,gtid=", a.safe.Pos)
 	a.buf = appendString(a.buf, gtid)
@@ -631,15 +632,15 @@ type tableSQL struct {
 	delete   string // DELETE FROM `db`.`t` WHERE
 }
 
-func (a *applier) sqlFor(t *Table) *tableSQL {
+func (a *applier) sqlFor(t *catalog.Table) *tableSQL {
 	if s, ok := a.sql[t.Name]; ok {
 		return s
 	}
-	target := quoteName(a.r.filter.Target(t.Name))
-	s := &tableSQL{writable: t.writable()}
+	target := catalog.QuoteName(a.r.filter.Target(t.Name))
+	s := &tableSQL{writable: t.Writable()}
 	cols := make([]string, len(s.writable))
 	for i, c := range s.writable {
-		cols[i] = quoteIdent(t.Columns[c].Name)
+		cols[i] = catalog.QuoteIdent(t.Columns[c].Name)
 	}
 	s.insert = "INSERT INTO " + target + " (" + strings.Join(cols, ",") + ") VALUES "
 	s.update = "UPDATE " + target + " SET "

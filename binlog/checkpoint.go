@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/switcharoo/switcharoo/internal/catalog"
 	"time"
 )
 
@@ -21,7 +22,7 @@ import (
 //	chunk       the copy's primary-key ranges, and the snapshot each was
 //	            copied under.
 func stateTables(schema string) []string {
-	q := quoteIdent(schema)
+	q := catalog.QuoteIdent(schema)
 	return []string{
 		"CREATE DATABASE IF NOT EXISTS " + q,
 		`CREATE TABLE IF NOT EXISTS ` + q + `.checkpoint (
@@ -89,7 +90,7 @@ type Checkpoint struct {
 	// copy.
 	Transactions uint64
 	RowChanges   uint64
-	Schema       Schema
+	Schema       catalog.Schema
 	// PendingDDL is a DDL statement begun at Position and not confirmed.
 	PendingDDL string
 	UpdatedAt  time.Time
@@ -108,7 +109,7 @@ func ReadCheckpoint(ctx context.Context, target *sql.DB, schema string) (*Checkp
 	var eventTime int64
 	var updated string
 	err := target.QueryRowContext(ctx, `SELECT source, phase, binlog_file, binlog_pos, gtid, event_time,
-		transactions, row_changes, schema_json, pending_ddl, updated_at FROM `+quoteIdent(schema)+`.checkpoint WHERE id = 1`).
+		transactions, row_changes, schema_json, pending_ddl, updated_at FROM `+catalog.QuoteIdent(schema)+`.checkpoint WHERE id = 1`).
 		Scan(&c.Source, &c.Phase, &c.Position.File, &c.Position.Pos, &c.GTID, &eventTime,
 			&c.Transactions, &c.RowChanges, &schemaJSON, &pending, &updated)
 	switch {
@@ -128,28 +129,6 @@ func ReadCheckpoint(ctx context.Context, target *sql.DB, schema string) (*Checkp
 	return &c, nil
 }
 
-// MarshalJSON writes the schema map as a list: JSON objects need string keys.
-func (s Schema) MarshalJSON() ([]byte, error) {
-	tables := make([]*Table, 0, len(s))
-	for _, t := range s {
-		tables = append(tables, t)
-	}
-	return json.Marshal(tables)
-}
-
-// UnmarshalJSON reads what MarshalJSON wrote.
-func (s *Schema) UnmarshalJSON(b []byte) error {
-	var tables []*Table
-	if err := json.Unmarshal(b, &tables); err != nil {
-		return err
-	}
-	*s = Schema{}
-	for _, t := range tables {
-		(*s)[t.Name] = t
-	}
-	return nil
-}
-
 // writeCheckpoint inserts or replaces the whole checkpoint row.
 func writeCheckpoint(ctx context.Context, q execer, schema string, c *Checkpoint) error {
 	sj, err := json.Marshal(c.Schema)
@@ -160,7 +139,7 @@ func writeCheckpoint(ctx context.Context, q execer, schema string, c *Checkpoint
 	if c.PendingDDL != "" {
 		pending = c.PendingDDL
 	}
-	_, err = q.ExecContext(ctx, `REPLACE INTO `+quoteIdent(schema)+`.checkpoint
+	_, err = q.ExecContext(ctx, `REPLACE INTO `+catalog.QuoteIdent(schema)+`.checkpoint
 		(id, source, phase, binlog_file, binlog_pos, gtid, event_time, transactions, row_changes, schema_json, pending_ddl, updated_at)
 		VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6))`,
 		c.Source, c.Phase, c.Position.File, c.Position.Pos, c.GTID, unixOrZero(c.EventTime),

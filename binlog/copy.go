@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/switcharoo/switcharoo/internal/catalog"
 	"math/big"
 	"slices"
 	"strings"
@@ -31,14 +32,14 @@ import (
 type copyPlan struct {
 	copyNeeded bool
 	resume     bool // a copy was interrupted: resume it
-	tables     []TableName
-	estimates  map[TableName]int64
-	schema     Schema // read before the snapshot
+	tables     []catalog.TableName
+	estimates  map[catalog.TableName]int64
+	schema     catalog.Schema // read before the snapshot
 }
 
 // chunk is one unit of copy work.
 type chunk struct {
-	table  *Table
+	table  *catalog.Table
 	seq    int
 	lo, hi *big.Int // [lo, hi); nil is open; both nil: the whole table
 	whole  bool     // copied whole: emptied first on resume
@@ -58,7 +59,7 @@ func (r *Replicator) copy(ctx context.Context, plan *copyPlan) error {
 	r.log.Info().Stringer("position", snap.pos).Str("gtid", snap.gtid).Int64("lock_ms", snap.lockTime.Milliseconds()).
 		Int("connections", len(snap.conns)).Msg("consistent snapshot taken; global read lock released")
 
-	cs := quoteIdent(r.cfg.Replication.CheckpointSchema)
+	cs := catalog.QuoteIdent(r.cfg.Replication.CheckpointSchema)
 	if !plan.resume {
 		// No checkpoint: whatever an earlier attempt recorded before it
 		// wrote one (it copied nothing yet) is void.
@@ -104,16 +105,16 @@ func (r *Replicator) copy(ctx context.Context, plan *copyPlan) error {
 // stableSnapshot takes a snapshot under which the schema is the one read
 // before it: information_schema is not transactional, so a DDL between the
 // two reads would go unnoticed. It retries a few times.
-func (r *Replicator) stableSnapshot(ctx context.Context, plan *copyPlan) (*snapshot, Schema, error) {
+func (r *Replicator) stableSnapshot(ctx context.Context, plan *copyPlan) (*snapshot, catalog.Schema, error) {
 	for attempt := 1; ; attempt++ {
 		snap, err := takeSnapshot(ctx, r.source.db, r.source.flavor, r.cfg.Replication.Workers, snapshotLockWait)
 		if err != nil {
 			return nil, nil, fmt.Errorf("source: consistent snapshot: %w", err)
 		}
-		tables, _, err := listTables(ctx, r.source.db, r.filter)
+		tables, _, err := catalog.ListTables(ctx, r.source.db, r.filter)
 		if err == nil && slices.Equal(tables, plan.tables) {
-			var now Schema
-			if now, err = loadTables(ctx, r.source.db, tables); err == nil && schemaEqual(now, plan.schema) {
+			var now catalog.Schema
+			if now, err = catalog.LoadTables(ctx, r.source.db, tables); err == nil && catalog.Equal(now, plan.schema) {
 				return snap, now, nil
 			}
 		}
@@ -125,8 +126,8 @@ func (r *Replicator) stableSnapshot(ctx context.Context, plan *copyPlan) (*snaps
 			return nil, nil, errors.New("source: the schema keeps changing while the snapshot is taken; retry when no DDL runs")
 		}
 		r.log.Warn().Msg("schema changed while the snapshot was taken; taking another")
-		plan.tables, _, _ = listTables(ctx, r.source.db, r.filter)
-		if plan.schema, err = loadTables(ctx, r.source.db, plan.tables); err != nil {
+		plan.tables, _, _ = catalog.ListTables(ctx, r.source.db, r.filter)
+		if plan.schema, err = catalog.LoadTables(ctx, r.source.db, plan.tables); err != nil {
 			return nil, nil, fmt.Errorf("source: %w", err)
 		}
 	}
@@ -136,7 +137,7 @@ func (r *Replicator) stableSnapshot(ctx context.Context, plan *copyPlan) (*snaps
 // the source's own definitions, as InnoDB (exactly-once needs
 // transactional tables). Tables that exist (empty, as preflight checked)
 // are kept.
-func (r *Replicator) createTargetTables(ctx context.Context, snap *snapshot, schema Schema, tables []TableName) error {
+func (r *Replicator) createTargetTables(ctx context.Context, snap *snapshot, schema catalog.Schema, tables []catalog.TableName) error {
 	conn, err := r.target.db.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("target: %w", err)
@@ -150,10 +151,10 @@ func (r *Replicator) createTargetTables(ctx context.Context, snap *snapshot, sch
 		dst := r.filter.Target(t)
 		if !created[t.DB] {
 			var name, create string
-			if err := snap.conns[0].QueryRowContext(ctx, "SHOW CREATE DATABASE "+quoteIdent(t.DB)).Scan(&name, &create); err != nil {
+			if err := snap.conns[0].QueryRowContext(ctx, "SHOW CREATE DATABASE "+catalog.QuoteIdent(t.DB)).Scan(&name, &create); err != nil {
 				return fmt.Errorf("source: show create database %s: %w", t.DB, err)
 			}
-			stmt := strings.Replace(create, "CREATE DATABASE "+quoteIdent(t.DB), "CREATE DATABASE IF NOT EXISTS "+quoteIdent(dst.DB), 1)
+			stmt := strings.Replace(create, "CREATE DATABASE "+catalog.QuoteIdent(t.DB), "CREATE DATABASE IF NOT EXISTS "+catalog.QuoteIdent(dst.DB), 1)
 			if _, err := conn.ExecContext(ctx, stmt); err != nil {
 				return fmt.Errorf("target: create database %s: %w", dst.DB, err)
 			}
@@ -168,14 +169,14 @@ func (r *Replicator) createTargetTables(ctx context.Context, snap *snapshot, sch
 			continue
 		}
 		var name, create string
-		if err := snap.conns[0].QueryRowContext(ctx, "SHOW CREATE TABLE "+quoteName(t)).Scan(&name, &create); err != nil {
+		if err := snap.conns[0].QueryRowContext(ctx, "SHOW CREATE TABLE "+catalog.QuoteName(t)).Scan(&name, &create); err != nil {
 			return fmt.Errorf("source: show create table %s: %w", t, err)
 		}
 		st, ok := parseDDL(t.DB, create)
 		if !ok {
 			return fmt.Errorf("source: cannot read SHOW CREATE TABLE %s", t)
 		}
-		if _, err := conn.ExecContext(ctx, "USE "+quoteIdent(dst.DB)+";"+st.rewrite(r.filter.TargetDB)); err != nil {
+		if _, err := conn.ExecContext(ctx, "USE "+catalog.QuoteIdent(dst.DB)+";"+st.rewrite(r.filter.TargetDB)); err != nil {
 			return fmt.Errorf("target: create table %s: %w", dst, err)
 		}
 		if schema[t].Engine != "" && !strings.EqualFold(schema[t].Engine, "InnoDB") {
@@ -186,13 +187,13 @@ func (r *Replicator) createTargetTables(ctx context.Context, snap *snapshot, sch
 }
 
 // planChunks records the copy's key ranges, read within the snapshot.
-func (r *Replicator) planChunks(ctx context.Context, snap *snapshot, schema Schema, plan *copyPlan) error {
+func (r *Replicator) planChunks(ctx context.Context, snap *snapshot, schema catalog.Schema, plan *copyPlan) error {
 	tx, err := r.target.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("target: %w", err)
 	}
 	defer tx.Rollback()
-	insert := "INSERT INTO " + quoteIdent(r.cfg.Replication.CheckpointSchema) + ".chunk (db, tbl, seq, lo, hi) VALUES (?, ?, ?, ?, ?)"
+	insert := "INSERT INTO " + catalog.QuoteIdent(r.cfg.Replication.CheckpointSchema) + ".chunk (db, tbl, seq, lo, hi) VALUES (?, ?, ?, ?, ?)"
 	for _, name := range plan.tables {
 		t := schema[name]
 		ranges, err := r.keyRanges(ctx, snap.conns[0], t, plan.estimates[name])
@@ -216,14 +217,14 @@ const maxRanges = 100_000
 
 // keyRanges splits a table with a single-column integer key into ranges
 // of about copy_chunk_rows rows, by its key span and row estimate.
-func (r *Replicator) keyRanges(ctx context.Context, q queryer, t *Table, estimate int64) ([][2]*big.Int, error) {
+func (r *Replicator) keyRanges(ctx context.Context, q catalog.Queryer, t *catalog.Table, estimate int64) ([][2]*big.Int, error) {
 	whole := [][2]*big.Int{{nil, nil}}
-	if len(t.Key) != 1 || t.Columns[t.Key[0]].kind() != kindInt {
+	if len(t.Key) != 1 || kindOf(&t.Columns[t.Key[0]]) != kindInt {
 		return whole, nil
 	}
-	col := quoteIdent(t.Columns[t.Key[0]].Name)
+	col := catalog.QuoteIdent(t.Columns[t.Key[0]].Name)
 	var lo, hi sql.NullString
-	if err := q.QueryRowContext(ctx, "SELECT MIN("+col+"), MAX("+col+") FROM "+quoteName(t.Name)).Scan(&lo, &hi); err != nil {
+	if err := q.QueryRowContext(ctx, "SELECT MIN("+col+"), MAX("+col+") FROM "+catalog.QuoteName(t.Name)).Scan(&lo, &hi); err != nil {
 		return nil, fmt.Errorf("source: key span of %s: %w", t.Name, err)
 	}
 	if !lo.Valid {
@@ -263,17 +264,17 @@ func boundString(b *big.Int) any {
 // pendingChunks lists the ranges not yet copied (emptying, on the target,
 // tables copied whole that were interrupted), with the rows already copied
 // and the estimated total.
-func (r *Replicator) pendingChunks(ctx context.Context, schema Schema, estimates map[TableName]int64) (todo []chunk, done, total int64, err error) {
+func (r *Replicator) pendingChunks(ctx context.Context, schema catalog.Schema, estimates map[catalog.TableName]int64) (todo []chunk, done, total int64, err error) {
 	type row struct {
-		t        TableName
+		t        catalog.TableName
 		seq      int
 		lo, hi   sql.NullString
 		copied   bool
 		rowCount int64
 	}
 	var rows []row
-	cs := quoteIdent(r.cfg.Replication.CheckpointSchema)
-	err = scanRows(ctx, r.target.db, "SELECT db, tbl, seq, lo, hi, snapshot_id IS NOT NULL, row_count FROM "+cs+".chunk ORDER BY db, tbl, seq", nil,
+	cs := catalog.QuoteIdent(r.cfg.Replication.CheckpointSchema)
+	err = catalog.ScanRows(ctx, r.target.db, "SELECT db, tbl, seq, lo, hi, snapshot_id IS NOT NULL, row_count FROM "+cs+".chunk ORDER BY db, tbl, seq", nil,
 		func(rs *sql.Rows) error {
 			var x row
 			if err := rs.Scan(&x.t.DB, &x.t.Table, &x.seq, &x.lo, &x.hi, &x.copied, &x.rowCount); err != nil {
@@ -285,7 +286,7 @@ func (r *Replicator) pendingChunks(ctx context.Context, schema Schema, estimates
 	if err != nil {
 		return nil, 0, 0, fmt.Errorf("target: read copy ranges: %w", err)
 	}
-	counts := map[TableName]int{}
+	counts := map[catalog.TableName]int{}
 	for _, x := range rows {
 		counts[x.t]++
 	}
@@ -311,7 +312,7 @@ func (r *Replicator) pendingChunks(ctx context.Context, schema Schema, estimates
 		c.rows = estimates[x.t] / int64(counts[x.t])
 		if c.whole {
 			// Whatever an interrupted copy of it wrote goes.
-			if _, err := r.target.db.ExecContext(ctx, "DELETE FROM "+quoteName(r.filter.Target(x.t))); err != nil {
+			if _, err := r.target.db.ExecContext(ctx, "DELETE FROM "+catalog.QuoteName(r.filter.Target(x.t))); err != nil {
 				return nil, 0, 0, fmt.Errorf("target: empty %s for its copy: %w", r.filter.Target(x.t), err)
 			}
 		}
@@ -396,15 +397,15 @@ func collect(errs <-chan error) []error {
 // it copied under the snapshot.
 func (r *Replicator) copyChunk(ctx context.Context, src, dst *sql.Conn, snapshotID int, c chunk) error {
 	t := c.table
-	writable := t.writable()
+	writable := t.Writable()
 	cols := make([]string, len(writable))
 	for i, w := range writable {
-		cols[i] = quoteIdent(t.Columns[w].Name)
+		cols[i] = catalog.QuoteIdent(t.Columns[w].Name)
 	}
-	query := "SELECT " + strings.Join(cols, ",") + " FROM " + quoteName(t.Name)
+	query := "SELECT " + strings.Join(cols, ",") + " FROM " + catalog.QuoteName(t.Name)
 	var args []any
 	if !c.whole {
-		key := quoteIdent(t.Columns[t.Key[0]].Name)
+		key := catalog.QuoteIdent(t.Columns[t.Key[0]].Name)
 		var conds []string
 		if c.lo != nil {
 			conds = append(conds, key+" >= ?")
@@ -431,7 +432,7 @@ func (r *Replicator) copyChunk(ctx context.Context, src, dst *sql.Conn, snapshot
 	}
 	defer rows.Close()
 
-	insert := "INSERT INTO " + quoteName(r.filter.Target(t.Name)) + " (" + strings.Join(cols, ",") + ") VALUES "
+	insert := "INSERT INTO " + catalog.QuoteName(r.filter.Target(t.Name)) + " (" + strings.Join(cols, ",") + ") VALUES "
 	buf := []byte("BEGIN;")
 	var n, inStatement, copied int64 // n: not yet counted in progress
 	vals := make([]any, len(writable))
@@ -476,7 +477,7 @@ func (r *Replicator) copyChunk(ctx context.Context, src, dst *sql.Conn, snapshot
 	if inStatement > 0 {
 		buf = append(buf, ';')
 	}
-	buf = fmt.Appendf(buf, "UPDATE %s.chunk SET snapshot_id=%d, row_count=%d WHERE db=", quoteIdent(r.cfg.Replication.CheckpointSchema), snapshotID, copied)
+	buf = fmt.Appendf(buf, "UPDATE %s.chunk SET snapshot_id=%d, row_count=%d WHERE db=", catalog.QuoteIdent(r.cfg.Replication.CheckpointSchema), snapshotID, copied)
 	buf = appendString(buf, t.Name.DB)
 	buf = append(buf, " AND tbl="...)
 	buf = appendString(buf, t.Name.Table)
@@ -498,7 +499,7 @@ func intArg(b *big.Int) any {
 // finishCopy moves the checkpoint to the earliest snapshot any range was
 // copied under, where the stream starts, and ends the copy phase.
 func (r *Replicator) finishCopy(ctx context.Context) error {
-	cs := quoteIdent(r.cfg.Replication.CheckpointSchema)
+	cs := catalog.QuoteIdent(r.cfg.Replication.CheckpointSchema)
 	var p Position
 	var gtid string
 	err := r.target.db.QueryRowContext(ctx, `SELECT s.binlog_file, s.binlog_pos, s.gtid FROM `+cs+`.snapshot s

@@ -1,6 +1,7 @@
 package binlog
 
 import (
+	"github.com/switcharoo/switcharoo/internal/catalog"
 	"slices"
 	"strings"
 )
@@ -36,11 +37,11 @@ func (k ddlKind) isDatabase() bool {
 type ddlStatement struct {
 	kind     ddlKind
 	text     string
-	tables   []TableName // tables named, in order (for RENAME: from, to, from, to ...)
-	database string      // for database statements
-	names    []nameRef   // where each table name is, for rewriting
-	engines  []tokenSpan // ENGINE values that are not InnoDB
-	ifExists bool        // DROP ... IF EXISTS / CREATE ... IF NOT EXISTS
+	tables   []catalog.TableName // tables named, in order (for RENAME: from, to, from, to ...)
+	database string              // for database statements
+	names    []nameRef           // where each table name is, for rewriting
+	engines  []tokenSpan         // ENGINE values that are not InnoDB
+	ifExists bool                // DROP ... IF EXISTS / CREATE ... IF NOT EXISTS
 }
 
 // nameRef locates one table name in the text: its database qualifier (if
@@ -179,10 +180,10 @@ func (p *parser) name() bool {
 	}
 	p.i++
 	ref := nameRef{table: tokenSpan{t.start, t.end}}
-	name := TableName{DB: p.defaultDB, Table: t.text}
+	name := catalog.TableName{DB: p.defaultDB, Table: t.text}
 	if p.i+1 < len(p.toks) && p.toks[p.i].text == "." && p.toks[p.i].kind == tokPunct && p.toks[p.i+1].isIdent() {
 		ref.qualifier = &tokenSpan{t.start, t.end}
-		name = TableName{DB: t.text, Table: p.toks[p.i+1].text}
+		name = catalog.TableName{DB: t.text, Table: p.toks[p.i+1].text}
 		ref.table = tokenSpan{p.toks[p.i+1].start, p.toks[p.i+1].end}
 		p.i += 2
 	}
@@ -393,7 +394,7 @@ func (st ddlStatement) rewrite(rename func(db string) string) string {
 		}
 		db := unquote(st.text[ref.qualifier.start:ref.qualifier.end])
 		if to := rename(db); to != db {
-			edits = append(edits, edit{*ref.qualifier, quoteIdent(to)})
+			edits = append(edits, edit{*ref.qualifier, catalog.QuoteIdent(to)})
 		}
 	}
 	for _, e := range st.engines {
@@ -416,7 +417,7 @@ func unquote(s string) string {
 
 // dmlTable returns the table a statement-based INSERT, REPLACE, UPDATE or
 // DELETE writes, when it can tell.
-func dmlTable(defaultDB, text string) (TableName, bool) {
+func dmlTable(defaultDB, text string) (catalog.TableName, bool) {
 	p := &parser{toks: lex(text), defaultDB: defaultDB}
 	switch {
 	case p.accept("INSERT"), p.accept("REPLACE"):
@@ -431,13 +432,13 @@ func dmlTable(defaultDB, text string) (TableName, bool) {
 			p.accept(kw)
 		}
 		if !p.accept("FROM") {
-			return TableName{}, false
+			return catalog.TableName{}, false
 		}
 	default:
-		return TableName{}, false
+		return catalog.TableName{}, false
 	}
 	if !p.name() {
-		return TableName{}, false
+		return catalog.TableName{}, false
 	}
 	return p.st.tables[0], true
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/switcharoo/switcharoo/internal/catalog"
 	"strings"
 
 	"github.com/go-mysql-org/go-mysql/replication"
@@ -12,11 +13,11 @@ import (
 
 // ddlPlan is what one recognised schema change means for the target.
 type ddlPlan struct {
-	statement string      // to run on the target
-	useDB     string      // target database to USE first, or ""
-	drop      []TableName // source tables that no longer exist after it
-	reload    []TableName // source tables whose schema must be re-read after it
-	dropDB    string      // source database dropped
+	statement string              // to run on the target
+	useDB     string              // target database to USE first, or ""
+	drop      []catalog.TableName // source tables that no longer exist after it
+	reload    []catalog.TableName // source tables whose schema must be re-read after it
+	dropDB    string              // source database dropped
 }
 
 // ddl handles a statement that is a transaction of its own: a recognised
@@ -66,7 +67,7 @@ func (r *Replicator) planDDL(st ddlStatement, at Position) (*ddlPlan, error) {
 		}
 		return plan, nil
 	}
-	crossing := func(from, to TableName) error {
+	crossing := func(from, to catalog.TableName) error {
 		return &StopError{Position: at, Reason: fmt.Sprintf("%s renames %s to %s, across replication's table filter", truncate(st.text, 200), from, to),
 			Fix: "rename within the replicated tables only, or change replication.databases/tables and restart the copy"}
 	}
@@ -76,7 +77,7 @@ func (r *Replicator) planDDL(st ddlStatement, at Position) (*ddlPlan, error) {
 		for _, t := range st.tables {
 			if f.Includes(t) {
 				plan.drop = append(plan.drop, t)
-				kept = append(kept, quoteName(f.Target(t)))
+				kept = append(kept, catalog.QuoteName(f.Target(t)))
 			}
 		}
 		if len(kept) == 0 {
@@ -93,7 +94,7 @@ func (r *Replicator) planDDL(st ddlStatement, at Position) (*ddlPlan, error) {
 			case fi && ti:
 				plan.drop = append(plan.drop, from)
 				plan.reload = append(plan.reload, to)
-				pairs = append(pairs, quoteName(f.Target(from))+" TO "+quoteName(f.Target(to)))
+				pairs = append(pairs, catalog.QuoteName(f.Target(from))+" TO "+catalog.QuoteName(f.Target(to)))
 			case fi != ti:
 				return nil, crossing(from, to)
 			}
@@ -136,14 +137,14 @@ func (r *Replicator) planDDL(st ddlStatement, at Position) (*ddlPlan, error) {
 // replaying it finds it already done and goes on.
 func (a *applier) applyDDL(ctx context.Context, plan *ddlPlan, query string, log interface{ Msg(string) }) error {
 	r := a.r
-	cs := quoteIdent(r.cfg.Replication.CheckpointSchema)
+	cs := catalog.QuoteIdent(r.cfg.Replication.CheckpointSchema)
 	replay := a.cp.PendingDDL == query && a.trxStart == a.cp.Position
 	if _, err := a.conn.ExecContext(ctx, "UPDATE "+cs+".checkpoint SET pending_ddl = ? WHERE id = 1", query); err != nil {
 		return fmt.Errorf("target: record pending DDL: %w", err)
 	}
 	stmt := "SET SESSION foreign_key_checks = 0;"
 	if plan.useDB != "" {
-		stmt += "USE " + quoteIdent(plan.useDB) + ";"
+		stmt += "USE " + catalog.QuoteIdent(plan.useDB) + ";"
 	}
 	stmt += plan.statement
 	_, err := a.conn.ExecContext(ctx, stmt)
@@ -184,13 +185,13 @@ func (a *applier) updateSchema(ctx context.Context, plan *ddlPlan) error {
 		}
 	}
 	if len(plan.reload) > 0 {
-		targets := make([]TableName, len(plan.reload))
-		back := map[TableName]TableName{}
+		targets := make([]catalog.TableName, len(plan.reload))
+		back := map[catalog.TableName]catalog.TableName{}
 		for i, t := range plan.reload {
 			targets[i] = a.r.filter.Target(t)
 			back[targets[i]] = t
 		}
-		loaded, err := loadTables(ctx, a.r.target.db, targets)
+		loaded, err := catalog.LoadTables(ctx, a.r.target.db, targets)
 		if err != nil {
 			return fmt.Errorf("target: re-read schema after DDL: %w", err)
 		}

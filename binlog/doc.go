@@ -40,7 +40,7 @@
 //     checkpoint row. That is the exactly-once invariant: the data and the
 //     position it corresponds to commit together, so after any crash they
 //     agree and the stream resumes at a transaction start.
-//  4. Schema (schema.go, tablemap.go, ddl.go, ddlapply.go): TABLE_MAP events
+//  4. catalog.Schema (schema.go, tablemap.go, ddl.go, ddlapply.go): TABLE_MAP events
 //     from MySQL 5.6 and MariaDB carry no column names, so the replicator
 //     keeps a schema map, read from information_schema at the snapshot,
 //     updated by each DDL it applies (re-read from the target, whose schema

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"github.com/switcharoo/switcharoo/internal/catalog"
 	"time"
 )
 
@@ -19,7 +20,7 @@ import (
 const heartbeatTable = "heartbeat"
 
 func (r *Replicator) setupHeartbeat(ctx context.Context) error {
-	cs := quoteIdent(r.cfg.Replication.CheckpointSchema)
+	cs := catalog.QuoteIdent(r.cfg.Replication.CheckpointSchema)
 	for _, stmt := range []string{
 		"CREATE DATABASE IF NOT EXISTS " + cs,
 		"CREATE TABLE IF NOT EXISTS " + cs + "." + heartbeatTable + " (id TINYINT UNSIGNED NOT NULL PRIMARY KEY, ts BIGINT NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
@@ -34,7 +35,7 @@ func (r *Replicator) setupHeartbeat(ctx context.Context) error {
 
 // heartbeat writes the heartbeat row until ctx ends.
 func (r *Replicator) heartbeat(ctx context.Context) {
-	stmt := "UPDATE " + quoteIdent(r.cfg.Replication.CheckpointSchema) + "." + heartbeatTable +
+	stmt := "UPDATE " + catalog.QuoteIdent(r.cfg.Replication.CheckpointSchema) + "." + heartbeatTable +
 		" SET ts = ? WHERE id = 1 AND @@global.read_only = 0"
 	t := time.NewTicker(r.cfg.Replication.Heartbeat)
 	defer t.Stop()

@@ -3,8 +3,8 @@ package binlog
 import (
 	"encoding/hex"
 	"fmt"
+	"github.com/switcharoo/switcharoo/internal/catalog"
 	"strconv"
-	"strings"
 )
 
 // Values reach the applier from two decoders: go-sql-driver (the copy reads
@@ -24,15 +24,8 @@ import (
 // No value is ever interpolated unchecked: text of numeric and temporal
 // columns is validated character by character.
 
-// quoteIdent quotes an identifier with backticks.
-func quoteIdent(name string) string {
-	return "`" + strings.ReplaceAll(name, "`", "``") + "`"
-}
-
-func quoteName(t TableName) string { return quoteIdent(t.DB) + "." + quoteIdent(t.Table) }
-
-func appendLiteral(b []byte, c *Column, v any) ([]byte, error) {
-	k := c.kind()
+func appendLiteral(b []byte, c *catalog.Column, v any) ([]byte, error) {
+	k := kindOf(c)
 	switch v := v.(type) {
 	case nil:
 		return append(b, "NULL"...), nil
@@ -82,7 +75,7 @@ func appendLiteral(b []byte, c *Column, v any) ([]byte, error) {
 }
 
 // appendText writes a value that arrived as bytes.
-func appendText[T string | []byte](b []byte, c *Column, k kind, v T) ([]byte, error) {
+func appendText[T string | []byte](b []byte, c *catalog.Column, k kind, v T) ([]byte, error) {
 	switch k {
 	case kindText, kindEnum, kindSet:
 		b = append(b, '_')

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/switcharoo/switcharoo/internal/catalog"
 	"slices"
 	"strings"
 
@@ -26,11 +27,11 @@ func (r *Replicator) preflight(ctx context.Context, opts RunOptions) (*copyPlan,
 		r.checkSourceBinlog(ctx, add)
 		r.checkSourceGrants(ctx, add)
 		var err error
-		plan.tables, plan.estimates, err = listTables(ctx, r.source.db, r.filter)
+		plan.tables, plan.estimates, err = catalog.ListTables(ctx, r.source.db, r.filter)
 		if err != nil {
 			return nil, fmt.Errorf("source: %w", err)
 		}
-		if plan.schema, err = loadTables(ctx, r.source.db, plan.tables); err != nil {
+		if plan.schema, err = catalog.LoadTables(ctx, r.source.db, plan.tables); err != nil {
 			return nil, fmt.Errorf("source: %w", err)
 		}
 		r.checkTables(ctx, plan, add)
@@ -86,7 +87,7 @@ func connectProblem(side string, e config.Endpoint, err error) string {
 func variables(ctx context.Context, db *sql.DB, names ...string) (map[string]string, error) {
 	out := map[string]string{}
 	in := "'" + strings.Join(names, "','") + "'"
-	err := scanRows(ctx, db, "SHOW GLOBAL VARIABLES WHERE Variable_name IN ("+in+")", nil, func(rows *sql.Rows) error {
+	err := catalog.ScanRows(ctx, db, "SHOW GLOBAL VARIABLES WHERE Variable_name IN ("+in+")", nil, func(rows *sql.Rows) error {
 		var k, v string
 		if err := rows.Scan(&k, &v); err != nil {
 			return err
@@ -124,7 +125,7 @@ func (r *Replicator) checkSourceBinlog(ctx context.Context, add func(string, ...
 	if v["server_id"] == id {
 		add("replication.server_id %s is the source's own server_id; choose another", id)
 	}
-	_ = scanRows(ctx, r.source.db, "SHOW SLAVE HOSTS", nil, func(rows *sql.Rows) error {
+	_ = catalog.ScanRows(ctx, r.source.db, "SHOW SLAVE HOSTS", nil, func(rows *sql.Rows) error {
 		cols, _ := rows.Columns()
 		vals := make([]sql.NullString, len(cols))
 		ptrs := make([]any, len(cols))
@@ -154,7 +155,7 @@ type grants struct {
 
 func readGrants(ctx context.Context, db *sql.DB) (grants, error) {
 	g := grants{on: map[string][]string{}}
-	err := scanRows(ctx, db, "SHOW GRANTS", nil, func(rows *sql.Rows) error {
+	err := catalog.ScanRows(ctx, db, "SHOW GRANTS", nil, func(rows *sql.Rows) error {
 		var line string
 		if err := rows.Scan(&line); err != nil {
 			return err
@@ -220,7 +221,7 @@ func (r *Replicator) checkSourceGrants(ctx context.Context, add func(string, ...
 func (r *Replicator) checkTables(ctx context.Context, plan *copyPlan, add func(string, ...any)) {
 	if len(plan.tables) == 0 {
 		var dbs []string
-		_ = scanRows(ctx, r.source.db, "SHOW DATABASES", nil, func(rows *sql.Rows) error {
+		_ = catalog.ScanRows(ctx, r.source.db, "SHOW DATABASES", nil, func(rows *sql.Rows) error {
 			var d string
 			if err := rows.Scan(&d); err != nil {
 				return err
@@ -238,7 +239,7 @@ func (r *Replicator) checkTables(ctx context.Context, plan *copyPlan, add func(s
 		if len(t.Key) == 0 && !r.filter.AllowsNoKey(name) {
 			noKey = append(noKey, name.String())
 		}
-		if _, err := r.source.db.ExecContext(ctx, "SELECT 1 FROM "+quoteName(name)+" LIMIT 0"); err != nil {
+		if _, err := r.source.db.ExecContext(ctx, "SELECT 1 FROM "+catalog.QuoteName(name)+" LIMIT 0"); err != nil {
 			unreadable = append(unreadable, name.String())
 		}
 	}
@@ -315,12 +316,12 @@ func (r *Replicator) checkCheckpoint(ctx context.Context, plan *copyPlan, opts R
 	if !opts.DDLApplied.IsZero() && cp.Position != opts.DDLApplied {
 		add("--ddl-applied %s: the checkpoint is at %s; give the position the stop reported", opts.DDLApplied, cp.Position)
 	}
-	if plan.resume && !schemaEqual(cp.Schema, plan.schema) {
+	if plan.resume && !catalog.Equal(cp.Schema, plan.schema) {
 		add("the source's schema changed while the copy was interrupted; the copy cannot resume: drop the copied tables and the %s schema on the target, and start again",
 			r.cfg.Replication.CheckpointSchema)
 	}
 	var files []string
-	_ = scanRows(ctx, r.source.db, "SHOW BINARY LOGS", nil, func(rows *sql.Rows) error {
+	_ = catalog.ScanRows(ctx, r.source.db, "SHOW BINARY LOGS", nil, func(rows *sql.Rows) error {
 		cols, _ := rows.Columns()
 		vals := make([]any, len(cols))
 		var name string
@@ -347,7 +348,7 @@ func (r *Replicator) checkTargetEmpty(ctx context.Context, plan *copyPlan, add f
 	for _, t := range plan.tables {
 		dst := r.filter.Target(t)
 		var one int
-		err := r.target.db.QueryRowContext(ctx, "SELECT 1 FROM "+quoteName(dst)+" LIMIT 1").Scan(&one)
+		err := r.target.db.QueryRowContext(ctx, "SELECT 1 FROM "+catalog.QuoteName(dst)+" LIMIT 1").Scan(&one)
 		switch {
 		case err == nil:
 			full = append(full, dst.String())
@@ -370,18 +371,4 @@ func (r *Replicator) readSourceID(ctx context.Context) (string, error) {
 		return "", err
 	}
 	return fmt.Sprintf("%s:%d server_id=%d", host, port, id), nil
-}
-
-// schemaEqual compares schema maps by their columns and keys.
-func schemaEqual(a, b Schema) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for name, t := range a {
-		u := b[name]
-		if u == nil || !slices.Equal(t.Columns, u.Columns) || !slices.Equal(t.Key, u.Key) {
-			return false
-		}
-	}
-	return true
 }

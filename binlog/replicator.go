@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/switcharoo/switcharoo/internal/catalog"
 	"sync"
 	"time"
 
@@ -18,7 +19,7 @@ import (
 type Replicator struct {
 	cfg      *config.Config
 	log      zerolog.Logger
-	filter   Filter
+	filter   catalog.Filter
 	source   server
 	target   server
 	progress *progress
@@ -67,7 +68,7 @@ func New(cfg *config.Config, log zerolog.Logger) (*Replicator, error) {
 	return &Replicator{
 		cfg:      cfg,
 		log:      log,
-		filter:   NewFilter(cfg.Replication),
+		filter:   catalog.NewFilter(cfg.Replication),
 		source:   server{db: src},
 		target:   server{db: dst},
 		progress: newProgress(),

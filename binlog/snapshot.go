@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/switcharoo/switcharoo/internal/catalog"
 	"time"
 )
 
@@ -86,7 +87,7 @@ func (s *snapshot) release() {
 
 // masterStatus reads the source's current binlog position, and its GTID
 // set (MySQL: Executed_Gtid_Set; MariaDB: gtid_binlog_pos).
-func masterStatus(ctx context.Context, q queryer, flavor string) (Position, string, error) {
+func masterStatus(ctx context.Context, q catalog.Queryer, flavor string) (Position, string, error) {
 	rows, err := q.QueryContext(ctx, "SHOW MASTER STATUS")
 	if mysqlErrno(err) == 1064 { // MySQL 8.4 renamed it
 		rows, err = q.QueryContext(ctx, "SHOW BINARY LOG STATUS")

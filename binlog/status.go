@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/switcharoo/switcharoo/internal/catalog"
 	"os"
 	"sync"
 	"time"
@@ -184,7 +185,7 @@ func (r *Replicator) writeFinalStatus() {
 
 func (r *Replicator) writeStatus(ctx context.Context, s Status) error {
 	host, _ := os.Hostname()
-	_, err := r.target.db.ExecContext(ctx, `REPLACE INTO `+quoteIdent(r.cfg.Replication.CheckpointSchema)+`.status
+	_, err := r.target.db.ExecContext(ctx, `REPLACE INTO `+catalog.QuoteIdent(r.cfg.Replication.CheckpointSchema)+`.status
 		(id, state, host, pid, lag_ms, rows_per_second, copy_rows_done, copy_rows_total, updated_at)
 		VALUES (1, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6))`,
 		s.State, host, os.Getpid(), s.LagMillis, s.RowsPerSecond, s.Copy.RowsDone, s.Copy.RowsTotal)
@@ -201,7 +202,7 @@ func ReadStatus(ctx context.Context, target *sql.DB, schema string) (*Status, er
 	var updated string
 	err := target.QueryRowContext(ctx, `SELECT state, host, pid, lag_ms, rows_per_second, copy_rows_done, copy_rows_total,
 		updated_at, TIMESTAMPDIFF(MICROSECOND, updated_at, UTC_TIMESTAMP(6)) DIV 1000
-		FROM `+quoteIdent(schema)+`.status WHERE id = 1`).
+		FROM `+catalog.QuoteIdent(schema)+`.status WHERE id = 1`).
 		Scan(&s.State, &s.Host, &s.PID, &s.LagMillis, &s.RowsPerSecond, &s.Copy.RowsDone, &s.Copy.RowsTotal, &updated, &ageMillis)
 	switch {
 	case errors.Is(err, sql.ErrNoRows) || isNoSuchTable(err):

@@ -2,6 +2,7 @@ package binlog
 
 import (
 	"fmt"
+	"github.com/switcharoo/switcharoo/internal/catalog"
 
 	gomysql "github.com/go-mysql-org/go-mysql/mysql"
 	"github.com/go-mysql-org/go-mysql/replication"
@@ -11,7 +12,7 @@ import (
 // identify columns by position only, so a schema map that no longer matches
 // the source (a DDL that was ignored, or missed) must stop replication
 // before a value lands in the wrong column.
-func checkTableMap(t *Table, e *replication.TableMapEvent) error {
+func checkTableMap(t *catalog.Table, e *replication.TableMapEvent) error {
 	if int(e.ColumnCount) != len(t.Columns) {
 		return fmt.Errorf("table %s has %d columns in the binlog but %d in the schema map", t.Name, e.ColumnCount, len(t.Columns))
 	}

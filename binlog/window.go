@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"github.com/switcharoo/switcharoo/internal/catalog"
 	"math/big"
 	"slices"
 )
@@ -19,7 +20,7 @@ import (
 // anything twice.
 type copyWindow struct {
 	until  Position // the latest snapshot
-	ranges map[TableName][]copiedRange
+	ranges map[catalog.TableName][]copiedRange
 }
 
 // copiedRange is a key range [lo, hi) of a table (nil bounds are open)
@@ -31,7 +32,7 @@ type copiedRange struct {
 
 // applies reports whether a change in a transaction starting at trxStart
 // to a row of t must be applied.
-func (w *copyWindow) applies(t *Table, row []any, trxStart Position) (bool, error) {
+func (w *copyWindow) applies(t *catalog.Table, row []any, trxStart Position) (bool, error) {
 	ranges := w.ranges[t.Name]
 	switch {
 	case len(ranges) == 0:
@@ -62,12 +63,12 @@ func (w *copyWindow) applies(t *Table, row []any, trxStart Position) (bool, erro
 // loadWindow builds the window for a stream starting at from; nil when
 // every range was copied under a snapshot at or before from.
 func loadWindow(ctx context.Context, target *sql.DB, schema string, from Position) (*copyWindow, error) {
-	w := &copyWindow{ranges: map[TableName][]copiedRange{}}
-	q := quoteIdent(schema)
-	err := scanRows(ctx, target, `SELECT c.db, c.tbl, c.lo, c.hi, s.binlog_file, s.binlog_pos
+	w := &copyWindow{ranges: map[catalog.TableName][]copiedRange{}}
+	q := catalog.QuoteIdent(schema)
+	err := catalog.ScanRows(ctx, target, `SELECT c.db, c.tbl, c.lo, c.hi, s.binlog_file, s.binlog_pos
 		FROM `+q+`.chunk c JOIN `+q+`.snapshot s ON s.id = c.snapshot_id ORDER BY c.db, c.tbl, c.seq`, nil,
 		func(rows *sql.Rows) error {
-			var t TableName
+			var t catalog.TableName
 			var lo, hi sql.NullString
 			var r copiedRange
 			if err := rows.Scan(&t.DB, &t.Table, &lo, &hi, &r.at.File, &r.at.Pos); err != nil {
@@ -107,7 +108,7 @@ func parseBound(s sql.NullString) (*big.Int, error) {
 }
 
 // intKey reads an integer key value as the binlog or a SELECT delivers it.
-func intKey(c *Column, v any) (*big.Int, error) {
+func intKey(c *catalog.Column, v any) (*big.Int, error) {
 	b, err := appendLiteral(nil, c, v)
 	if err != nil {
 		return nil, err

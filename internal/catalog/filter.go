@@ -1,4 +1,4 @@
-package binlog
+package catalog
 
 import (
 	"path"
@@ -6,7 +6,7 @@ import (
 	"github.com/switcharoo/switcharoo/internal/config"
 )
 
-// TableName names a table on the source.
+// TableName names a table.
 type TableName struct {
 	DB    string `json:"db"`
 	Table string `json:"table"`
@@ -14,7 +14,9 @@ type TableName struct {
 
 func (t TableName) String() string { return t.DB + "." + t.Table }
 
-// Filter decides which source tables are replicated and where they land.
+// Filter decides which source tables are replicated and where they land
+// on the target: replication.databases, tables, exclude_tables,
+// allow_no_key and database_map.
 type Filter struct {
 	databases  []string
 	tables     []string

@@ -1,17 +1,17 @@
-package binlog
+package catalog
 
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 )
 
-// Table is what the replicator knows of one source table: its columns in
-// order (row events identify columns only by position) and the key that
-// identifies a row.
+// Table is what switcharoo knows of one table: its columns in order (row
+// events identify columns only by position) and the key that identifies a
+// row.
 type Table struct {
 	Name    TableName `json:"name"`
 	Columns []Column  `json:"columns"`
@@ -40,68 +40,9 @@ type Column struct {
 // Unsigned reports whether a numeric column is unsigned.
 func (c Column) Unsigned() bool { return strings.Contains(c.Type, "unsigned") }
 
-// kind is how a column's values are written as SQL literals.
-type kind uint8
-
-const (
-	kindInt kind = iota
-	kindFloat
-	kindDecimal
-	kindText // character data in Charset: CHAR, VARCHAR, TEXT, ENUM and SET labels
-	kindEnum // ENUM: text labels from a SELECT, 1-based indexes from the binlog
-	kindSet  // SET: text labels from a SELECT, bitmaps from the binlog
-	kindBinary
-	kindBit
-	kindTemporal // DATE, DATETIME, TIMESTAMP, TIME: ASCII text
-	kindYear
-	kindJSON
-	kindGeometry
-)
-
-func (c Column) kind() kind {
-	switch c.DataType {
-	case "tinyint", "smallint", "mediumint", "int", "integer", "bigint":
-		return kindInt
-	case "float", "double", "real", "double precision":
-		return kindFloat
-	case "decimal", "numeric":
-		return kindDecimal
-	case "char", "varchar", "tinytext", "text", "mediumtext", "longtext":
-		if c.Charset == "" || c.Charset == "binary" {
-			return kindBinary
-		}
-		return kindText
-	case "enum":
-		return kindEnum
-	case "set":
-		return kindSet
-	case "bit":
-		return kindBit
-	case "date", "datetime", "timestamp", "time":
-		return kindTemporal
-	case "year":
-		return kindYear
-	case "json":
-		return kindJSON
-	case "geometry", "point", "linestring", "polygon", "multipoint", "multilinestring",
-		"multipolygon", "geometrycollection", "geomcollection":
-		return kindGeometry
-	default: // binary, varbinary, *blob, and anything unknown: bytes, exactly
-		return kindBinary
-	}
-}
-
-// KeyColumns returns the key's columns.
-func (t *Table) KeyColumns() []Column {
-	cols := make([]Column, len(t.Key))
-	for i, k := range t.Key {
-		cols[i] = t.Columns[k]
-	}
-	return cols
-}
-
-// writable returns the indexes of the columns a statement may write.
-func (t *Table) writable() []int {
+// Writable returns the indexes of the columns a statement may write: all
+// but the generated ones.
+func (t *Table) Writable() []int {
 	var idx []int
 	for i, c := range t.Columns {
 		if !c.Generated {
@@ -111,12 +52,12 @@ func (t *Table) writable() []int {
 	return idx
 }
 
-// Schema is the replicator's map of the replicated source tables.
+// Schema maps the replicated tables to what is known of them.
 type Schema map[TableName]*Table
 
-// listTables returns the base tables of the databases the filter includes
+// ListTables returns the base tables of the databases the filter includes
 // that it also includes itself, with the storage engine and row estimate.
-func listTables(ctx context.Context, db *sql.DB, f Filter) ([]TableName, map[TableName]int64, error) {
+func ListTables(ctx context.Context, db *sql.DB, f Filter) ([]TableName, map[TableName]int64, error) {
 	rows, err := db.QueryContext(ctx, `SELECT TABLE_SCHEMA, TABLE_NAME, IFNULL(TABLE_ROWS, 0)
 		FROM information_schema.TABLES WHERE TABLE_TYPE = 'BASE TABLE'
 		AND TABLE_SCHEMA NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys')
@@ -144,9 +85,9 @@ func listTables(ctx context.Context, db *sql.DB, f Filter) ([]TableName, map[Tab
 	return names, estimates, nil
 }
 
-// loadTables reads the columns and keys of the named tables from
+// LoadTables reads the columns and keys of the named tables from
 // information_schema.
-func loadTables(ctx context.Context, db *sql.DB, names []TableName) (Schema, error) {
+func LoadTables(ctx context.Context, db *sql.DB, names []TableName) (Schema, error) {
 	schema := Schema{}
 	if len(names) == 0 {
 		return schema, nil
@@ -164,7 +105,7 @@ func loadTables(ctx context.Context, db *sql.DB, names []TableName) (Schema, err
 		args[i] = d
 	}
 
-	if err := scanRows(ctx, db, `SELECT TABLE_SCHEMA, TABLE_NAME, ENGINE FROM information_schema.TABLES
+	if err := ScanRows(ctx, db, `SELECT TABLE_SCHEMA, TABLE_NAME, ENGINE FROM information_schema.TABLES
 		WHERE TABLE_SCHEMA IN `+in, args, func(r *sql.Rows) error {
 		var n TableName
 		var engine sql.NullString
@@ -179,7 +120,7 @@ func loadTables(ctx context.Context, db *sql.DB, names []TableName) (Schema, err
 		return nil, fmt.Errorf("read table engines: %w", err)
 	}
 
-	if err := scanRows(ctx, db, `SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, LOWER(DATA_TYPE), COLUMN_TYPE,
+	if err := ScanRows(ctx, db, `SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, LOWER(DATA_TYPE), COLUMN_TYPE,
 		IFNULL(CHARACTER_SET_NAME, ''), IS_NULLABLE, LOWER(EXTRA)
 		FROM information_schema.COLUMNS WHERE TABLE_SCHEMA IN `+in+`
 		ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION`, args, func(r *sql.Rows) error {
@@ -208,7 +149,7 @@ func loadTables(ctx context.Context, db *sql.DB, names []TableName) (Schema, err
 		columns []string
 	}
 	indexes := map[TableName][]*index{}
-	if err := scanRows(ctx, db, `SELECT TABLE_SCHEMA, TABLE_NAME, INDEX_NAME, NON_UNIQUE, COLUMN_NAME
+	if err := ScanRows(ctx, db, `SELECT TABLE_SCHEMA, TABLE_NAME, INDEX_NAME, NON_UNIQUE, COLUMN_NAME
 		FROM information_schema.STATISTICS WHERE TABLE_SCHEMA IN `+in+`
 		ORDER BY TABLE_SCHEMA, TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX`, args, func(r *sql.Rows) error {
 		var n TableName
@@ -250,14 +191,15 @@ func loadTables(ctx context.Context, db *sql.DB, names []TableName) (Schema, err
 		}
 		if best != nil {
 			for _, c := range best.columns {
-				t.Key = append(t.Key, t.columnIndex(c))
+				t.Key = append(t.Key, t.ColumnIndex(c))
 			}
 		}
 	}
 	return schema, nil
 }
 
-func (t *Table) columnIndex(name string) int {
+// ColumnIndex returns the index of the named column, or -1.
+func (t *Table) ColumnIndex(name string) int {
 	for i, c := range t.Columns {
 		if strings.EqualFold(c.Name, name) {
 			return i
@@ -268,7 +210,7 @@ func (t *Table) columnIndex(name string) int {
 
 func (t *Table) allNotNull(columns []string) bool {
 	for _, name := range columns {
-		i := t.columnIndex(name)
+		i := t.ColumnIndex(name)
 		if i < 0 || t.Columns[i].Nullable {
 			return false
 		}
@@ -276,25 +218,14 @@ func (t *Table) allNotNull(columns []string) bool {
 	return true
 }
 
-// showCreateTable returns the table's CREATE TABLE statement without its
-// AUTO_INCREMENT counter, which changes with every insert.
-func showCreateTable(ctx context.Context, q queryer, t TableName) (string, error) {
-	var name, create string
-	if err := q.QueryRowContext(ctx, "SHOW CREATE TABLE "+quoteName(t)).Scan(&name, &create); err != nil {
-		return "", fmt.Errorf("show create table %s: %w", t, err)
-	}
-	return autoIncrement.ReplaceAllString(create, ""), nil
-}
-
-var autoIncrement = regexp.MustCompile(` AUTO_INCREMENT=\d+`)
-
-// queryer is what *sql.DB, *sql.Conn and *sql.Tx share for reading.
-type queryer interface {
+// Queryer is what *sql.DB, *sql.Conn and *sql.Tx share for reading.
+type Queryer interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-func scanRows(ctx context.Context, q queryer, query string, args []any, each func(*sql.Rows) error) error {
+// ScanRows runs a query and calls each for every row.
+func ScanRows(ctx context.Context, q Queryer, query string, args []any, each func(*sql.Rows) error) error {
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return err
@@ -307,3 +238,48 @@ func scanRows(ctx context.Context, q queryer, query string, args []any, each fun
 	}
 	return rows.Err()
 }
+
+// Equal compares schema maps by their tables' columns and keys.
+func Equal(a, b Schema) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for name, t := range a {
+		u := b[name]
+		if u == nil || !slices.Equal(t.Columns, u.Columns) || !slices.Equal(t.Key, u.Key) {
+			return false
+		}
+	}
+	return true
+}
+
+// MarshalJSON writes the schema map as a list: JSON objects need string keys.
+func (s Schema) MarshalJSON() ([]byte, error) {
+	tables := make([]*Table, 0, len(s))
+	for _, t := range s {
+		tables = append(tables, t)
+	}
+	slices.SortFunc(tables, func(a, b *Table) int { return strings.Compare(a.Name.String(), b.Name.String()) })
+	return json.Marshal(tables)
+}
+
+// UnmarshalJSON reads what MarshalJSON wrote.
+func (s *Schema) UnmarshalJSON(b []byte) error {
+	var tables []*Table
+	if err := json.Unmarshal(b, &tables); err != nil {
+		return err
+	}
+	*s = Schema{}
+	for _, t := range tables {
+		(*s)[t.Name] = t
+	}
+	return nil
+}
+
+// QuoteIdent quotes an identifier with backticks.
+func QuoteIdent(name string) string {
+	return "`" + strings.ReplaceAll(name, "`", "``") + "`"
+}
+
+// QuoteName quotes a qualified table name.
+func QuoteName(t TableName) string { return QuoteIdent(t.DB) + "." + QuoteIdent(t.Table) }
