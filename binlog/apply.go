@@ -349,7 +349,7 @@ func (a *applier) insertRow(t *catalog.Table, row []any) error {
 		if i > 0 {
 			a.buf = append(a.buf, ',')
 		}
-		if a.buf, err = appendLiteral(a.buf, &t.Columns[c], row[c]); err != nil {
+		if a.buf, err = catalog.AppendLiteral(a.buf, &t.Columns[c], row[c]); err != nil {
 			return err
 		}
 	}
@@ -385,7 +385,7 @@ func (a *applier) deleteRow(t *catalog.Table, row []any) error {
 			a.buf = append(a.buf, " IN ("...)
 		}
 		a.stmt.rows++
-		a.buf, err = appendLiteral(a.buf, &t.Columns[c], row[c])
+		a.buf, err = catalog.AppendLiteral(a.buf, &t.Columns[c], row[c])
 		return err
 	default:
 		// (a=1 AND b=2) OR (a=3 AND b=4): range access even on MySQL 5.6,
@@ -445,7 +445,7 @@ func (a *applier) updateRow(t *catalog.Table, before, after []any) error {
 		changed++
 		a.buf = append(a.buf, catalog.QuoteIdent(col.Name)...)
 		a.buf = append(a.buf, '=')
-		if a.buf, err = appendLiteral(a.buf, col, after[c]); err != nil {
+		if a.buf, err = catalog.AppendLiteral(a.buf, col, after[c]); err != nil {
 			return err
 		}
 	}
@@ -478,7 +478,7 @@ func (a *applier) appendKey(t *catalog.Table, row []any) ([]byte, error) {
 		}
 		b = append(b, catalog.QuoteIdent(t.Columns[c].Name)...)
 		b = append(b, '=')
-		if b, err = appendLiteral(b, &t.Columns[c], row[c]); err != nil {
+		if b, err = catalog.AppendLiteral(b, &t.Columns[c], row[c]); err != nil {
 			return b, err
 		}
 	}
@@ -496,7 +496,7 @@ func (a *applier) appendMatch(t *catalog.Table, row []any) ([]byte, error) {
 		}
 		b = append(b, catalog.QuoteIdent(t.Columns[c].Name)...)
 		b = append(b, "<=>"...)
-		if b, err = appendLiteral(b, &t.Columns[c], row[c]); err != nil {
+		if b, err = catalog.AppendLiteral(b, &t.Columns[c], row[c]); err != nil {
 			return b, err
 		}
 	}
@@ -544,9 +544,9 @@ func (a *applier) commit(ctx context.Context) error {
 	}
 	gtid := a.gtids.String()
 	a.buf = fmt.Appendf(a.buf, "UPDATE %s.checkpoint SET binlog_file=", catalog.QuoteIdent(a.r.cfg.Replication.CheckpointSchema))
-	a.buf = appendString(a.buf, a.safe.File)
+	a.buf = catalog.AppendString(a.buf, a.safe.File)
 	a.buf = fmt.Appendf(a.buf, ",binlog_pos=%d,gtid=", a.safe.Pos)
-	a.buf = appendString(a.buf, gtid)
+	a.buf = catalog.AppendString(a.buf, gtid)
 	a.buf = fmt.Appendf(a.buf, ",event_time=%d,transactions=transactions+%d,row_changes=row_changes+%d,updated_at=UTC_TIMESTAMP(6)",
 		max(int64(a.batch.eventTime), unixOrZero(a.cp.EventTime)), a.batch.transactions, a.batch.rows)
 	if a.schemaChanged {
@@ -555,7 +555,7 @@ func (a *applier) commit(ctx context.Context) error {
 			return err
 		}
 		a.buf = append(a.buf, ",pending_ddl=NULL,schema_json="...)
-		a.buf = appendString(a.buf, sj)
+		a.buf = catalog.AppendString(a.buf, sj)
 	}
 	a.buf = append(a.buf, " WHERE id=1;COMMIT"...)
 	if err := a.exec(ctx, a.buf); err != nil {
@@ -602,11 +602,6 @@ func (a *applier) exec(ctx context.Context, q []byte) error {
 			Fix: "the target's data or schema differs from the source's; run switcharoo verify, repair the target, then restart replicate"}
 	}
 	return nil
-}
-
-// appendString writes s as a utf8mb4 literal.
-func appendString(b []byte, s string) []byte {
-	return appendHex(append(b, "_utf8mb4 "...), s)
 }
 
 // sameValue reports whether two decoded column values are equal.

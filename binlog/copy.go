@@ -219,7 +219,7 @@ const maxRanges = 100_000
 // of about copy_chunk_rows rows, by its key span and row estimate.
 func (r *Replicator) keyRanges(ctx context.Context, q catalog.Queryer, t *catalog.Table, estimate int64) ([][2]*big.Int, error) {
 	whole := [][2]*big.Int{{nil, nil}}
-	if len(t.Key) != 1 || kindOf(&t.Columns[t.Key[0]]) != kindInt {
+	if len(t.Key) != 1 || t.Columns[t.Key[0]].Kind() != catalog.KindInt {
 		return whole, nil
 	}
 	col := catalog.QuoteIdent(t.Columns[t.Key[0]].Name)
@@ -454,7 +454,7 @@ func (r *Replicator) copyChunk(ctx context.Context, src, dst *sql.Conn, snapshot
 			if i > 0 {
 				buf = append(buf, ',')
 			}
-			if buf, err = appendLiteral(buf, &t.Columns[w], vals[i]); err != nil {
+			if buf, err = catalog.AppendLiteral(buf, &t.Columns[w], vals[i]); err != nil {
 				return fmt.Errorf("copy %s: %w", t.Name, err)
 			}
 		}
@@ -478,9 +478,9 @@ func (r *Replicator) copyChunk(ctx context.Context, src, dst *sql.Conn, snapshot
 		buf = append(buf, ';')
 	}
 	buf = fmt.Appendf(buf, "UPDATE %s.chunk SET snapshot_id=%d, row_count=%d WHERE db=", catalog.QuoteIdent(r.cfg.Replication.CheckpointSchema), snapshotID, copied)
-	buf = appendString(buf, t.Name.DB)
+	buf = catalog.AppendString(buf, t.Name.DB)
 	buf = append(buf, " AND tbl="...)
-	buf = appendString(buf, t.Name.Table)
+	buf = catalog.AppendString(buf, t.Name.Table)
 	buf = fmt.Appendf(buf, " AND seq=%d;COMMIT", c.seq)
 	if _, err := dst.ExecContext(ctx, string(buf)); err != nil {
 		return fmt.Errorf("target: copy into %s: %w", t.Name, err)

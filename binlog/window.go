@@ -109,7 +109,7 @@ func parseBound(s sql.NullString) (*big.Int, error) {
 
 // intKey reads an integer key value as the binlog or a SELECT delivers it.
 func intKey(c *catalog.Column, v any) (*big.Int, error) {
-	b, err := appendLiteral(nil, c, v)
+	b, err := catalog.AppendLiteral(nil, c, v)
 	if err != nil {
 		return nil, err
 	}

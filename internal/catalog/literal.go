@@ -1,15 +1,14 @@
-package binlog
+package catalog
 
 import (
 	"encoding/hex"
 	"fmt"
-	"github.com/switcharoo/switcharoo/internal/catalog"
 	"strconv"
 )
 
-// Values reach the applier from two decoders: go-sql-driver (the copy reads
+// Values reach the replicator from two decoders: go-sql-driver (the copy reads
 // with prepared statements, whose binary protocol carries floats exactly)
-// and go-mysql (row events). appendLiteral writes either as a SQL literal
+// and go-mysql (row events). AppendLiteral writes either as a SQL literal
 // that stores exactly the source's bytes and numbers on the target:
 //
 //   - character data as _charset X'..', so the bytes are taken as they are,
@@ -24,8 +23,10 @@ import (
 // No value is ever interpolated unchecked: text of numeric and temporal
 // columns is validated character by character.
 
-func appendLiteral(b []byte, c *catalog.Column, v any) ([]byte, error) {
-	k := kindOf(c)
+// AppendLiteral appends v, a value of column c as go-sql-driver or
+// go-mysql decoded it, as a SQL literal.
+func AppendLiteral(b []byte, c *Column, v any) ([]byte, error) {
+	k := c.Kind()
 	switch v := v.(type) {
 	case nil:
 		return append(b, "NULL"...), nil
@@ -48,7 +49,7 @@ func appendLiteral(b []byte, c *catalog.Column, v any) ([]byte, error) {
 		}
 		return strconv.AppendInt(b, int64(v), 10), nil
 	case int64:
-		if c.Unsigned() || k == kindBit || k == kindSet {
+		if c.Unsigned() || k == KindBit || k == KindSet {
 			return strconv.AppendUint(b, uint64(v), 10), nil
 		}
 		return strconv.AppendInt(b, v, 10), nil
@@ -75,20 +76,20 @@ func appendLiteral(b []byte, c *catalog.Column, v any) ([]byte, error) {
 }
 
 // appendText writes a value that arrived as bytes.
-func appendText[T string | []byte](b []byte, c *catalog.Column, k kind, v T) ([]byte, error) {
+func appendText[T string | []byte](b []byte, c *Column, k Kind, v T) ([]byte, error) {
 	switch k {
-	case kindText, kindEnum, kindSet:
+	case KindText, KindEnum, KindSet:
 		b = append(b, '_')
 		b = append(b, introducer(c.Charset)...)
 		return appendHex(append(b, ' '), v), nil
-	case kindJSON:
+	case KindJSON:
 		return appendHex(append(b, "_utf8mb4 "...), v), nil
-	case kindInt, kindFloat, kindDecimal, kindYear:
+	case KindInt, KindFloat, KindDecimal, KindYear:
 		if !isNumber(v) {
 			return b, fmt.Errorf("column %s (%s): %q is not a number", c.Name, c.Type, v)
 		}
 		return append(b, v...), nil
-	case kindTemporal:
+	case KindTemporal:
 		if !isTemporal(v) {
 			return b, fmt.Errorf("column %s (%s): %q is not a date or time", c.Name, c.Type, v)
 		}
@@ -140,4 +141,9 @@ func isTemporal[T string | []byte](v T) bool {
 		}
 	}
 	return true
+}
+
+// AppendString appends s as a utf8mb4 string literal.
+func AppendString(b []byte, s string) []byte {
+	return appendHex(append(b, "_utf8mb4 "...), s)
 }
