@@ -39,11 +39,11 @@ type copyPlan struct {
 
 // chunk is one unit of copy work.
 type chunk struct {
-	table  *catalog.Table
-	seq    int
-	lo, hi *big.Int // [lo, hi); nil is open; both nil: the whole table
-	whole  bool     // copied whole: emptied first on resume
-	rows   int64    // estimated
+	table *catalog.Table
+	seq   int
+	rng   catalog.Range
+	whole bool  // copied whole: emptied first on resume
+	rows  int64 // estimated
 }
 
 // snapshotLockWait bounds the wait of FLUSH TABLES WITH READ LOCK for
@@ -196,12 +196,12 @@ func (r *Replicator) planChunks(ctx context.Context, snap *snapshot, schema cata
 	insert := "INSERT INTO " + catalog.QuoteIdent(r.cfg.Replication.CheckpointSchema) + ".chunk (db, tbl, seq, lo, hi) VALUES (?, ?, ?, ?, ?)"
 	for _, name := range plan.tables {
 		t := schema[name]
-		ranges, err := r.keyRanges(ctx, snap.conns[0], t, plan.estimates[name])
+		ranges, err := catalog.IntRanges(ctx, snap.conns[0], t, plan.estimates[name], r.cfg.Replication.CopyChunkRows)
 		if err != nil {
-			return err
+			return fmt.Errorf("source: %w", err)
 		}
 		for i, rg := range ranges {
-			if _, err := tx.ExecContext(ctx, insert, name.DB, name.Table, i, boundString(rg[0]), boundString(rg[1])); err != nil {
+			if _, err := tx.ExecContext(ctx, insert, name.DB, name.Table, i, boundString(rg.Lo), boundString(rg.Hi)); err != nil {
 				return fmt.Errorf("target: record copy ranges: %w", err)
 			}
 		}
@@ -210,48 +210,6 @@ func (r *Replicator) planChunks(ctx context.Context, snap *snapshot, schema cata
 		return fmt.Errorf("target: record copy ranges: %w", err)
 	}
 	return nil
-}
-
-// maxRanges caps the ranges of one table.
-const maxRanges = 100_000
-
-// keyRanges splits a table with a single-column integer key into ranges
-// of about copy_chunk_rows rows, by its key span and row estimate.
-func (r *Replicator) keyRanges(ctx context.Context, q catalog.Queryer, t *catalog.Table, estimate int64) ([][2]*big.Int, error) {
-	whole := [][2]*big.Int{{nil, nil}}
-	if len(t.Key) != 1 || t.Columns[t.Key[0]].Kind() != catalog.KindInt {
-		return whole, nil
-	}
-	col := catalog.QuoteIdent(t.Columns[t.Key[0]].Name)
-	var lo, hi sql.NullString
-	if err := q.QueryRowContext(ctx, "SELECT MIN("+col+"), MAX("+col+") FROM "+catalog.QuoteName(t.Name)).Scan(&lo, &hi); err != nil {
-		return nil, fmt.Errorf("source: key span of %s: %w", t.Name, err)
-	}
-	if !lo.Valid {
-		return whole, nil
-	}
-	first, _ := new(big.Int).SetString(lo.String, 10)
-	last, _ := new(big.Int).SetString(hi.String, 10)
-	span := new(big.Int).Sub(last, first)
-	span.Add(span, big.NewInt(1))
-	if estimate <= 0 || (span.IsInt64() && span.Int64() < estimate) {
-		estimate = span.Int64()
-		if !span.IsInt64() {
-			estimate = maxRanges * int64(r.cfg.Replication.CopyChunkRows)
-		}
-	}
-	n := min(max(estimate/int64(r.cfg.Replication.CopyChunkRows), 1), maxRanges)
-	step := new(big.Int).Div(span, big.NewInt(n))
-	if step.Sign() == 0 {
-		step.SetInt64(1)
-	}
-	var ranges [][2]*big.Int
-	var from *big.Int
-	for next := new(big.Int).Add(first, step); next.Cmp(last) <= 0; next = new(big.Int).Add(next, step) {
-		ranges = append(ranges, [2]*big.Int{from, next})
-		from = next
-	}
-	return append(ranges, [2]*big.Int{from, nil}), nil
 }
 
 func boundString(b *big.Int) any {
@@ -303,10 +261,10 @@ func (r *Replicator) pendingChunks(ctx context.Context, schema catalog.Schema, e
 			return nil, 0, 0, fmt.Errorf("copy range of %s, which is no longer replicated; restart the copy", x.t)
 		}
 		c := chunk{table: t, seq: x.seq, whole: counts[x.t] == 1}
-		if c.lo, err = parseBound(x.lo); err != nil {
+		if c.rng.Lo, err = parseBound(x.lo); err != nil {
 			return nil, 0, 0, err
 		}
-		if c.hi, err = parseBound(x.hi); err != nil {
+		if c.rng.Hi, err = parseBound(x.hi); err != nil {
 			return nil, 0, 0, err
 		}
 		c.rows = estimates[x.t] / int64(counts[x.t])
@@ -403,21 +361,9 @@ func (r *Replicator) copyChunk(ctx context.Context, src, dst *sql.Conn, snapshot
 		cols[i] = catalog.QuoteIdent(t.Columns[w].Name)
 	}
 	query := "SELECT " + strings.Join(cols, ",") + " FROM " + catalog.QuoteName(t.Name)
-	var args []any
-	if !c.whole {
-		key := catalog.QuoteIdent(t.Columns[t.Key[0]].Name)
-		var conds []string
-		if c.lo != nil {
-			conds = append(conds, key+" >= ?")
-			args = append(args, intArg(c.lo))
-		}
-		if c.hi != nil {
-			conds = append(conds, key+" < ?")
-			args = append(args, intArg(c.hi))
-		}
-		if len(conds) > 0 {
-			query += " WHERE " + strings.Join(conds, " AND ")
-		}
+	where, args := c.rng.Predicate(t)
+	if where != "" {
+		query += " WHERE " + where
 	}
 	// A prepared statement, so values come in the binary protocol: FLOATs
 	// exactly, not rounded to six digits as MySQL 5.6 prints them.
@@ -487,13 +433,6 @@ func (r *Replicator) copyChunk(ctx context.Context, src, dst *sql.Conn, snapshot
 	}
 	r.progress.copied(n)
 	return nil
-}
-
-func intArg(b *big.Int) any {
-	if b.IsInt64() {
-		return b.Int64()
-	}
-	return b.Uint64()
 }
 
 // finishCopy moves the checkpoint to the earliest snapshot any range was

@@ -15,7 +15,6 @@ import (
 	"github.com/switcharoo/switcharoo/binlog"
 	"github.com/switcharoo/switcharoo/internal/config"
 	"github.com/switcharoo/switcharoo/internal/exitcode"
-	"github.com/switcharoo/switcharoo/internal/mysqlconn"
 	"github.com/switcharoo/switcharoo/internal/mysqltest"
 	"github.com/switcharoo/switcharoo/internal/sandbox"
 	"github.com/switcharoo/switcharoo/internal/secret"
@@ -38,30 +37,10 @@ func newRig(t *testing.T, sourceSettings ...string) *rig {
 	t.Helper()
 	servers := mysqltest.StartN(t, 2, mysqltest.With(sourceSettings...))
 	r := &rig{t: t, src: servers[0], dst: servers[1], log: &logBuffer{}}
-	cfg := config.Defaults()
-	cfg.Source = mysqltest.Endpoint(r.src)
-	cfg.Target = mysqltest.Endpoint(r.dst)
-	cfg.Replication.ServerID = 4000 + r.src.ServerID
-	cfg.Replication.Databases = []string{"app"}
-	cfg.Replication.Workers = 3
-	cfg.Replication.CopyChunkRows = 100
-	cfg.Replication.StallTimeout = 5 * time.Second
-	cfg.Replication.MaxBackoff = time.Second
-	cfg.Replication.Heartbeat = 200 * time.Millisecond
-	cfg.Replication.ProgressInterval = time.Second
-	r.cfg = &cfg
-	r.srcDB = r.open(cfg.Source)
-	r.dstDB = r.open(cfg.Target)
+	r.cfg = mysqltest.Config(r.src, r.dst)
+	r.srcDB = mysqltest.Open(t, r.cfg.Source)
+	r.dstDB = mysqltest.Open(t, r.cfg.Target)
 	return r
-}
-
-func (r *rig) open(e config.Endpoint) *sql.DB {
-	db, err := mysqlconn.Open(e, "", mysqlconn.DataSession())
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	r.t.Cleanup(func() { db.Close() })
-	return db
 }
 
 // source runs statements on the source.

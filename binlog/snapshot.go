@@ -85,6 +85,14 @@ func (s *snapshot) release() {
 	s.conns = nil
 }
 
+// CurrentPosition reads a server's current binlog position: where the next
+// transaction it writes will start. The runbook records it at the fence;
+// the verifier waits for the checkpoint to pass it.
+func CurrentPosition(ctx context.Context, q catalog.Queryer) (Position, error) {
+	p, _, err := masterStatus(ctx, q, "")
+	return p, err
+}
+
 // masterStatus reads the source's current binlog position, and its GTID
 // set (MySQL: Executed_Gtid_Set; MariaDB: gtid_binlog_pos).
 func masterStatus(ctx context.Context, q catalog.Queryer, flavor string) (Position, string, error) {
@@ -121,12 +129,14 @@ func masterStatus(ctx context.Context, q catalog.Queryer, flavor string) (Positi
 	}
 	p.File, p.Pos = vals[0].String, uint32(pos)
 	var gtid string
-	if flavor == "mariadb" {
+	switch {
+	case flavor == "":
+	case flavor == "mariadb":
 		rows.Close()
 		if err := q.QueryRowContext(ctx, "SELECT @@gtid_binlog_pos").Scan(&gtid); err != nil {
 			return Position{}, "", fmt.Errorf("read gtid_binlog_pos: %w", err)
 		}
-	} else if len(vals) > 4 {
+	case len(vals) > 4:
 		gtid = vals[4].String
 	}
 	return p, gtid, nil

@@ -26,8 +26,8 @@ type copyWindow struct {
 // copiedRange is a key range [lo, hi) of a table (nil bounds are open)
 // and the snapshot position it was copied under.
 type copiedRange struct {
-	lo, hi *big.Int
-	at     Position
+	catalog.Range
+	at Position
 }
 
 // applies reports whether a change in a transaction starting at trxStart
@@ -40,18 +40,18 @@ func (w *copyWindow) applies(t *catalog.Table, row []any, trxStart Position) (bo
 	case len(ranges) == 1:
 		return trxStart.Compare(ranges[0].at) >= 0, nil
 	}
-	k, err := intKey(&t.Columns[t.Key[0]], row[t.Key[0]])
+	k, err := catalog.IntKey(&t.Columns[t.Key[0]], row[t.Key[0]])
 	if err != nil {
 		return false, err
 	}
 	// The last range whose lower bound is at or below k.
 	i, _ := slices.BinarySearchFunc(ranges, k, func(r copiedRange, k *big.Int) int {
-		if r.lo == nil {
+		if r.Lo == nil {
 			return -1
 		}
-		return r.lo.Cmp(k)
+		return r.Lo.Cmp(k)
 	})
-	if i < len(ranges) && ranges[i].lo != nil && ranges[i].lo.Cmp(k) == 0 {
+	if i < len(ranges) && ranges[i].Lo != nil && ranges[i].Lo.Cmp(k) == 0 {
 		return trxStart.Compare(ranges[i].at) >= 0, nil
 	}
 	if i == 0 {
@@ -75,10 +75,10 @@ func loadWindow(ctx context.Context, target *sql.DB, schema string, from Positio
 				return err
 			}
 			var err error
-			if r.lo, err = parseBound(lo); err != nil {
+			if r.Lo, err = parseBound(lo); err != nil {
 				return err
 			}
-			if r.hi, err = parseBound(hi); err != nil {
+			if r.Hi, err = parseBound(hi); err != nil {
 				return err
 			}
 			w.ranges[t] = append(w.ranges[t], r)
@@ -103,19 +103,6 @@ func parseBound(s sql.NullString) (*big.Int, error) {
 	n, ok := new(big.Int).SetString(s.String, 10)
 	if !ok {
 		return nil, fmt.Errorf("bad range bound %q", s.String)
-	}
-	return n, nil
-}
-
-// intKey reads an integer key value as the binlog or a SELECT delivers it.
-func intKey(c *catalog.Column, v any) (*big.Int, error) {
-	b, err := catalog.AppendLiteral(nil, c, v)
-	if err != nil {
-		return nil, err
-	}
-	n, ok := new(big.Int).SetString(string(b), 10)
-	if !ok {
-		return nil, fmt.Errorf("column %s: %q is not an integer key", c.Name, b)
 	}
 	return n, nil
 }

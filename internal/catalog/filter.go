@@ -52,14 +52,14 @@ func (f Filter) Includes(t TableName) bool {
 	if !f.IncludesDatabase(t.DB) {
 		return false
 	}
-	if len(f.tables) > 0 && !matchQualified(f.tables, t) {
+	if len(f.tables) > 0 && !MatchQualified(f.tables, t) {
 		return false
 	}
-	return !matchQualified(f.exclude, t)
+	return !MatchQualified(f.exclude, t)
 }
 
 // AllowsNoKey reports whether the table may be replicated without a key.
-func (f Filter) AllowsNoKey(t TableName) bool { return matchQualified(f.allowNoKey, t) }
+func (f Filter) AllowsNoKey(t TableName) bool { return MatchQualified(f.allowNoKey, t) }
 
 // TargetDB is the name of db on the target.
 func (f Filter) TargetDB(db string) string {
@@ -83,9 +83,9 @@ func matchAny(patterns []string, name string) bool {
 	return false
 }
 
-// matchQualified matches "db.table" patterns; the database part is matched
+// MatchQualified matches "db.table" patterns; the database part is matched
 // against the database, the rest against the table.
-func matchQualified(patterns []string, t TableName) bool {
+func MatchQualified(patterns []string, t TableName) bool {
 	for _, p := range patterns {
 		for i := 0; i < len(p); i++ {
 			if p[i] != '.' {

@@ -302,7 +302,7 @@ func Defaults() Config {
 			PropagationTimeout: 5 * time.Minute,
 		},
 		Checks: Checks{
-			Verify:  Verify{ChunkRows: 1000, Workers: 4, DiffLimit: 100},
+			Verify:  Verify{ChunkRows: 5000, Workers: 4, DiffLimit: 100},
 			Timeout: 2 * time.Minute,
 		},
 		Cutover: Cutover{

@@ -12,12 +12,14 @@ import (
 	"encoding/hex"
 	"errors"
 	"github.com/switcharoo/switcharoo/internal/config"
+	"github.com/switcharoo/switcharoo/internal/mysqlconn"
 	"os"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	_ "github.com/go-sql-driver/mysql" // the driver tests connect with
 	"github.com/switcharoo/switcharoo/internal/sandbox"
@@ -156,4 +158,33 @@ func Dump(t testing.TB, db *sql.DB, query string) []string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// Config is a configuration replicating the database app from src to dst,
+// with intervals short enough for tests.
+func Config(src, dst *sandbox.MariaDB) *config.Config {
+	cfg := config.Defaults()
+	cfg.Source = Endpoint(src)
+	cfg.Target = Endpoint(dst)
+	cfg.Replication.ServerID = 4000 + src.ServerID
+	cfg.Replication.Databases = []string{"app"}
+	cfg.Replication.Workers = 3
+	cfg.Replication.CopyChunkRows = 100
+	cfg.Replication.StallTimeout = 5 * time.Second
+	cfg.Replication.MaxBackoff = time.Second
+	cfg.Replication.Heartbeat = 200 * time.Millisecond
+	cfg.Replication.ProgressInterval = time.Second
+	return &cfg
+}
+
+// Open opens a pool with the sessions switcharoo's data connections use
+// (UTC, raw result bytes), closed when t ends.
+func Open(t testing.TB, e config.Endpoint) *sql.DB {
+	t.Helper()
+	db, err := mysqlconn.Open(e, "", mysqlconn.DataSession())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }
