@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Installs what switcharoo's tests need, when it is missing. The tests start
-# their own throwaway servers; this script never starts, stops or
-# reconfigures the system's MariaDB service.
+# Installs what switcharoo's tests need, when it is missing: MariaDB and
+# BIND 9. The tests start their own throwaway servers; this script never
+# starts, stops or reconfigures the system's MariaDB or BIND service.
 set -euo pipefail
 
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
 
 missing=()
 { have mariadbd && have mariadb-install-db; } || missing+=(mariadb-server)
+have named || missing+=(bind9)
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "deps: everything the tests need is installed"
@@ -15,7 +16,7 @@ if [ ${#missing[@]} -eq 0 ]; then
 fi
 
 if ! command -v apt-get >/dev/null 2>&1; then
-  echo "deps: missing ${missing[*]}. Install MariaDB 10.6 or newer (the mariadbd and mariadb-install-db programs) with your system's package manager; the tests start their own servers." >&2
+  echo "deps: missing ${missing[*]}. Install MariaDB 10.6 or newer (mariadbd, mariadb-install-db) and BIND 9 (named) with your system's package manager; the tests start their own servers." >&2
   exit 1
 fi
 
