@@ -27,7 +27,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 source: {host: 127.0.0.1, user: repl, password_env: SRC_PW}
 target: {host: 127.0.0.2, user: admin, password_file: ` + pwFile + `}
 replication: {server_id: 99, databases: [app]}
-dns: {provider: rfc2136, rfc2136: {tsig_secret_env: TSIG_SECRET}}
+dns: {provider: rfc2136, zone: example.com, rfc2136: {server: "127.0.0.1:53", tsig_name: k, tsig_secret_env: TSIG_SECRET}, records: [{name: db, type: CNAME, target: new.example.com.}]}
 `
 	cases := []struct {
 		name, yaml string

@@ -21,6 +21,7 @@ type Config struct {
 	App         App         `yaml:"app"`
 	Checks      Checks      `yaml:"checks"`
 	Cutover     Cutover     `yaml:"cutover"`
+	AWS         AWS         `yaml:"aws"`
 }
 
 // Endpoint is how to reach one MySQL server.
@@ -125,32 +126,38 @@ const (
 	DNSRFC2136 = "rfc2136"
 )
 
-// DNS configures the record swap. Its shape is settled by the dnsswap issue.
+// DNS configures the record swap.
 type DNS struct {
 	// Provider is route53, rfc2136, or empty for a night without DNS swap.
 	Provider string `yaml:"provider"`
-	// LoweredTTL is the TTL records are lowered to days before the night.
-	LoweredTTL time.Duration `yaml:"lowered_ttl"`
-	// PropagationTimeout bounds the wait for every authoritative server.
+	// Zone is the zone holding the records, e.g. example.com.
+	Zone string `yaml:"zone"`
+	// CutoverTTL is the TTL, in seconds, records are lowered to days
+	// before the night and keep through the swap.
+	CutoverTTL int `yaml:"cutover_ttl"`
+	// PropagationTimeout bounds the wait for every authoritative server to
+	// answer the new values.
 	PropagationTimeout time.Duration `yaml:"propagation_timeout"`
-	Route53            Route53       `yaml:"route53"`
-	RFC2136            RFC2136       `yaml:"rfc2136"`
-	Records            []Record      `yaml:"records"`
+	// Nameservers are host:port of the zone's authoritative servers to
+	// check after a swap; empty: the zone's NS records, on port 53.
+	Nameservers []string `yaml:"nameservers"`
+	// Resolver is host:port of the resolver a client would use; empty:
+	// the system's (/etc/resolv.conf).
+	Resolver string   `yaml:"resolver"`
+	Route53  Route53  `yaml:"route53"`
+	RFC2136  RFC2136  `yaml:"rfc2136"`
+	Records  []Record `yaml:"records"`
 }
 
-// Route53 locates the hosted zone and the API.
+// Route53 locates the hosted zone; without an ID it is found by dns.zone.
 type Route53 struct {
-	HostedZoneID   string `yaml:"hosted_zone_id"`
-	HostedZoneName string `yaml:"hosted_zone_name"`
-	Region         string `yaml:"region"`
-	// Endpoint overrides the API's base URL (emulators, VPC endpoints).
-	Endpoint string `yaml:"endpoint"`
+	HostedZoneID string `yaml:"hosted_zone_id"`
 }
 
 // RFC2136 locates a DNS server that accepts TSIG-signed updates.
 type RFC2136 struct {
+	// Server is host:port of the primary server accepting DNS UPDATE.
 	Server         string `yaml:"server"`
-	Zone           string `yaml:"zone"`
 	TSIGName       string `yaml:"tsig_name"`
 	TSIGAlgorithm  string `yaml:"tsig_algorithm"`
 	TSIGSecretEnv  string `yaml:"tsig_secret_env"`
@@ -160,15 +167,16 @@ type RFC2136 struct {
 	TSIGSecret secret.Value `yaml:"tsig_secret" resolved:"true"`
 }
 
-// Record is one DNS record the night swaps from Source to Target. A value
-// is either plain (Source, Target) or a Route 53 alias (SourceAlias, Alias).
+// Record is one DNS record the night points at the new side. Its current
+// value is read live and recorded before it changes, for swap --reverse.
 type Record struct {
-	Name        string `yaml:"name"`
-	Type        string `yaml:"type"`
-	Source      string `yaml:"source"`
-	SourceAlias Alias  `yaml:"source_alias"`
-	Target      string `yaml:"target"`
-	Alias       Alias  `yaml:"alias"`
+	// Name is the record's name, fully qualified or relative to dns.zone.
+	Name string `yaml:"name"`
+	Type string `yaml:"type"`
+	// Target is the value after the swap (several A or AAAA values are
+	// comma-separated); a Route 53 alias record sets Alias instead.
+	Target string `yaml:"target"`
+	Alias  Alias  `yaml:"alias"`
 }
 
 // Alias is a Route 53 alias target.
@@ -178,20 +186,31 @@ type Alias struct {
 	EvaluateTargetHealth bool   `yaml:"evaluate_target_health"`
 }
 
+// IsSet reports whether the alias is configured.
+func (a Alias) IsSet() bool { return a.DNSName != "" || a.HostedZoneID != "" }
+
+// AWS holds what the AWS clients share: the region and, for emulators or
+// VPC endpoints, a base URL per service. Credentials come from the
+// standard AWS chain (environment, shared files, instance role).
+type AWS struct {
+	Region    string       `yaml:"region"`
+	Endpoints AWSEndpoints `yaml:"endpoints"`
+}
+
+// AWSEndpoints override the services' base URLs.
+type AWSEndpoints struct {
+	Route53   string `yaml:"route53"`
+	ECS       string `yaml:"ecs"`
+	Events    string `yaml:"events"`
+	Scheduler string `yaml:"scheduler"`
+}
+
 // App configures the actions that stop and restart the application's
 // writers. Its shape is settled by the deploy issue.
 type App struct {
-	AWS    AWS      `yaml:"aws"`
 	Stop   []Action `yaml:"stop"`
 	Deploy []Action `yaml:"deploy"`
 	Start  []Action `yaml:"start"`
-}
-
-// AWS holds settings shared by the AWS clients.
-type AWS struct {
-	Region string `yaml:"region"`
-	// Endpoint overrides the APIs' base URL (emulators, VPC endpoints).
-	Endpoint string `yaml:"endpoint"`
 }
 
 // Action is one step on the application: an ECS service, an EventBridge
@@ -298,9 +317,11 @@ func Defaults() Config {
 			ProgressInterval: 10 * time.Second,
 		},
 		DNS: DNS{
-			LoweredTTL:         60 * time.Second,
+			CutoverTTL:         60,
 			PropagationTimeout: 5 * time.Minute,
+			RFC2136:            RFC2136{TSIGAlgorithm: "hmac-sha256"},
 		},
+		AWS: AWS{Region: "us-east-1"},
 		Checks: Checks{
 			Verify:  Verify{ChunkRows: 5000, Workers: 4, DiffLimit: 100},
 			Timeout: 2 * time.Minute,

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/base64"
 	"errors"
 	"io/fs"
 	"os"
@@ -17,6 +18,13 @@ func resolveSecrets(c *Config, r *report) {
 	c.Target.Password = resolveSecret(r, "target.password", c.Target.PasswordEnv, c.Target.PasswordFile)
 	t := &c.DNS.RFC2136
 	t.TSIGSecret = resolveSecret(r, "dns.rfc2136.tsig_secret", t.TSIGSecretEnv, t.TSIGSecretFile)
+	if c.DNS.Provider == DNSRFC2136 {
+		if t.TSIGSecretEnv == "" && t.TSIGSecretFile == "" {
+			r.add("dns.rfc2136.tsig_secret_env", "required: the environment variable (or tsig_secret_file) holding the TSIG key's base64 secret")
+		} else if _, err := base64.StdEncoding.DecodeString(t.TSIGSecret.Reveal()); t.TSIGSecret.IsSet() && err != nil {
+			r.add("dns.rfc2136.tsig_secret_env", "the TSIG secret is not base64, as tsig-keygen prints it (the value is not shown)")
+		}
+	}
 }
 
 // envVarName is what a conventional environment variable name looks like.

@@ -1,9 +1,12 @@
 package config
 
 import (
+	"net/url"
+
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"github.com/miekg/dns"
 	"net"
 	"os"
 	"path"
@@ -31,6 +34,7 @@ func validate(c *Config, r *report) {
 	validateApp(r, &c.App)
 	validateChecks(r, &c.Checks)
 	validateCutover(r, &c.Cutover)
+	validateAWS(r, &c.AWS)
 }
 
 func validateEndpoint(r *report, key string, e *Endpoint) {
@@ -131,19 +135,129 @@ func validateReplication(r *report, rep *Replication) {
 	atLeast(r, key+".progress_interval", rep.ProgressInterval, time.Second)
 }
 
+// TSIGAlgorithms lists the accepted dns.rfc2136.tsig_algorithm values.
+var TSIGAlgorithms = []string{"hmac-sha256", "hmac-sha384", "hmac-sha512", "hmac-sha224", "hmac-sha1", "hmac-md5"}
+
 func validateDNS(r *report, d *DNS) {
 	switch d.Provider {
-	case "", DNSRoute53, DNSRFC2136:
+	case "":
+		if len(d.Records) > 0 {
+			r.add("dns.provider", "required when dns.records are set: route53 or rfc2136")
+		}
+		return
+	case DNSRoute53, DNSRFC2136:
 	default:
 		r.add("dns.provider", "must be route53, rfc2136, or empty for no DNS swap, got %q", d.Provider)
+		return
 	}
+	zone := dns.Fqdn(d.Zone)
+	if _, ok := dns.IsDomainName(d.Zone); d.Zone == "" || !ok {
+		r.add("dns.zone", "required: the zone holding the records, e.g. example.com")
+	}
+	between(r, "dns.cutover_ttl", d.CutoverTTL, 1, 86400)
+	atLeast(r, "dns.propagation_timeout", d.PropagationTimeout, time.Second)
+	for i, ns := range d.Nameservers {
+		checkHostPort(r, fmt.Sprintf("dns.nameservers[%d]", i), ns)
+	}
+	if d.Resolver != "" {
+		checkHostPort(r, "dns.resolver", d.Resolver)
+	}
+	if len(d.Records) == 0 {
+		r.add("dns.records", "required: the records to swap, each {name, type, target}")
+	}
+	seen := map[string]bool{}
 	for i, rec := range d.Records {
 		k := fmt.Sprintf("dns.records[%d]", i)
-		if rec.Name == "" {
-			r.add(k+".name", "required: the record's fully qualified name")
+		name := RecordName(rec.Name, d.Zone)
+		switch _, ok := dns.IsDomainName(rec.Name); {
+		case rec.Name == "":
+			r.add(k+".name", "required: the record's name, fully qualified or relative to dns.zone")
+		case !ok:
+			r.add(k+".name", "%q is not a valid DNS name", rec.Name)
+		case !dns.IsSubDomain(zone, name):
+			r.add(k+".name", "%s is not in dns.zone %s", name, zone)
+		case seen[name+" "+rec.Type]:
+			r.add(k+".name", "%s %s is listed twice", name, rec.Type)
 		}
+		seen[name+" "+rec.Type] = true
 		if !slices.Contains([]string{"A", "AAAA", "CNAME"}, rec.Type) {
 			r.add(k+".type", "must be A, AAAA or CNAME, got %q", rec.Type)
+			continue
+		}
+		switch {
+		case rec.Alias.IsSet() && rec.Target != "":
+			r.add(k+".target", "set either target or alias, not both")
+		case rec.Alias.IsSet() && d.Provider != DNSRoute53:
+			r.add(k+".alias", "alias targets exist only in Route 53 (dns.provider: route53)")
+		case rec.Alias.IsSet() && (rec.Alias.HostedZoneID == "" || rec.Alias.DNSName == ""):
+			r.add(k+".alias", "needs hosted_zone_id and dns_name (of the load balancer or other alias target)")
+		case !rec.Alias.IsSet():
+			if msg := targetProblem(rec.Type, rec.Target); msg != "" {
+				r.add(k+".target", "%s", msg)
+			}
+		}
+	}
+	switch d.Provider {
+	case DNSRFC2136:
+		checkHostPort(r, "dns.rfc2136.server", d.RFC2136.Server)
+		if d.RFC2136.TSIGName == "" {
+			r.add("dns.rfc2136.tsig_name", "required: the name of the TSIG key the server accepts updates with")
+		}
+		if !slices.Contains(TSIGAlgorithms, d.RFC2136.TSIGAlgorithm) {
+			r.add("dns.rfc2136.tsig_algorithm", "must be one of %s, got %q", strings.Join(TSIGAlgorithms, ", "), d.RFC2136.TSIGAlgorithm)
+		}
+	}
+}
+
+// RecordName makes a record name fully qualified, relative names being
+// relative to the zone.
+func RecordName(name, zone string) string {
+	if dns.IsFqdn(name) {
+		return strings.ToLower(name)
+	}
+	return strings.ToLower(dns.Fqdn(name + "." + strings.TrimSuffix(zone, ".")))
+}
+
+// targetProblem says what is wrong with a record's new value, or "".
+func targetProblem(typ, target string) string {
+	if target == "" {
+		return "required: the record's value after the swap (or alias, in Route 53)"
+	}
+	if typ == "CNAME" {
+		if _, ok := dns.IsDomainName(target); !ok || strings.Contains(target, ",") {
+			return fmt.Sprintf("%q is not a host name", target)
+		}
+		return ""
+	}
+	for _, v := range strings.Split(target, ",") {
+		ip := net.ParseIP(strings.TrimSpace(v))
+		if ip == nil || (typ == "A") != (ip.To4() != nil) {
+			return fmt.Sprintf("%q is not an IPv%s address (several are comma-separated)", strings.TrimSpace(v), map[string]string{"A": "4", "AAAA": "6"}[typ])
+		}
+	}
+	return ""
+}
+
+func checkHostPort(r *report, key, v string) {
+	host, port, err := net.SplitHostPort(v)
+	if n, perr := strconv.Atoi(port); err != nil || host == "" || perr != nil || n < 1 || n > 65535 {
+		r.add(key, "must be host:port, e.g. ns1.example.com:53, got %q", v)
+	}
+}
+
+func validateAWS(r *report, a *AWS) {
+	if a.Region == "" {
+		r.add("aws.region", "required: the AWS region, e.g. eu-west-1")
+	}
+	for _, e := range []struct{ key, v string }{
+		{"aws.endpoints.route53", a.Endpoints.Route53}, {"aws.endpoints.ecs", a.Endpoints.ECS},
+		{"aws.endpoints.events", a.Endpoints.Events}, {"aws.endpoints.scheduler", a.Endpoints.Scheduler},
+	} {
+		if e.v == "" {
+			continue
+		}
+		if u, err := url.Parse(e.v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			r.add(e.key, "must be an http(s) URL such as https://route53.amazonaws.com, got %q", e.v)
 		}
 	}
 }
