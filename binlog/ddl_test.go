@@ -7,7 +7,7 @@ import (
 
 	"github.com/switcharoo/switcharoo/binlog"
 	"github.com/switcharoo/switcharoo/internal/config"
-	"github.com/switcharoo/switcharoo/internal/mysqltest"
+	"github.com/switcharoo/switcharoo/internal/sandboxtest"
 )
 
 func ddlRig(t *testing.T, policy string) *rig {
@@ -59,10 +59,10 @@ func TestDDLApply(t *testing.T) {
 	}
 	r.assertSame("app")
 	r.assertSameDB("app_extra", "app_extra")
-	if engine := mysqltest.Dump(t, r.dstDB, "SELECT ENGINE FROM information_schema.TABLES WHERE TABLE_SCHEMA='app_extra'"); len(engine) != 1 || engine[0] != "496e6e6f4442" {
+	if engine := sandboxtest.Dump(t, r.dstDB, "SELECT ENGINE FROM information_schema.TABLES WHERE TABLE_SCHEMA='app_extra'"); len(engine) != 1 || engine[0] != "496e6e6f4442" {
 		t.Errorf("app_extra.t should be InnoDB on the target, got %v", engine)
 	}
-	if dbs := mysqltest.Dump(t, r.dstDB, "SHOW DATABASES LIKE 'unreplicated'"); len(dbs) != 0 {
+	if dbs := sandboxtest.Dump(t, r.dstDB, "SHOW DATABASES LIKE 'unreplicated'"); len(dbs) != 0 {
 		t.Errorf("a database outside the filter was created on the target")
 	}
 
@@ -94,7 +94,7 @@ func TestDDLStop(t *testing.T) {
 	if code := exitCodeOf(run.err); code != 4 {
 		t.Errorf("exit code %d, want 4", code)
 	}
-	mysqltest.Exec(t, r.dstDB, "ALTER TABLE app.items ADD COLUMN c INT NOT NULL DEFAULT 7")
+	sandboxtest.Exec(t, r.dstDB, "ALTER TABLE app.items ADD COLUMN c INT NOT NULL DEFAULT 7")
 	run = r.run(binlog.RunOptions{DDLApplied: stop.Position})
 	r.waitCaughtUp(run)
 	if err := run.stop(); err != nil {
@@ -113,7 +113,7 @@ func TestDDLIgnore(t *testing.T) {
 	r.source("CREATE INDEX by_v ON app.items (v)", "UPDATE app.items SET v = 'x' WHERE id = 1")
 	r.waitCaughtUp(run)
 	r.assertSame("app")
-	if idx := mysqltest.Dump(t, r.dstDB, "SELECT 1 FROM information_schema.STATISTICS WHERE TABLE_SCHEMA='app' AND INDEX_NAME='by_v'"); len(idx) != 0 {
+	if idx := sandboxtest.Dump(t, r.dstDB, "SELECT 1 FROM information_schema.STATISTICS WHERE TABLE_SCHEMA='app' AND INDEX_NAME='by_v'"); len(idx) != 0 {
 		t.Errorf("the ignored index exists on the target")
 	}
 	r.source("ALTER TABLE app.items ADD COLUMN c INT NOT NULL DEFAULT 7", "UPDATE app.items SET v = 'y' WHERE id = 2")

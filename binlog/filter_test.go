@@ -5,7 +5,7 @@ import (
 
 	"github.com/switcharoo/switcharoo/binlog"
 	"github.com/switcharoo/switcharoo/internal/config"
-	"github.com/switcharoo/switcharoo/internal/mysqltest"
+	"github.com/switcharoo/switcharoo/internal/sandboxtest"
 )
 
 // Only the databases and tables the filter selects reach the target, and
@@ -51,14 +51,14 @@ func TestFiltersAndRenaming(t *testing.T) {
 	}
 	r.assertSameTable("app", "app", "users")
 	r.assertSameDB("shop", "shop_new")
-	if dbs := mysqltest.Dump(t, r.dstDB, "SHOW DATABASES WHERE `Database` IN ('shop', 'other')"); len(dbs) != 0 {
+	if dbs := sandboxtest.Dump(t, r.dstDB, "SHOW DATABASES WHERE `Database` IN ('shop', 'other')"); len(dbs) != 0 {
 		t.Errorf("unexpected databases on the target: %v", dbs)
 	}
 }
 
 func tableNames(t *testing.T, r *rig, db string) []string {
 	var names []string
-	for _, h := range mysqltest.Dump(t, r.dstDB, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA='"+db+"' ORDER BY 1") {
+	for _, h := range sandboxtest.Dump(t, r.dstDB, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA='"+db+"' ORDER BY 1") {
 		names = append(names, unhex(h))
 	}
 	return names

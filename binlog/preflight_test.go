@@ -12,7 +12,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/switcharoo/switcharoo/binlog"
 	"github.com/switcharoo/switcharoo/internal/config"
-	"github.com/switcharoo/switcharoo/internal/mysqltest"
+	"github.com/switcharoo/switcharoo/internal/sandboxtest"
 )
 
 // Each refusal names the setting or object and the fix, exits 2, and
@@ -25,7 +25,7 @@ func TestPreflightRefusals(t *testing.T) {
 		"CREATE USER 'weak'@'127.0.0.1' IDENTIFIED BY 'weak-pw'",
 		"GRANT SELECT ON *.* TO 'weak'@'127.0.0.1'",
 	)
-	noBinlog := mysqltest.Start(t, mysqltest.With("skip_log_bin"))
+	noBinlog := sandboxtest.Start(t, sandboxtest.With("skip_log_bin"))
 	good := *r.cfg
 
 	cases := []struct {
@@ -37,7 +37,7 @@ func TestPreflightRefusals(t *testing.T) {
 		change func(c *config.Config)
 		want   []string
 	}{
-		{name: "binlog off", change: func(c *config.Config) { c.Source = mysqltest.Endpoint(noBinlog) },
+		{name: "binlog off", change: func(c *config.Config) { c.Source = sandboxtest.Endpoint(noBinlog) },
 			want: []string{"source: binary logging is off (log_bin=OFF)", "enable it in the server's option file"}},
 		{name: "statement format", setup: []string{"SET GLOBAL binlog_format = 'STATEMENT'"}, undo: []string{"SET GLOBAL binlog_format = 'ROW'"},
 			want: []string{"source: binlog_format is STATEMENT; replicate needs ROW: SET GLOBAL binlog_format = ROW"}},
@@ -75,9 +75,9 @@ func TestPreflightRefusals(t *testing.T) {
 				tc.change(&cfg)
 			}
 			r.source(tc.setup...)
-			mysqltest.Exec(t, r.dstDB, tc.target...)
+			sandboxtest.Exec(t, r.dstDB, tc.target...)
 			defer r.source(tc.undo...)
-			defer mysqltest.Exec(t, r.dstDB, tc.tundo...)
+			defer sandboxtest.Exec(t, r.dstDB, tc.tundo...)
 			err := runOnce(t, &cfg, binlog.RunOptions{})
 			var pe *binlog.PreflightError
 			if !errors.As(err, &pe) || exitCodeOf(err) != 2 {
@@ -88,10 +88,10 @@ func TestPreflightRefusals(t *testing.T) {
 					t.Errorf("message lacks %q:\n%s", w, err)
 				}
 			}
-			if dbs := mysqltest.Dump(t, r.dstDB, "SHOW DATABASES LIKE '\\_switcharoo'"); len(dbs) != 0 {
+			if dbs := sandboxtest.Dump(t, r.dstDB, "SHOW DATABASES LIKE '\\_switcharoo'"); len(dbs) != 0 {
 				t.Errorf("the refusal created the checkpoint schema on the target")
 			}
-			if dbs := mysqltest.Dump(t, r.srcDB, "SHOW DATABASES LIKE '\\_switcharoo'"); len(dbs) != 0 {
+			if dbs := sandboxtest.Dump(t, r.srcDB, "SHOW DATABASES LIKE '\\_switcharoo'"); len(dbs) != 0 {
 				t.Errorf("the refusal created the heartbeat schema on the source")
 			}
 		})

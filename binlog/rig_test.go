@@ -15,7 +15,7 @@ import (
 	"github.com/switcharoo/switcharoo/binlog"
 	"github.com/switcharoo/switcharoo/internal/config"
 	"github.com/switcharoo/switcharoo/internal/exitcode"
-	"github.com/switcharoo/switcharoo/internal/mysqltest"
+	"github.com/switcharoo/switcharoo/internal/sandboxtest"
 	"github.com/switcharoo/switcharoo/internal/sandbox"
 	"github.com/switcharoo/switcharoo/internal/secret"
 	"log/slog"
@@ -35,18 +35,18 @@ type rig struct {
 
 func newRig(t *testing.T, sourceSettings ...string) *rig {
 	t.Helper()
-	servers := mysqltest.StartN(t, 2, mysqltest.With(sourceSettings...))
+	servers := sandboxtest.StartN(t, 2, sandboxtest.With(sourceSettings...))
 	r := &rig{t: t, src: servers[0], dst: servers[1], log: &logBuffer{}}
-	r.cfg = mysqltest.Config(r.src, r.dst)
-	r.srcDB = mysqltest.Open(t, r.cfg.Source)
-	r.dstDB = mysqltest.Open(t, r.cfg.Target)
+	r.cfg = sandboxtest.Config(r.src, r.dst)
+	r.srcDB = sandboxtest.Open(t, r.cfg.Source)
+	r.dstDB = sandboxtest.Open(t, r.cfg.Target)
 	return r
 }
 
 // source runs statements on the source.
 func (r *rig) source(statements ...string) {
 	r.t.Helper()
-	mysqltest.Exec(r.t, r.srcDB, statements...)
+	sandboxtest.Exec(r.t, r.srcDB, statements...)
 }
 
 // running is a replicator started by run.
@@ -121,8 +121,8 @@ func (r *rig) assertSame(db string) {
 func (r *rig) assertSameDB(srcDB, dstDB string) {
 	r.t.Helper()
 	list := "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA='%s' ORDER BY 1"
-	tables := mysqltest.Dump(r.t, r.srcDB, fmt.Sprintf(list, srcDB))
-	got := mysqltest.Dump(r.t, r.dstDB, fmt.Sprintf(list, dstDB))
+	tables := sandboxtest.Dump(r.t, r.srcDB, fmt.Sprintf(list, srcDB))
+	got := sandboxtest.Dump(r.t, r.dstDB, fmt.Sprintf(list, dstDB))
 	if !slices.Equal(tables, got) {
 		r.t.Fatalf("tables differ: source %s %v, target %s %v", srcDB, tables, dstDB, got)
 	}
@@ -138,8 +138,8 @@ func (r *rig) assertSameDB(srcDB, dstDB string) {
 func (r *rig) assertSameTable(srcDB, dstDB, table string) {
 	r.t.Helper()
 	q := "SELECT * FROM `%s`.`" + table + "` ORDER BY 1"
-	want := mysqltest.Dump(r.t, r.srcDB, fmt.Sprintf(q, srcDB))
-	have := mysqltest.Dump(r.t, r.dstDB, fmt.Sprintf(q, dstDB))
+	want := sandboxtest.Dump(r.t, r.srcDB, fmt.Sprintf(q, srcDB))
+	have := sandboxtest.Dump(r.t, r.dstDB, fmt.Sprintf(q, dstDB))
 	if !slices.Equal(want, have) {
 		r.t.Errorf("table %s differs: source has %d rows, target %d\n%s", table, len(want), len(have), firstDifference(want, have))
 	}

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/switcharoo/switcharoo/binlog"
-	"github.com/switcharoo/switcharoo/internal/mysqltest"
+	"github.com/switcharoo/switcharoo/internal/sandboxtest"
 )
 
 // typesTable has a column of every type, with edge values below.
@@ -95,7 +95,7 @@ func TestTypeFidelity(t *testing.T) {
 	r.assertSame("app")
 	// FLOAT and DOUBLE widened to DOUBLE print all their bits.
 	exact := "SELECT id, f + 0e0, dbl + 0e0 FROM app.types ORDER BY id"
-	if want, got := mysqltest.Dump(t, r.srcDB, exact), mysqltest.Dump(t, r.dstDB, exact); !slices.Equal(want, got) {
+	if want, got := sandboxtest.Dump(t, r.srcDB, exact), sandboxtest.Dump(t, r.dstDB, exact); !slices.Equal(want, got) {
 		t.Errorf("floating-point values differ:\n%s", firstDifference(want, got))
 	}
 	// assertSame has compared everything; spell out the rolled-back case.

@@ -12,7 +12,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/switcharoo/switcharoo/binlog"
 	"github.com/switcharoo/switcharoo/checks"
-	"github.com/switcharoo/switcharoo/internal/mysqltest"
+	"github.com/switcharoo/switcharoo/internal/sandboxtest"
 )
 
 // Verification while replication runs under concurrent writes reports no
@@ -20,7 +20,7 @@ import (
 // compared again once the replicator has caught up.
 func TestVerifyDuringReplication(t *testing.T) {
 	p := newPair(t)
-	mysqltest.Exec(t, p.src, sampleTables)
+	sandboxtest.Exec(t, p.src, sampleTables)
 	p.cfg.Replication.AllowNoKey = []string{"app.log"}
 	rep, err := binlog.New(p.cfg, zerolog.Nop())
 	if err != nil {

@@ -12,7 +12,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/switcharoo/switcharoo/checks"
 	"github.com/switcharoo/switcharoo/internal/config"
-	"github.com/switcharoo/switcharoo/internal/mysqltest"
+	"github.com/switcharoo/switcharoo/internal/sandboxtest"
 )
 
 // pair is a source and a target server with the same data, written to
@@ -24,24 +24,24 @@ type pair struct {
 }
 
 func newPair(t *testing.T) *pair {
-	servers := mysqltest.StartN(t, 2)
-	cfg := mysqltest.Config(servers[0], servers[1])
+	servers := sandboxtest.StartN(t, 2)
+	cfg := sandboxtest.Config(servers[0], servers[1])
 	cfg.Checks.Verify.ChunkRows = 100
-	return &pair{t: t, cfg: cfg, src: mysqltest.Open(t, cfg.Source), dst: mysqltest.Open(t, cfg.Target)}
+	return &pair{t: t, cfg: cfg, src: sandboxtest.Open(t, cfg.Source), dst: sandboxtest.Open(t, cfg.Target)}
 }
 
 // both runs statements on both servers.
 func (p *pair) both(statements ...string) {
 	p.t.Helper()
-	mysqltest.Exec(p.t, p.src, statements...)
-	mysqltest.Exec(p.t, p.dst, statements...)
+	sandboxtest.Exec(p.t, p.src, statements...)
+	sandboxtest.Exec(p.t, p.dst, statements...)
 }
 
 // target runs statements on the target only, outside its binlog, as a
 // change behind replication's back would be.
 func (p *pair) target(statements ...string) {
 	p.t.Helper()
-	mysqltest.Exec(p.t, p.dst, "SET SESSION sql_log_bin = 0; "+strings.Join(statements, "; "))
+	sandboxtest.Exec(p.t, p.dst, "SET SESSION sql_log_bin = 0; "+strings.Join(statements, "; "))
 }
 
 func (p *pair) verify(opts ...func(*checks.VerifyOptions)) *checks.Report {
@@ -181,7 +181,7 @@ func TestVerifyCanonicalEncoding(t *testing.T) {
 			if zone != "" {
 				zoneSet = fmt.Sprintf("SET SESSION time_zone = '%s'; ", zone)
 			}
-			mysqltest.Exec(t, db, fmt.Sprintf("CREATE TABLE %s (id INT PRIMARY KEY, v %s)", table, typ),
+			sandboxtest.Exec(t, db, fmt.Sprintf("CREATE TABLE %s (id INT PRIMARY KEY, v %s)", table, typ),
 				fmt.Sprintf("%sINSERT INTO %s VALUES (1, %s); SET SESSION time_zone = '+00:00'", zoneSet, table, value))
 		}
 		insert(p.src, c.srcType, c.srcValue, c.srcZone)
@@ -205,10 +205,10 @@ func TestVerifyCanonicalEncoding(t *testing.T) {
 func TestVerifyTablesThatDoNotMatch(t *testing.T) {
 	p := newPair(t)
 	p.both(sampleTables)
-	mysqltest.Exec(t, p.src, "CREATE TABLE app.only_source (id INT PRIMARY KEY)")
-	mysqltest.Exec(t, p.dst, "CREATE TABLE app.only_target (id INT PRIMARY KEY)")
-	mysqltest.Exec(t, p.src, "CREATE TABLE app.shape (id INT PRIMARY KEY, a INT)")
-	mysqltest.Exec(t, p.dst, "CREATE TABLE app.shape (id INT PRIMARY KEY, b INT)")
+	sandboxtest.Exec(t, p.src, "CREATE TABLE app.only_source (id INT PRIMARY KEY)")
+	sandboxtest.Exec(t, p.dst, "CREATE TABLE app.only_target (id INT PRIMARY KEY)")
+	sandboxtest.Exec(t, p.src, "CREATE TABLE app.shape (id INT PRIMARY KEY, a INT)")
+	sandboxtest.Exec(t, p.dst, "CREATE TABLE app.shape (id INT PRIMARY KEY, b INT)")
 	p.target("UPDATE app.accounts SET owner = 'x' WHERE id = 3")
 	r := p.verify()
 	got := strings.Join(describe(r.Differences), "\n")

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switcharoo/switcharoo/internal/mysqltest"
+	"github.com/switcharoo/switcharoo/internal/sandboxtest"
 	"github.com/switcharoo/switcharoo/internal/sandbox"
 )
 
@@ -79,10 +79,10 @@ func runBinary(t *testing.T, args ...string) result {
 // replicate that applies a large transaction and reports through status,
 // a clean stop on SIGTERM, and a refusal with exit code 2.
 func TestReplicateCommand(t *testing.T) {
-	servers := mysqltest.StartN(t, 2)
+	servers := sandboxtest.StartN(t, 2)
 	src, dst := servers[0], servers[1]
-	srcDB := mysqltest.DB(t, src, "")
-	mysqltest.Exec(t, srcDB,
+	srcDB := sandboxtest.DB(t, src, "")
+	sandboxtest.Exec(t, srcDB,
 		"CREATE DATABASE app",
 		"CREATE TABLE app.t (id INT PRIMARY KEY, v VARCHAR(100) NOT NULL)",
 		"INSERT INTO app.t SELECT seq, CONCAT('v', seq) FROM mysql.seq_1_to_1000",
@@ -93,7 +93,7 @@ func TestReplicateCommand(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("replicate --until-caught-up: exit %d\n%s", r.code, r.stderr)
 	}
-	dstDB := mysqltest.DB(t, dst, "")
+	dstDB := sandboxtest.DB(t, dst, "")
 	if n := count(t, dstDB, "SELECT COUNT(*) FROM app.t"); n != 1000 {
 		t.Fatalf("target has %d rows after --until-caught-up, want 1000", n)
 	}
@@ -112,7 +112,7 @@ func TestReplicateCommand(t *testing.T) {
 
 	// One source transaction of 50,000 rows, about 5 MB: applied in one
 	// target transaction, in bounded pieces.
-	mysqltest.Exec(t, srcDB, "INSERT INTO app.t SELECT seq, REPEAT('x', 100) FROM mysql.seq_1001_to_51000")
+	sandboxtest.Exec(t, srcDB, "INSERT INTO app.t SELECT seq, REPEAT('x', 100) FROM mysql.seq_1001_to_51000")
 	var st struct {
 		State      string `json:"state"`
 		LagMillis  *int64 `json:"lag_ms"`
@@ -173,8 +173,8 @@ func TestReplicateCommand(t *testing.T) {
 	}
 
 	// Refusals exit 2 with one clear message.
-	mysqltest.Exec(t, srcDB, "SET GLOBAL binlog_format = 'STATEMENT'")
-	defer mysqltest.Exec(t, srcDB, "SET GLOBAL binlog_format = 'ROW'")
+	sandboxtest.Exec(t, srcDB, "SET GLOBAL binlog_format = 'STATEMENT'")
+	defer sandboxtest.Exec(t, srcDB, "SET GLOBAL binlog_format = 'ROW'")
 	r = runBinary(t, "-c", cfg, "replicate")
 	if r.code != 2 || !strings.Contains(r.stderr, "switcharoo: preflight: source: binlog_format is STATEMENT") {
 		t.Errorf("exit %d, stderr:\n%s", r.code, r.stderr)

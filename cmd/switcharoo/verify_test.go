@@ -5,15 +5,15 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/switcharoo/switcharoo/internal/mysqltest"
+	"github.com/switcharoo/switcharoo/internal/sandboxtest"
 )
 
 // verify's exit codes and JSON contract.
 func TestVerifyCommand(t *testing.T) {
-	servers := mysqltest.StartN(t, 2)
+	servers := sandboxtest.StartN(t, 2)
 	src, dst := servers[0], servers[1]
 	for _, m := range servers {
-		mysqltest.Exec(t, mysqltest.DB(t, m, ""),
+		sandboxtest.Exec(t, sandboxtest.DB(t, m, ""),
 			"CREATE DATABASE app",
 			"CREATE TABLE app.t (id INT PRIMARY KEY, v VARCHAR(20))",
 			"INSERT INTO app.t SELECT seq, CONCAT('v', seq) FROM mysql.seq_1_to_500")
@@ -39,7 +39,7 @@ func TestVerifyCommand(t *testing.T) {
 		t.Fatalf("JSON: %v\n%s", err, r.stdout)
 	}
 
-	mysqltest.Exec(t, mysqltest.DB(t, dst, ""), "SET SESSION sql_log_bin = 0; DELETE FROM app.t WHERE id = 42")
+	sandboxtest.Exec(t, sandboxtest.DB(t, dst, ""), "SET SESSION sql_log_bin = 0; DELETE FROM app.t WHERE id = 42")
 	r = runCLI(t, "-c", cfg, "verify", "--output", "json", "--workers", "2", "--chunk-rows", "50")
 	if r.code != 1 {
 		t.Fatalf("differences: exit %d, want 1\n%s%s", r.code, r.stdout, r.stderr)

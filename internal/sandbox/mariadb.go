@@ -18,8 +18,9 @@ import (
 	"github.com/go-sql-driver/mysql"
 )
 
-// ErrNotInstalled means the MariaDB server binaries are not on this machine.
-var ErrNotInstalled = errors.New("MariaDB server not installed: run `go tool task deps` (Debian/Ubuntu: apt-get install mariadb-server)")
+// ErrNotInstalled means a server's binaries are not on this machine; the
+// error wrapping it says which package to install.
+var ErrNotInstalled = errors.New("not installed")
 
 // MariaDBOptions shape one throwaway server. The zero value is a binlog-ROW
 // source with server_id 1.
@@ -240,17 +241,18 @@ func (m *MariaDB) writeOptions(port int, opts MariaDBOptions) error {
 }
 
 func binaries() (server, installDB string, err error) {
-	server, err = lookPath("mariadbd", "mysqld")
+	const fix = "the MariaDB server; run `go tool task deps` (Debian/Ubuntu: apt-get install mariadb-server)"
+	server, err = lookPath(fix, "mariadbd", "mysqld")
 	if err != nil {
 		return "", "", err
 	}
-	installDB, err = lookPath("mariadb-install-db", "mysql_install_db")
+	installDB, err = lookPath(fix, "mariadb-install-db", "mysql_install_db")
 	return server, installDB, err
 }
 
 // lookPath finds the first of names on PATH or in the sbin directories a
-// non-root PATH often lacks.
-func lookPath(names ...string) (string, error) {
+// non-root PATH often lacks; what says what is missing and how to get it.
+func lookPath(what string, names ...string) (string, error) {
 	for _, name := range names {
 		if p, err := exec.LookPath(name); err == nil {
 			return p, nil
@@ -262,7 +264,7 @@ func lookPath(names ...string) (string, error) {
 			}
 		}
 	}
-	return "", fmt.Errorf("%w (looked for %s)", ErrNotInstalled, strings.Join(names, ", "))
+	return "", fmt.Errorf("%w: %s (looked for %s)", ErrNotInstalled, what, strings.Join(names, ", "))
 }
 
 func freePort() (int, error) {

@@ -1,10 +1,11 @@
-// Package mysqltest gives tests throwaway MariaDB servers from the sandbox
-// package, stopped and removed when the test ends.
+// Package sandboxtest gives tests the sandbox's throwaway servers (MariaDB,
+// BIND 9), stopped and removed when the test ends, and the helpers tests
+// use to talk to them.
 //
-// When the MariaDB binaries are missing a test is skipped with a message
+// When a server's binaries are missing a test is skipped with a message
 // saying how to install them, except under CI=true, where it fails: CI must
 // never pass by skipping the tests that matter.
-package mysqltest
+package sandboxtest
 
 import (
 	"context"
@@ -187,4 +188,23 @@ func Open(t testing.TB, e config.Endpoint) *sql.DB {
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
+}
+
+// StartBIND starts a BIND 9 serving zone for t, stopped when t ends.
+func StartBIND(t testing.TB, zone string, records ...string) *sandbox.BIND {
+	t.Helper()
+	b, err := sandbox.StartBIND(context.Background(), sandbox.BINDOptions{Zone: zone, Records: records})
+	if errors.Is(err, sandbox.ErrNotInstalled) && os.Getenv("CI") != "true" {
+		t.Skipf("skipping: %v", err)
+	}
+	if err != nil {
+		t.Fatalf("start BIND: %v", err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("named log tail:\n%s", b.LogTail(10))
+		}
+		b.Stop()
+	})
+	return b
 }

@@ -1,4 +1,4 @@
-package mysqltest
+package sandboxtest
 
 import (
 	"database/sql"

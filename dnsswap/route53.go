@@ -1,0 +1,249 @@
+package dnsswap
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/route53"
+	"github.com/aws/aws-sdk-go-v2/service/route53/types"
+	"github.com/miekg/dns"
+	"github.com/switcharoo/switcharoo/internal/config"
+	"golang.org/x/time/rate"
+)
+
+// route53p changes records through the Route 53 API: one ChangeBatch of
+// UPSERTs (atomic in Route 53; never a delete then a create, which would
+// let resolvers cache the name's absence), then GetChange until INSYNC.
+// Requests are paced under Route 53's five per second per account, and
+// Throttling answers are retried with backoff by the SDK.
+type route53p struct {
+	client   *route53.Client
+	zone     string // fully qualified
+	zoneID   string
+	insync   time.Duration // bound on the wait for INSYNC
+	poll     time.Duration
+	limiter  *rate.Limiter
+}
+
+func newRoute53(ctx context.Context, c *config.Config) (*route53p, error) {
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(c.AWS.Region),
+		awsconfig.WithRetryer(func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) {
+				o.MaxAttempts = 10
+				o.MaxBackoff = 20 * time.Second
+			})
+		}))
+	if err != nil {
+		return nil, fmt.Errorf("AWS configuration: %w", err)
+	}
+	client := route53.NewFromConfig(awsCfg, func(o *route53.Options) {
+		if ep := c.AWS.Endpoints.Route53; ep != "" {
+			o.BaseEndpoint = aws.String(ep)
+		}
+	})
+	return &route53p{
+		client:  client,
+		zone:    dns.Fqdn(strings.ToLower(c.DNS.Zone)),
+		zoneID:  c.DNS.Route53.HostedZoneID,
+		insync:  c.DNS.PropagationTimeout,
+		poll:    time.Second,
+		limiter: rate.NewLimiter(4, 1),
+	}, nil
+}
+
+// hostedZone finds the zone's ID by name when the config gives none.
+func (p *route53p) hostedZone(ctx context.Context) (string, error) {
+	if p.zoneID != "" {
+		return p.zoneID, nil
+	}
+	if err := p.limiter.Wait(ctx); err != nil {
+		return "", err
+	}
+	out, err := p.client.ListHostedZonesByName(ctx, &route53.ListHostedZonesByNameInput{DNSName: aws.String(p.zone), MaxItems: aws.Int32(10)})
+	if err != nil {
+		return "", fmt.Errorf("Route 53: find hosted zone %s: %w", p.zone, err)
+	}
+	for _, z := range out.HostedZones {
+		if strings.EqualFold(aws.ToString(z.Name), p.zone) {
+			if z.Config != nil && z.Config.PrivateZone {
+				continue
+			}
+			p.zoneID = strings.TrimPrefix(aws.ToString(z.Id), "/hostedzone/")
+			return p.zoneID, nil
+		}
+	}
+	return "", &RefusedError{Reason: fmt.Sprintf("Route 53 has no public hosted zone named %s; check dns.zone, or set dns.route53.hosted_zone_id", p.zone)}
+}
+
+func (p *route53p) Get(ctx context.Context, keys []Key) ([]RecordSet, error) {
+	zone, err := p.hostedZone(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]RecordSet, len(keys))
+	for i, k := range keys {
+		if err := p.limiter.Wait(ctx); err != nil {
+			return nil, err
+		}
+		res, err := p.client.ListResourceRecordSets(ctx, &route53.ListResourceRecordSetsInput{
+			HostedZoneId:    aws.String(zone),
+			StartRecordName: aws.String(k.Name),
+			StartRecordType: types.RRType(k.Type),
+			MaxItems:        aws.Int32(1),
+		})
+		var nz *types.NoSuchHostedZone
+		if errors.As(err, &nz) {
+			return nil, &RefusedError{Reason: fmt.Sprintf("Route 53 has no hosted zone %s; check dns.route53.hosted_zone_id", zone)}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("Route 53: read %s: %w", k, err)
+		}
+		out[i] = RecordSet{Key: k}
+		for _, s := range res.ResourceRecordSets {
+			if !strings.EqualFold(dns.Fqdn(unescapeName(aws.ToString(s.Name))), k.Name) || string(s.Type) != k.Type {
+				continue
+			}
+			out[i] = fromRoute53(k, s)
+		}
+	}
+	return out, nil
+}
+
+// unescapeName undoes Route 53's octal escapes (\052 for *).
+func unescapeName(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			var c int
+			if _, err := fmt.Sscanf(s[i+1:i+4], "%3o", &c); err == nil {
+				b.WriteByte(byte(c))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+func fromRoute53(k Key, s types.ResourceRecordSet) RecordSet {
+	rs := RecordSet{Key: k, TTL: uint32(aws.ToInt64(s.TTL))}
+	if a := s.AliasTarget; a != nil {
+		rs.Alias = &config.Alias{HostedZoneID: aws.ToString(a.HostedZoneId), DNSName: strings.ToLower(dns.Fqdn(aws.ToString(a.DNSName))),
+			EvaluateTargetHealth: a.EvaluateTargetHealth}
+		return rs
+	}
+	for _, r := range s.ResourceRecords {
+		rs.Values = append(rs.Values, aws.ToString(r.Value))
+	}
+	rs.Values = normalize(k.Type, rs.Values)
+	return rs
+}
+
+func toRoute53(rs RecordSet) *types.ResourceRecordSet {
+	s := &types.ResourceRecordSet{Name: aws.String(rs.Name), Type: types.RRType(rs.Type)}
+	if a := rs.Alias; a != nil {
+		s.AliasTarget = &types.AliasTarget{HostedZoneId: aws.String(a.HostedZoneID), DNSName: aws.String(a.DNSName), EvaluateTargetHealth: a.EvaluateTargetHealth}
+		return s
+	}
+	s.TTL = aws.Int64(int64(rs.TTL))
+	for _, v := range rs.Values {
+		s.ResourceRecords = append(s.ResourceRecords, types.ResourceRecord{Value: aws.String(v)})
+	}
+	return s
+}
+
+// Apply UPSERTs every record in one ChangeBatch, after checking that each
+// still holds the value it was read with (Route 53 has no value-dependent
+// UPSERT), and waits until Route 53 reports the change INSYNC.
+func (p *route53p) Apply(ctx context.Context, changes []Change) error {
+	zone, err := p.hostedZone(ctx)
+	if err != nil {
+		return err
+	}
+	keys := make([]Key, len(changes))
+	for i, c := range changes {
+		keys[i] = c.To.Key
+	}
+	now, err := p.Get(ctx, keys)
+	if err != nil {
+		return err
+	}
+	batch := &types.ChangeBatch{Comment: aws.String("switcharoo")}
+	for i, c := range changes {
+		if !now[i].SameValue(c.From) || (c.From.Alias == nil && now[i].TTL != c.From.TTL && c.From.Exists()) {
+			return &RefusedError{Reason: fmt.Sprintf("%s is now %s (TTL %d), not %s as read; someone changed it meanwhile — run `switcharoo dns status` and decide",
+				c.To.Key, now[i].ValueString(), now[i].TTL, c.From.ValueString())}
+		}
+		batch.Changes = append(batch.Changes, types.Change{Action: types.ChangeActionUpsert, ResourceRecordSet: toRoute53(c.To)})
+	}
+	if err := p.limiter.Wait(ctx); err != nil {
+		return err
+	}
+	out, err := p.client.ChangeResourceRecordSets(ctx, &route53.ChangeResourceRecordSetsInput{HostedZoneId: aws.String(zone), ChangeBatch: batch})
+	var invalid *types.InvalidChangeBatch
+	if errors.As(err, &invalid) {
+		return &RefusedError{Reason: "Route 53 rejected the change batch (nothing was changed): " + strings.Join(invalid.Messages, "; ")}
+	}
+	if err != nil {
+		return fmt.Errorf("Route 53: change records: %w", err)
+	}
+	return p.waitInSync(ctx, aws.ToString(out.ChangeInfo.Id))
+}
+
+func (p *route53p) waitInSync(ctx context.Context, id string) error {
+	ctx, cancel := context.WithTimeout(ctx, p.insync)
+	defer cancel()
+	for {
+		if err := p.limiter.Wait(ctx); err != nil {
+			return fmt.Errorf("Route 53: change %s not INSYNC within %s", id, p.insync)
+		}
+		out, err := p.client.GetChange(ctx, &route53.GetChangeInput{Id: aws.String(id)})
+		if err != nil {
+			return fmt.Errorf("Route 53: change %s: %w", id, err)
+		}
+		if out.ChangeInfo.Status == types.ChangeStatusInsync {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("Route 53: change %s not INSYNC within %s", id, p.insync)
+		case <-time.After(p.poll):
+		}
+	}
+}
+
+// Nameservers are the hosted zone's delegation set.
+func (p *route53p) Nameservers(ctx context.Context) ([]string, error) {
+	zone, err := p.hostedZone(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.limiter.Wait(ctx); err != nil {
+		return nil, err
+	}
+	out, err := p.client.GetHostedZone(ctx, &route53.GetHostedZoneInput{Id: aws.String(zone)})
+	if err != nil {
+		return nil, fmt.Errorf("Route 53: hosted zone %s: %w", zone, err)
+	}
+	var ns []string
+	if out.DelegationSet != nil {
+		for _, n := range out.DelegationSet.NameServers {
+			ns = append(ns, net.JoinHostPort(strings.TrimSuffix(n, "."), "53"))
+		}
+	}
+	if len(ns) == 0 {
+		return nil, fmt.Errorf("Route 53: hosted zone %s has no name servers", zone)
+	}
+	return ns, nil
+}
