@@ -24,12 +24,12 @@ import (
 // Requests are paced under Route 53's five per second per account, and
 // Throttling answers are retried with backoff by the SDK.
 type route53p struct {
-	client   *route53.Client
-	zone     string // fully qualified
-	zoneID   string
-	insync   time.Duration // bound on the wait for INSYNC
-	poll     time.Duration
-	limiter  *rate.Limiter
+	client  *route53.Client
+	zone    string // fully qualified
+	zoneID  string
+	insync  time.Duration // bound on the wait for INSYNC
+	poll    time.Duration
+	limiter *rate.Limiter
 }
 
 func newRoute53(ctx context.Context, c *config.Config) (*route53p, error) {

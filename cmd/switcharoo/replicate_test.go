@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switcharoo/switcharoo/internal/sandboxtest"
 	"github.com/switcharoo/switcharoo/internal/sandbox"
+	"github.com/switcharoo/switcharoo/internal/sandboxtest"
 )
 
 var (
