@@ -11,6 +11,7 @@ import (
 
 // Answer is what one server answered for one record.
 type Answer struct {
+	Record string   `json:"record,omitempty"`
 	Server string   `json:"server"`
 	Values []string `json:"values"`
 	TTL    uint32   `json:"ttl"`
@@ -120,7 +121,7 @@ func (s *Swapper) resolverView(ctx context.Context, want []RecordSet) []Answer {
 	out := make([]Answer, len(want))
 	for i, w := range want {
 		rs, err := query(ctx, c, resolver, w.Key, true)
-		out[i] = Answer{Server: resolver, Values: rs.Values, TTL: rs.TTL}
+		out[i] = Answer{Record: w.Key.String(), Server: resolver, Values: rs.Values, TTL: rs.TTL}
 		if err != nil {
 			out[i].Error = err.Error()
 		}
