@@ -1,13 +1,11 @@
 package dnsswap
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/switcharoo/switcharoo/internal/statefile"
 )
 
 // stateFile, in state_dir, remembers what the DNS swap must not forget:
@@ -33,16 +31,9 @@ type recordState struct {
 }
 
 func loadState(dir string) (*state, error) {
-	b, err := os.ReadFile(filepath.Join(dir, stateFile))
-	if errors.Is(err, fs.ErrNotExist) {
-		return &state{}, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read DNS state: %w", err)
-	}
 	var s state
-	if err := json.Unmarshal(b, &s); err != nil {
-		return nil, fmt.Errorf("read DNS state %s: %w", filepath.Join(dir, stateFile), err)
+	if _, err := statefile.Load(filepath.Join(dir, stateFile), &s); err != nil {
+		return nil, fmt.Errorf("DNS state: %w", err)
 	}
 	return &s, nil
 }
@@ -69,40 +60,7 @@ func (s *state) lookup(k Key) *recordState {
 	return nil
 }
 
-// save writes the state durably: a new file, synced, renamed over the old
-// one, and the directory synced, so a crash leaves the old or the new
-// state, never half of one.
+// save writes the state durably.
 func (s *state) save(dir string) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("state_dir: %w", err)
-	}
-	b, err := json.MarshalIndent(s, "", "  ")
-	if err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(dir, stateFile+".*")
-	if err != nil {
-		return fmt.Errorf("write DNS state: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write DNS state: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write DNS state: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write DNS state: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), filepath.Join(dir, stateFile)); err != nil {
-		return fmt.Errorf("write DNS state: %w", err)
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return statefile.Save(filepath.Join(dir, stateFile), s)
 }
