@@ -58,3 +58,12 @@ func TestUsageErrorsExit2(t *testing.T) {
 		}
 	}
 }
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

@@ -213,16 +213,32 @@ type App struct {
 	Start  []Action `yaml:"start"`
 }
 
+// Action kinds.
+const (
+	ActionECSService        = "ecs-service"
+	ActionEventBridgeRule   = "eventbridge-rule"
+	ActionSchedulerSchedule = "scheduler-schedule"
+	ActionExec              = "exec"
+	ActionHTTP              = "http"
+)
+
 // Action is one step on the application: an ECS service, an EventBridge
-// rule or schedule, a command or a webhook. Kind says which fields apply.
+// rule or schedule, a command or a webhook. Kind says which fields apply;
+// which list it is in (stop, deploy, start) says what it does.
 type Action struct {
-	Kind    string        `yaml:"kind"`
-	Name    string        `yaml:"name"`
+	Kind string `yaml:"kind"`
+	Name string `yaml:"name"`
+	// Timeout bounds the action, waits included; 0: the kind's default.
 	Timeout time.Duration `yaml:"timeout"`
 	// ecs-service
-	Cluster     string   `yaml:"cluster"`
-	Service     string   `yaml:"service"`
-	Image       string   `yaml:"image"`
+	Cluster string `yaml:"cluster"`
+	Service string `yaml:"service"`
+	// Image and Container (deploy only): a new image for the container
+	// (needed when the task has several containers).
+	Image     string `yaml:"image"`
+	Container string `yaml:"container"`
+	// Environment: for ecs-service in deploy, variables set in the new
+	// task definition revision; for exec, the command's environment.
 	Environment []EnvVar `yaml:"environment"`
 	// eventbridge-rule, scheduler-schedule
 	Rule     string `yaml:"rule"`
@@ -236,6 +252,7 @@ type Action struct {
 	URL          string `yaml:"url"`
 	Method       string `yaml:"method"`
 	ExpectStatus int    `yaml:"expect_status"`
+	UndoURL      string `yaml:"undo_url"`
 }
 
 // EnvVar is one environment variable given to the application.

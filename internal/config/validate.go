@@ -263,7 +263,7 @@ func validateAWS(r *report, a *AWS) {
 }
 
 // ActionKinds lists the accepted app action kinds.
-var ActionKinds = []string{"ecs-service", "eventbridge-rule", "scheduler-schedule", "exec", "http"}
+var ActionKinds = []string{ActionECSService, ActionEventBridgeRule, ActionSchedulerSchedule, ActionExec, ActionHTTP}
 
 func validateApp(r *report, a *App) {
 	for _, list := range []struct {
@@ -271,9 +271,58 @@ func validateApp(r *report, a *App) {
 		actions []Action
 	}{{"app.stop", a.Stop}, {"app.deploy", a.Deploy}, {"app.start", a.Start}} {
 		for i, act := range list.actions {
-			if !slices.Contains(ActionKinds, act.Kind) {
-				r.add(fmt.Sprintf("%s[%d].kind", list.key, i), "must be one of %s, got %q", strings.Join(ActionKinds, ", "), act.Kind)
+			validateAction(r, fmt.Sprintf("%s[%d]", list.key, i), list.key == "app.deploy", &act)
+		}
+	}
+}
+
+func validateAction(r *report, k string, deploy bool, a *Action) {
+	required := func(field, v, what string) {
+		if strings.TrimSpace(v) == "" {
+			r.add(k+"."+field, "required for kind %s: %s", a.Kind, what)
+		}
+	}
+	switch a.Kind {
+	case ActionECSService:
+		required("cluster", a.Cluster, "the ECS cluster's name or ARN")
+		required("service", a.Service, "the ECS service's name")
+		if !deploy && (a.Image != "" || a.Container != "" || len(a.Environment) > 0) {
+			r.add(k+".environment", "image, container and environment are used by ecs-service actions in app.deploy only")
+		}
+	case ActionEventBridgeRule, ActionSchedulerSchedule:
+		if a.Kind == ActionEventBridgeRule {
+			required("rule", a.Rule, "the EventBridge rule's name")
+		} else {
+			required("schedule", a.Schedule, "the EventBridge Scheduler schedule's name")
+		}
+		if deploy {
+			r.add(k+".kind", "%s belongs in app.stop (disable) and app.start (restore), not app.deploy", a.Kind)
+		}
+	case ActionExec:
+		if len(a.Command) == 0 || a.Command[0] == "" {
+			r.add(k+".command", "required for kind exec: the command and its arguments, e.g. [ansible-playbook, stop-web.yml]")
+		}
+	case ActionHTTP:
+		for _, u := range []struct{ key, v string }{{"url", a.URL}, {"undo_url", a.UndoURL}} {
+			if u.v == "" && u.key == "undo_url" {
+				continue
 			}
+			if p, err := url.Parse(u.v); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+				r.add(k+"."+u.key, "must be an http(s) URL, got %q", u.v)
+			}
+		}
+		if a.Method != "" && !slices.Contains([]string{"GET", "POST", "PUT", "PATCH", "DELETE"}, a.Method) {
+			r.add(k+".method", "must be GET, POST, PUT, PATCH or DELETE, got %q", a.Method)
+		}
+		if a.ExpectStatus != 0 {
+			between(r, k+".expect_status", a.ExpectStatus, 100, 599)
+		}
+	default:
+		r.add(k+".kind", "must be one of %s, got %q", strings.Join(ActionKinds, ", "), a.Kind)
+	}
+	for j, e := range a.Environment {
+		if e.Name == "" {
+			r.add(fmt.Sprintf("%s.environment[%d].name", k, j), "required: the variable's name")
 		}
 	}
 }

@@ -1,7 +1,11 @@
 // Package sandbox runs the local stand-ins for production that tests,
 // `switcharoo demo` and rehearsals on a laptop use: throwaway MariaDB
-// servers now; DNS and AWS API emulators and a sample application as their
-// issues land.
+// servers (mariadb.go), a throwaway BIND 9 (bind.go), an emulator of the
+// Route 53 API that also serves its zones over DNS (route53.go), and an
+// emulator of the ECS, EventBridge and Scheduler APIs whose tasks are local
+// processes (aws.go, ecs.go, events.go, scheduler.go). The emulators speak
+// the services' wire formats, so that switcharoo is always tested through
+// the real aws-sdk-go-v2 clients; they listen on loopback ports only.
 //
 // A MariaDB from StartMariaDB is an ordinary child process with its own
 // temporary data directory (initialised by mariadb-install-db), a free
