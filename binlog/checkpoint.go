@@ -48,7 +48,13 @@ func stateTables(schema string) []string {
 			rows_per_second DOUBLE NOT NULL,
 			copy_rows_done BIGINT NOT NULL,
 			copy_rows_total BIGINT NOT NULL,
+			command VARCHAR(16) NOT NULL,
 			updated_at DATETIME(6) NOT NULL
+		) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
+		`CREATE TABLE IF NOT EXISTS ` + q + `.control (
+			id TINYINT UNSIGNED NOT NULL PRIMARY KEY,
+			command VARCHAR(16) NOT NULL,
+			requested_at DATETIME(6) NOT NULL
 		) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
 		`CREATE TABLE IF NOT EXISTS ` + q + `.snapshot (
 			id INT UNSIGNED NOT NULL PRIMARY KEY,
@@ -75,6 +81,10 @@ func stateTables(schema string) []string {
 const (
 	phaseCopying   = "copying"
 	phaseStreaming = "streaming"
+	// phaseSwitched: the switchover happened at this checkpoint; applying
+	// anything after it would replay the new side's changes (which reverse
+	// replication writes into this source) back onto the new side.
+	phaseSwitched = "switched"
 )
 
 // Checkpoint is the committed state of replication on the target. Every

@@ -52,9 +52,14 @@ func (r *Replicator) heartbeat(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		err := r.beat(wctx, &conn, stmt)
-		cancel()
+		r.control.beat.Lock()
+		var err error
+		if r.control.get() == CommandRun {
+			wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			err = r.beat(wctx, &conn, stmt)
+			cancel()
+		}
+		r.control.beat.Unlock()
 		switch {
 		case err != nil && ctx.Err() == nil && !failing:
 			r.log.Warn().Err(err).Msg("heartbeat write failed; retrying every interval")

@@ -8,6 +8,7 @@ import (
 	"github.com/switcharoo/switcharoo/internal/catalog"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/switcharoo/switcharoo/internal/config"
 	"github.com/switcharoo/switcharoo/internal/mysqlconn"
@@ -309,6 +310,10 @@ func (r *Replicator) checkCheckpoint(ctx context.Context, plan *copyPlan, opts R
 	if cp.Source != id {
 		add("target: its checkpoint (in %s) belongs to another source (%s), not %s; point target at the right database, or use another replication.checkpoint_schema for a new copy",
 			r.cfg.Replication.CheckpointSchema, cp.Source, id)
+		return
+	}
+	if cp.Phase == phaseSwitched {
+		add("the switchover to the target happened at %s (checkpoint %s); replicating from this source again would replay onto the new primary what reverse replication writes here. Use `switcharoo rollback` to go back", cp.UpdatedAt.Format(time.RFC3339), cp.Position)
 		return
 	}
 	plan.copyNeeded = cp.Phase == phaseCopying

@@ -31,6 +31,8 @@ type Replicator struct {
 	sourceIdentity string
 	// lock holds the target's named lock of this replicator.
 	lock *sql.Conn
+	// control is the command the runbook gave, through the target.
+	control control
 }
 
 // server is one side of replication.
@@ -118,12 +120,19 @@ func (r *Replicator) Run(ctx context.Context, opts RunOptions) error {
 			return fmt.Errorf("target: create the checkpoint schema: %w", err)
 		}
 	}
+	// Starting replicate means running it, whatever an earlier runbook
+	// asked of an earlier replicator.
+	if err := SetCommand(ctx, r.target.db, r.cfg.Replication.CheckpointSchema, CommandRun); err != nil {
+		return fmt.Errorf("target: %w", err)
+	}
+	r.control.command = CommandRun
 
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	wg.Go(func() { r.reportStatus(ctx) })
+	wg.Go(func() { r.watchControl(ctx) })
 	if r.cfg.Replication.Heartbeat > 0 {
 		if err := r.setupHeartbeat(ctx); err != nil {
 			r.log.Warn().Err(err).Msg("no heartbeat on the source (lag comes from event timestamps, which have a one-second resolution and cannot tell a quiet source from a stalled one); grant CREATE, INSERT and UPDATE on the checkpoint schema to fix")
@@ -164,7 +173,19 @@ func (r *Replicator) stream(ctx context.Context, until *Position) error {
 		backoff = firstBackoff
 	}
 	for {
-		err := r.session(ctx, until, recovered)
+		if r.stopping() {
+			r.progress.setState(StateStopped)
+			if !r.waitWhilePaused(ctx) {
+				r.log.Info().Msg("stopped at a transaction boundary")
+				return nil
+			}
+			r.progress.setState(StateStreaming)
+		}
+		sctx, cancelSession := context.WithCancel(ctx)
+		go r.cancelOnCommand(sctx, cancelSession)
+		err := r.session(sctx, until, recovered)
+		byCommand := sctx.Err() != nil && ctx.Err() == nil
+		cancelSession()
 		switch {
 		case errors.Is(err, errCaughtUp):
 			r.log.Info().Msg("caught up")
@@ -172,6 +193,8 @@ func (r *Replicator) stream(ctx context.Context, until *Position) error {
 		case ctx.Err() != nil:
 			r.log.Info().Msg("stopped at a transaction boundary")
 			return nil
+		case byCommand:
+			continue // paused or stopped at a transaction boundary
 		case !transient(err):
 			return err
 		}

@@ -30,6 +30,7 @@ const (
 type progress struct {
 	mu        sync.Mutex
 	state     string
+	cmd       string // the control command in effect
 	position  Position
 	eventTime time.Time
 	caughtUp  bool
@@ -45,7 +46,19 @@ type progress struct {
 	rowsPerSecond float64
 }
 
-func newProgress() *progress { return &progress{state: StateStopped} }
+func newProgress() *progress { return &progress{state: StateStopped, cmd: CommandRun} }
+
+func (p *progress) setCommand(c string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cmd = c
+}
+
+func (p *progress) command() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cmd
+}
 
 func (p *progress) setState(s string) {
 	p.mu.Lock()
@@ -98,7 +111,10 @@ func (p *progress) setCopy(done, total int64) {
 
 // Status is a snapshot of a replicator's state.
 type Status struct {
-	State         string       `json:"state"`
+	State string `json:"state"`
+	// Command is the control command in effect: run, quiet (no
+	// heartbeat), pause or stop.
+	Command       string       `json:"command"`
 	LagMillis     int64        `json:"lag_ms"`
 	Checkpoint    Checkpointed `json:"checkpoint"`
 	RowsPerSecond float64      `json:"rows_per_second"`
@@ -150,6 +166,7 @@ func (p *progress) snapshot(now time.Time, heartbeat time.Duration) Status {
 	}
 	return Status{
 		State:         p.state,
+		Command:       p.cmd,
 		LagMillis:     lag.Milliseconds(),
 		Checkpoint:    Checkpointed{File: p.position.File, Pos: p.position.Pos, EventTime: p.eventTime},
 		RowsPerSecond: p.rowsPerSecond,
@@ -186,9 +203,9 @@ func (r *Replicator) writeFinalStatus() {
 func (r *Replicator) writeStatus(ctx context.Context, s Status) error {
 	host, _ := os.Hostname()
 	_, err := r.target.db.ExecContext(ctx, `REPLACE INTO `+catalog.QuoteIdent(r.cfg.Replication.CheckpointSchema)+`.status
-		(id, state, host, pid, lag_ms, rows_per_second, copy_rows_done, copy_rows_total, updated_at)
-		VALUES (1, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6))`,
-		s.State, host, os.Getpid(), s.LagMillis, s.RowsPerSecond, s.Copy.RowsDone, s.Copy.RowsTotal)
+		(id, state, host, pid, lag_ms, rows_per_second, copy_rows_done, copy_rows_total, command, updated_at)
+		VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6))`,
+		s.State, host, os.Getpid(), s.LagMillis, s.RowsPerSecond, s.Copy.RowsDone, s.Copy.RowsTotal, s.Command)
 	return err
 }
 
@@ -201,9 +218,9 @@ func ReadStatus(ctx context.Context, target *sql.DB, schema string) (*Status, er
 	var ageMillis int64
 	var updated string
 	err := target.QueryRowContext(ctx, `SELECT state, host, pid, lag_ms, rows_per_second, copy_rows_done, copy_rows_total,
-		updated_at, TIMESTAMPDIFF(MICROSECOND, updated_at, UTC_TIMESTAMP(6)) DIV 1000
+		command, updated_at, TIMESTAMPDIFF(MICROSECOND, updated_at, UTC_TIMESTAMP(6)) DIV 1000
 		FROM `+catalog.QuoteIdent(schema)+`.status WHERE id = 1`).
-		Scan(&s.State, &s.Host, &s.PID, &s.LagMillis, &s.RowsPerSecond, &s.Copy.RowsDone, &s.Copy.RowsTotal, &updated, &ageMillis)
+		Scan(&s.State, &s.Host, &s.PID, &s.LagMillis, &s.RowsPerSecond, &s.Copy.RowsDone, &s.Copy.RowsTotal, &s.Command, &updated, &ageMillis)
 	switch {
 	case errors.Is(err, sql.ErrNoRows) || isNoSuchTable(err):
 		return nil, ErrNoCheckpoint

@@ -13,6 +13,7 @@ import (
 func (c *cli) replicateCommand() *cobra.Command {
 	var opts binlog.RunOptions
 	var ddlApplied string
+	var reverse bool
 	cmd := &cobra.Command{
 		Use:   "replicate",
 		Short: "Copy the source into the target, then stream every change until stopped",
@@ -34,6 +35,9 @@ again and it continues from the checkpoint kept on the target.`,
 			if err != nil {
 				return err
 			}
+			if reverse {
+				cfg = binlog.ReverseConfig(cfg)
+			}
 			r, err := binlog.New(cfg, c.log)
 			if err != nil {
 				return err
@@ -43,6 +47,7 @@ again and it continues from the checkpoint kept on the target.`,
 		},
 	}
 	cmd.Flags().BoolVar(&opts.UntilCaughtUp, "until-caught-up", false, "exit 0 once everything the source had written when replicate started is applied")
+	cmd.Flags().BoolVar(&reverse, "reverse", false, "replicate from the target back to the source, from where the runbook seeded it at the switchover")
 	cmd.Flags().StringVar(&ddlApplied, "ddl-applied", "", "FILE:POS of a schema change you applied to the target by hand after a stop under replication.ddl: stop")
 	return cmd
 }
