@@ -116,4 +116,3 @@ func MarkSwitched(ctx context.Context, target *sql.DB, schema string) error {
 	}
 	return nil
 }
-
