@@ -56,6 +56,7 @@ func stateTables(schema string) []string {
 			command VARCHAR(16) NOT NULL,
 			requested_at DATETIME(6) NOT NULL
 		) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
+		probeTable(q),
 		`CREATE TABLE IF NOT EXISTS ` + q + `.snapshot (
 			id INT UNSIGNED NOT NULL PRIMARY KEY,
 			binlog_file VARCHAR(255) NOT NULL,

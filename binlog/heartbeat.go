@@ -25,6 +25,7 @@ func (r *Replicator) setupHeartbeat(ctx context.Context) error {
 		"CREATE DATABASE IF NOT EXISTS " + cs,
 		"CREATE TABLE IF NOT EXISTS " + cs + "." + heartbeatTable + " (id TINYINT UNSIGNED NOT NULL PRIMARY KEY, ts BIGINT NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
 		"INSERT IGNORE INTO " + cs + "." + heartbeatTable + " VALUES (1, 0)",
+		probeTable(cs),
 	} {
 		if _, err := r.source.db.ExecContext(ctx, stmt); err != nil {
 			return fmt.Errorf("source: %w", err)
@@ -90,4 +91,10 @@ func (r *Replicator) beat(ctx context.Context, conn **sql.Conn, stmt string) err
 		return err
 	}
 	return nil
+}
+
+// probeTable is where the runbook's write probe writes, as an application
+// user, on whichever server the application's name leads to.
+func probeTable(schema string) string {
+	return "CREATE TABLE IF NOT EXISTS " + schema + ".probe (id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY, at DATETIME(6) NOT NULL) ENGINE=InnoDB"
 }

@@ -259,12 +259,22 @@ func (r *Replicator) checkTarget(ctx context.Context, add func(string, ...any)) 
 		add("target: cannot read server variables: %v", err)
 		return
 	}
-	if v["read_only"] == "ON" || v["innodb_read_only"] == "ON" {
-		add("target: the server is read_only; point target.host at the writer (for Aurora, the cluster endpoint, not the reader endpoint)")
-	}
 	g, err := readGrants(ctx, r.target.db)
 	if err != nil {
 		r.log.Warn().Err(err).Msg("cannot read the target user's grants; privileges not checked")
+	}
+	switch {
+	case v["innodb_read_only"] == "ON":
+		add("target: InnoDB is read-only (innodb_read_only); point target.host at a writable server")
+	case v["read_only"] != "ON":
+	case err == nil && g.has("", "SUPER", "READ_ONLY ADMIN"):
+		// Closed to the application until the switch; the replication
+		// user writes through read_only.
+		r.log.Info().Msg("target is read_only; the replication user may write through it")
+	default:
+		add("target: the server is read_only and user %q may not write through it; point target.host at the writer (for Aurora, the cluster endpoint, not the reader endpoint), or keep the application out by locking its accounts instead (cutover.app_users)", r.cfg.Target.User)
+	}
+	if err != nil {
 		return
 	}
 	need := []string{"SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "ALTER", "INDEX"}

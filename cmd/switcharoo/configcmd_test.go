@@ -170,6 +170,7 @@ func TestConfigCheckAppliesEnvironmentOverrides(t *testing.T) {
 func TestExampleAndDocsCoverEveryKey(t *testing.T) {
 	t.Setenv("SOURCE_MYSQL_PASSWORD", "example")
 	t.Setenv("TARGET_MYSQL_PASSWORD", "example")
+	t.Setenv("APP_MYSQL_PASSWORD", "example")
 	example := filepath.Join("..", "..", "examples", "switcharoo.yaml")
 	r := runCLI(t, "-c", example, "config", "check")
 	if r.code != 0 {

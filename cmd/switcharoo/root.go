@@ -68,7 +68,8 @@ rollback. See docs/ for the configuration and every command.`,
 	flags.StringVar(&c.logFormat, "log-format", "", "log format: console or json (default: console on a terminal, json otherwise)")
 	flags.StringVar(&c.logLevel, "log-level", "info", "log level: trace, debug, info, warn or error")
 
-	root.AddCommand(c.versionCommand(), c.configCommand(), c.replicateCommand(), c.statusCommand(), c.verifyCommand(), c.dnsCommand(), c.appCommand())
+	root.AddCommand(c.versionCommand(), c.configCommand(), c.replicateCommand(), c.statusCommand(), c.verifyCommand(), c.dnsCommand(), c.appCommand(), c.sandboxCommand())
+	root.AddCommand(c.runbookCommands()...)
 	return root
 }
 

@@ -288,9 +288,22 @@ type HTTPCheck struct {
 }
 
 // SQLProbe writes through the application's database name after the swap.
+//
+// The probe connects as an application user (not a SUPER user, which
+// read_only would not stop) to the name the application uses, resolved
+// afresh each time through dns.resolver, and writes a row into the probe
+// table of replication.checkpoint_schema on whichever server answers. The
+// runbook also runs it throughout the night to measure how long writes
+// were unavailable.
 type SQLProbe struct {
-	Host     string `yaml:"host"`
-	Database string `yaml:"database"`
+	Host         string `yaml:"host"`
+	Port         int    `yaml:"port"`
+	User         string `yaml:"user"`
+	PasswordEnv  string `yaml:"password_env"`
+	PasswordFile string `yaml:"password_file"`
+
+	// Password is resolved by Load from PasswordEnv or PasswordFile.
+	Password secret.Value `yaml:"password" resolved:"true"`
 }
 
 // Cutover configures the switchover night.
@@ -311,6 +324,13 @@ type Cutover struct {
 	HealthTimeout time.Duration `yaml:"health_timeout"`
 	// UndoTimeout bounds undoing the night after a failure.
 	UndoTimeout time.Duration `yaml:"undo_timeout"`
+	// AppUsers are the application's MySQL users ("name" or "name@host").
+	// When set, a target is fenced by locking these accounts (Aurora gives
+	// no SUPER to set read_only); otherwise by read_only.
+	AppUsers []string `yaml:"app_users"`
+	// LongQuery is the age at which a running statement or transaction on
+	// the source makes preflight refuse: the fence would wait for it.
+	LongQuery time.Duration `yaml:"long_query"`
 }
 
 // Defaults returns the configuration that an empty file means.
@@ -340,10 +360,12 @@ func Defaults() Config {
 		},
 		AWS: AWS{Region: "us-east-1"},
 		Checks: Checks{
-			Verify:  Verify{ChunkRows: 5000, Workers: 4, DiffLimit: 100},
-			Timeout: 2 * time.Minute,
+			SQLProbe: SQLProbe{Port: 3306},
+			Verify:   Verify{ChunkRows: 5000, Workers: 4, DiffLimit: 100},
+			Timeout:  2 * time.Minute,
 		},
 		Cutover: Cutover{
+			LongQuery:      time.Minute,
 			MaxLag:         time.Second,
 			FenceGrace:     2 * time.Second,
 			CatchUpTimeout: time.Minute,

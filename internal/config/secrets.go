@@ -16,6 +16,8 @@ import (
 func resolveSecrets(c *Config, r *report) {
 	c.Source.Password = resolveSecret(r, "source.password", c.Source.PasswordEnv, c.Source.PasswordFile)
 	c.Target.Password = resolveSecret(r, "target.password", c.Target.PasswordEnv, c.Target.PasswordFile)
+	probe := &c.Checks.SQLProbe
+	probe.Password = resolveSecret(r, "checks.sql_probe.password", probe.PasswordEnv, probe.PasswordFile)
 	t := &c.DNS.RFC2136
 	t.TSIGSecret = resolveSecret(r, "dns.rfc2136.tsig_secret", t.TSIGSecretEnv, t.TSIGSecretFile)
 	if c.DNS.Provider == DNSRFC2136 {

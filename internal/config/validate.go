@@ -328,6 +328,20 @@ func validateAction(r *report, k string, deploy bool, a *Action) {
 }
 
 func validateChecks(r *report, c *Checks) {
+	if p := c.SQLProbe; p.Host != "" {
+		between(r, "checks.sql_probe.port", p.Port, 1, 65535)
+		if p.User == "" {
+			r.add("checks.sql_probe.user", "required with checks.sql_probe.host: an application user (not a SUPER user, which read_only does not stop)")
+		}
+	}
+	for i, h := range c.HTTP {
+		if u, err := url.Parse(h.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			r.add(fmt.Sprintf("checks.http[%d].url", i), "must be an http(s) URL, got %q", h.URL)
+		}
+		if h.ExpectStatus != 0 {
+			between(r, fmt.Sprintf("checks.http[%d].expect_status", i), h.ExpectStatus, 100, 599)
+		}
+	}
 	between(r, "checks.verify.chunk_rows", c.Verify.ChunkRows, 1, 1_000_000)
 	between(r, "checks.verify.workers", c.Verify.Workers, 1, 64)
 	between(r, "checks.verify.max_rate", c.Verify.MaxRate, 0, 1<<30)
@@ -341,6 +355,12 @@ func validateCutover(r *report, c *Cutover) {
 	atLeast(r, "cutover.catch_up_timeout", c.CatchUpTimeout, time.Second)
 	atLeast(r, "cutover.health_timeout", c.HealthTimeout, time.Second)
 	atLeast(r, "cutover.undo_timeout", c.UndoTimeout, time.Second)
+	atLeast(r, "cutover.long_query", c.LongQuery, time.Second)
+	for i, u := range c.AppUsers {
+		if name, _, _ := strings.Cut(u, "@"); name == "" {
+			r.add(fmt.Sprintf("cutover.app_users[%d]", i), "must be a user name, or name@host, got %q", u)
+		}
+	}
 }
 
 func between(r *report, key string, v, lo, hi int) {

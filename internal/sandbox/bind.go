@@ -104,7 +104,7 @@ func (b *BIND) start(ctx context.Context, named string, opts BINDOptions) error 
 		return fmt.Errorf("bind sandbox: %w", err)
 	}
 	for attempt := 1; ; attempt++ {
-		port, err := freePort()
+		port, err := freePort(Host)
 		if err != nil {
 			return err
 		}

@@ -33,11 +33,17 @@ type MariaDBOptions struct {
 	Settings []string
 	// StartTimeout bounds initialisation and start; 0 means 2 minutes.
 	StartTimeout time.Duration
+	// Addr is the loopback address to listen on (default 127.0.0.1), and
+	// Port the port (default: a free one). The sandbox gives its two
+	// servers two addresses and one port, so that DNS alone tells them apart.
+	Addr string
+	Port int
 }
 
 // MariaDB is a running throwaway server. Root connects over TCP on
 // 127.0.0.1:Port without a password.
 type MariaDB struct {
+	Addr     string
 	Port     int
 	ServerID uint32
 	// Dir holds the option file, the data directory and the error log; it
@@ -72,7 +78,10 @@ func StartMariaDB(ctx context.Context, opts MariaDBOptions) (*MariaDB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mariadb sandbox: %w", err)
 	}
-	m := &MariaDB{Dir: dir, ServerID: opts.ServerID}
+	if opts.Addr == "" {
+		opts.Addr = Host
+	}
+	m := &MariaDB{Dir: dir, ServerID: opts.ServerID, Addr: opts.Addr}
 	if err := m.start(ctx, server, installDB, opts); err != nil {
 		m.Stop()
 		return nil, err
@@ -100,19 +109,22 @@ func (m *MariaDB) start(ctx context.Context, server, installDB string, opts Mari
 	// it; a bind failure is retried on another port.
 	const attempts = 5
 	for attempt := 1; ; attempt++ {
-		port, err := freePort()
-		if err != nil {
-			return err
+		port := opts.Port
+		if port == 0 {
+			var err error
+			if port, err = freePort(m.Addr); err != nil {
+				return err
+			}
 		}
 		if err := m.writeOptions(port, opts); err != nil {
 			return err
 		}
-		err = m.launch(ctx, server, port)
+		err := m.launch(ctx, server, port)
 		if err == nil {
 			m.Port = port
 			return nil
 		}
-		if attempt == attempts || !strings.Contains(err.Error(), "already in use") {
+		if attempt == attempts || opts.Port != 0 || !strings.Contains(err.Error(), "already in use") {
 			return err
 		}
 	}
@@ -131,7 +143,7 @@ func (m *MariaDB) launch(ctx context.Context, server string, port int) error {
 	m.cmd, m.exited = cmd, make(chan struct{})
 	go func() { _ = cmd.Wait(); close(m.exited) }()
 
-	db, err := sql.Open("mysql", dsn(port, ""))
+	db, err := sql.Open("mysql", dsn(m.Addr, port, ""))
 	if err != nil {
 		return err
 	}
@@ -155,13 +167,13 @@ func (m *MariaDB) launch(ctx context.Context, server string, port int) error {
 
 // DSN returns a go-sql-driver DSN for root on the given database ("" for
 // none).
-func (m *MariaDB) DSN(database string) string { return dsn(m.Port, database) }
+func (m *MariaDB) DSN(database string) string { return dsn(m.Addr, m.Port, database) }
 
-func dsn(port int, database string) string {
+func dsn(addr string, port int, database string) string {
 	cfg := mysql.NewConfig()
 	cfg.User = "root"
 	cfg.Net = "tcp"
-	cfg.Addr = net.JoinHostPort(Host, strconv.Itoa(port))
+	cfg.Addr = net.JoinHostPort(addr, strconv.Itoa(port))
 	cfg.DBName = database
 	cfg.MultiStatements = true
 	cfg.Timeout = 5 * time.Second
@@ -215,7 +227,7 @@ func (m *MariaDB) writeOptions(port int, opts MariaDBOptions) error {
 		"pid_file=" + filepath.Join(m.Dir, "mysqld.pid"),
 		"log_error=" + filepath.Join(m.Dir, "error.log"),
 		"port=" + strconv.Itoa(port),
-		"bind_address=" + Host,
+		"bind_address=" + m.Addr,
 		"skip_name_resolve",
 		"server_id=" + strconv.FormatUint(uint64(m.ServerID), 10),
 		"log_bin=binlog",
@@ -267,8 +279,8 @@ func lookPath(what string, names ...string) (string, error) {
 	return "", fmt.Errorf("%w: %s (looked for %s)", ErrNotInstalled, what, strings.Join(names, ", "))
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", net.JoinHostPort(Host, "0"))
+func freePort(addr string) (int, error) {
+	l, err := net.Listen("tcp", net.JoinHostPort(addr, "0"))
 	if err != nil {
 		return 0, fmt.Errorf("mariadb sandbox: find a free port: %w", err)
 	}

@@ -117,7 +117,7 @@ func Exec(t testing.TB, db *sql.DB, statements ...string) {
 // Endpoint is the config endpoint of m: root over TCP, no password, no TLS.
 func Endpoint(m *sandbox.MariaDB) config.Endpoint {
 	e := config.Defaults().Source
-	e.Host = sandbox.Host
+	e.Host = m.Addr
 	e.Port = m.Port
 	e.User = "root"
 	e.TLS.Mode = config.TLSDisabled

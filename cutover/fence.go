@@ -1,0 +1,214 @@
+package cutover
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/switcharoo/switcharoo/binlog"
+)
+
+// Fencing stops application writes on one server.
+//
+// The source (MySQL 5.6 in the reference case) has no super_read_only:
+// read_only stops ordinary users but not SUPER ones, so the fence is
+// read_only, a grace period for clients to finish, the remaining client
+// connections killed (never replication threads), then FLUSH TABLES WITH
+// READ LOCK held by the runbook's own connection, and a check that the
+// binlog position no longer moves.
+//
+// A target (Aurora MySQL, where nobody has SUPER) is fenced by locking the
+// application's accounts (cutover.app_users) and killing their
+// connections, or by read_only when no accounts are configured.
+
+// server is one side, as the runbook sees it.
+type server struct {
+	name     string // "source" or "target"
+	db       *sql.DB
+	appUsers []string
+}
+
+// killClients kills the connections of everyone but the runbook's own
+// session, replication threads and the server's own threads; with users,
+// only theirs.
+func (s *server) killClients(ctx context.Context, users []string) (int, error) {
+	q := `SELECT ID, USER FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID()
+		AND COMMAND NOT IN ('Binlog Dump', 'Binlog Dump GTID', 'Daemon')
+		AND USER NOT IN ('system user', 'event_scheduler', 'unauthenticated user')`
+	rows, err := s.db.QueryContext(ctx, q)
+	if err != nil {
+		return 0, fmt.Errorf("%s: list client connections: %w", s.name, err)
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		var user string
+		if err := rows.Scan(&id, &user); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		if len(users) == 0 || containsUser(users, user) {
+			ids = append(ids, id)
+		}
+	}
+	rows.Close()
+	killed := 0
+	for _, id := range ids {
+		if _, err := s.db.ExecContext(ctx, fmt.Sprintf("KILL CONNECTION %d", id)); err == nil {
+			killed++
+		}
+	}
+	return killed, nil
+}
+
+func containsUser(users []string, user string) bool {
+	for _, u := range users {
+		name, _, _ := strings.Cut(u, "@")
+		if name == user {
+			return true
+		}
+	}
+	return false
+}
+
+// accounts turns cutover.app_users into quoted 'name'@'host' accounts.
+func accounts(users []string) []string {
+	out := make([]string, len(users))
+	for i, u := range users {
+		name, host, ok := strings.Cut(u, "@")
+		if !ok {
+			host = "%"
+		}
+		out[i] = quoteString(name) + "@" + quoteString(host)
+	}
+	return out
+}
+
+func quoteString(s string) string { return "'" + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), "'", "''") + "'" }
+
+// readOnly reports @@global.read_only.
+func (s *server) readOnly(ctx context.Context) (bool, error) {
+	var ro bool
+	if err := s.db.QueryRowContext(ctx, "SELECT @@global.read_only").Scan(&ro); err != nil {
+		return false, fmt.Errorf("%s: read read_only: %w", s.name, err)
+	}
+	return ro, nil
+}
+
+func (s *server) setReadOnly(ctx context.Context, on bool) error {
+	v := "OFF"
+	if on {
+		v = "ON"
+	}
+	if _, err := s.db.ExecContext(ctx, "SET GLOBAL read_only = "+v); err != nil {
+		return fmt.Errorf("%s: SET GLOBAL read_only = %s: %w", s.name, v, err)
+	}
+	return nil
+}
+
+// appWritable reports whether the application could write on the server:
+// read_only off and, when app users are configured, not all of them locked.
+func (s *server) appWritable(ctx context.Context) (bool, error) {
+	ro, err := s.readOnly(ctx)
+	if err != nil || ro {
+		return false, err
+	}
+	if len(s.appUsers) == 0 {
+		return true, nil
+	}
+	for _, acct := range accounts(s.appUsers) {
+		var create string
+		if err := s.db.QueryRowContext(ctx, "SHOW CREATE USER "+acct).Scan(&create); err != nil {
+			return false, fmt.Errorf("%s: SHOW CREATE USER %s: %w", s.name, acct, err)
+		}
+		if !strings.Contains(strings.ToUpper(create), "ACCOUNT LOCK") {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// fenceTarget stops application writes on a target: its accounts locked,
+// or read_only; then their connections killed.
+func (s *server) fenceTarget(ctx context.Context) error {
+	if len(s.appUsers) == 0 {
+		if err := s.setReadOnly(ctx, true); err != nil {
+			return err
+		}
+		_, err := s.killClients(ctx, nil)
+		return err
+	}
+	for _, acct := range accounts(s.appUsers) {
+		if _, err := s.db.ExecContext(ctx, "ALTER USER "+acct+" ACCOUNT LOCK"); err != nil {
+			return fmt.Errorf("%s: lock %s: %w", s.name, acct, err)
+		}
+	}
+	_, err := s.killClients(ctx, s.appUsers)
+	return err
+}
+
+// unfenceTarget lets the application write on a target.
+func (s *server) unfenceTarget(ctx context.Context) error {
+	if len(s.appUsers) > 0 {
+		for _, acct := range accounts(s.appUsers) {
+			if _, err := s.db.ExecContext(ctx, "ALTER USER "+acct+" ACCOUNT UNLOCK"); err != nil {
+				return fmt.Errorf("%s: unlock %s: %w", s.name, acct, err)
+			}
+		}
+	}
+	return s.setReadOnly(ctx, false)
+}
+
+// globalLock is FLUSH TABLES WITH READ LOCK, held by its own connection.
+type globalLock struct{ conn *sql.Conn }
+
+func (s *server) takeGlobalLock(ctx context.Context, wait time.Duration) (*globalLock, error) {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", s.name, err)
+	}
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf("SET SESSION lock_wait_timeout = %d", max(int(wait.Seconds()), 1))); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("%s: %w", s.name, err)
+	}
+	if _, err := conn.ExecContext(ctx, "FLUSH TABLES WITH READ LOCK"); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("%s: FLUSH TABLES WITH READ LOCK: %w", s.name, err)
+	}
+	return &globalLock{conn: conn}, nil
+}
+
+func (l *globalLock) release() {
+	if l == nil || l.conn == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, _ = l.conn.ExecContext(ctx, "UNLOCK TABLES")
+	_ = l.conn.Close()
+	l.conn = nil
+}
+
+// stablePosition reads the binlog position twice, apart, and fails if it
+// moved: something still writes (a SUPER user through read_only).
+func (s *server) stablePosition(ctx context.Context, apart time.Duration) (binlog.Position, error) {
+	first, err := binlog.CurrentPosition(ctx, s.db)
+	if err != nil {
+		return first, fmt.Errorf("%s: %w", s.name, err)
+	}
+	select {
+	case <-ctx.Done():
+		return first, ctx.Err()
+	case <-time.After(apart):
+	}
+	second, err := binlog.CurrentPosition(ctx, s.db)
+	if err != nil {
+		return first, fmt.Errorf("%s: %w", s.name, err)
+	}
+	if first != second {
+		return second, fmt.Errorf("%s: the binlog position still moves under the fence (%s → %s): something writes with SUPER", s.name, first, second)
+	}
+	return second, nil
+}

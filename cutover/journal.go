@@ -1,0 +1,151 @@
+package cutover
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// The journal is an append-only file of events, one JSON object per line,
+// in state_dir. Every event is synced to disk before the runbook goes on:
+// the intent of a step before it acts, its result after. After a crash it
+// says which steps are done, which one was under way, and what they
+// recorded (the fenced position, the reverse replication seed).
+const journalFile = "journal.jsonl"
+
+// Event kinds.
+const (
+	evStart      = "start"       // a run began
+	evIntent     = "intent"      // a step is about to act
+	evDone       = "done"        // it acted and verified
+	evFailed     = "failed"      // it failed
+	evUndoIntent = "undo-intent" // its undo is about to act
+	evUndone     = "undone"      // its undo finished
+	evUndoFailed = "undo-failed" // its undo failed
+	evPaused     = "paused"      // the run stopped at a boundary, to be resumed
+	evFinished   = "finished"    // the run completed
+	evRolledBack = "rolled-back" // everything done was undone
+)
+
+// Event is one journal line.
+type Event struct {
+	Run   string            `json:"run"`
+	At    time.Time         `json:"at"`
+	Step  string            `json:"step,omitempty"`
+	Kind  string            `json:"event"`
+	Data  map[string]string `json:"data,omitempty"`
+	Error string            `json:"error,omitempty"`
+}
+
+// journal appends events to the journal file.
+type journal struct {
+	path string
+	f    *os.File
+}
+
+func openJournal(dir string) (*journal, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("state_dir: %w", err)
+	}
+	path := filepath.Join(dir, journalFile)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open the journal: %w", err)
+	}
+	return &journal{path: path, f: f}, nil
+}
+
+// append writes an event and syncs it to disk.
+func (j *journal) append(e Event) error {
+	e.At = time.Now().UTC()
+	b, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	if _, err := j.f.Write(append(b, '\n')); err != nil {
+		return fmt.Errorf("write the journal: %w", err)
+	}
+	if err := j.f.Sync(); err != nil {
+		return fmt.Errorf("sync the journal: %w", err)
+	}
+	return nil
+}
+
+func (j *journal) close() error { return j.f.Close() }
+
+// readJournal reads every event of the journal in dir; a missing journal
+// is empty. A torn last line (a crash in the middle of a write) is ignored.
+func readJournal(dir string) ([]Event, error) {
+	f, err := os.Open(filepath.Join(dir, journalFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read the journal: %w", err)
+	}
+	defer f.Close()
+	var events []Event
+	s := bufio.NewScanner(f)
+	s.Buffer(make([]byte, 64<<10), 16<<20)
+	for s.Scan() {
+		line := strings.TrimSpace(s.Text())
+		if line == "" {
+			continue
+		}
+		var e Event
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			continue // a torn write at the end; the next event rewrites what matters
+		}
+		events = append(events, e)
+	}
+	return events, s.Err()
+}
+
+// lastRun returns the events of the most recent run.
+func lastRun(events []Event) []Event {
+	for i := len(events) - 1; i >= 0; i-- {
+		if events[i].Kind == evStart {
+			return events[i:]
+		}
+	}
+	return nil
+}
+
+// lock is the single-run lock: an exclusive flock on a file in state_dir,
+// released by the kernel when the process ends, however it ends.
+type lock struct{ f *os.File }
+
+const lockFile = "run.lock"
+
+func takeLock(dir, what string) (*lock, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("state_dir: %w", err)
+	}
+	path := filepath.Join(dir, lockFile)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open the run lock: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		holder, _ := os.ReadFile(path)
+		f.Close()
+		return nil, &RefusedError{Reason: fmt.Sprintf("another switcharoo run, resume or rollback holds %s (%s); wait for it, or make sure it is gone",
+			path, strings.TrimSpace(string(holder)))}
+	}
+	host, _ := os.Hostname()
+	_ = f.Truncate(0)
+	_, _ = f.WriteAt([]byte(fmt.Sprintf("%s by pid %d on %s since %s\n", what, os.Getpid(), host, time.Now().UTC().Format(time.RFC3339))), 0)
+	return &lock{f: f}, nil
+}
+
+func (l *lock) release() {
+	_ = syscall.Flock(int(l.f.Fd()), syscall.LOCK_UN)
+	_ = l.f.Close()
+}

@@ -1,0 +1,176 @@
+package cutover
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/switcharoo/switcharoo/binlog"
+	"github.com/switcharoo/switcharoo/checks"
+	"github.com/switcharoo/switcharoo/internal/mysqlconn"
+)
+
+func (rb *Runbook) planPreflight(context.Context) (string, error) {
+	text := fmt.Sprintf("check both servers; replication streaming with lag ≤ %s; a fast verify; nothing running longer than %s on the source; "+
+		"the target closed to the application; ", rb.cfg.Cutover.MaxLag, rb.cfg.Cutover.LongQuery)
+	if rb.dns != nil {
+		text += "the DNS records on the source; "
+	}
+	text += "every app action resolvable"
+	if rb.cfg.Cutover.ReverseReplication {
+		text += "; reverse replication possible (binlog ROW/FULL on the target)"
+	}
+	return text, nil
+}
+
+// preflight checks, reading only, that the night can start. Every problem
+// is reported at once (exit 2).
+func (rb *Runbook) preflight(ctx context.Context) error {
+	var problems []string
+	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	up := true
+	for _, s := range []*server{rb.source, rb.target} {
+		var id uint32
+		var version string
+		if err := s.db.QueryRowContext(ctx, "SELECT @@server_id, VERSION()").Scan(&id, &version); err != nil {
+			add("%s: cannot connect: %v; check %s.host, %s.port, %s.user and its password", s.name, err, s.name, s.name, s.name)
+			up = false
+			continue
+		}
+		rb.facts[s.name+"_server_id"] = strconv.FormatUint(uint64(id), 10)
+		rb.facts[s.name+"_version"] = version
+		if !supported(version) {
+			add("%s: version %s is not one switcharoo supports (MySQL 5.5 to 8.x, MariaDB 10.x and later)", s.name, version)
+		}
+	}
+	if !up {
+		return &RefusedError{Reason: "preflight: " + strings.Join(problems, "; ")}
+	}
+	rb.checkReplication(ctx, add)
+	rb.checkLongRunning(ctx, add)
+	if w, err := rb.target.appWritable(ctx); err != nil {
+		add("target: %v", err)
+	} else if w {
+		fence := "set read_only = ON on it (the replication user passes it)"
+		if len(rb.cfg.Cutover.AppUsers) > 0 {
+			fence = "lock the accounts of cutover.app_users on it"
+		}
+		add("target: it accepts application writes before the switch; %s until the night, so that only one side ever does", fence)
+	}
+	if rb.dns != nil {
+		st, err := rb.dns.Status(ctx)
+		if err != nil {
+			add("dns: %v", err)
+		}
+		for _, r := range st {
+			if r.PointsAt != "source" {
+				add("dns: %s points at %s (%s), not at the source value recorded by `switcharoo dns lower-ttl`", r.Current.Key, r.PointsAt, r.Current.ValueString())
+			}
+		}
+	}
+	if _, err := rb.app.Plan(ctx); err != nil {
+		add("app: %v", err)
+	}
+	if rb.cfg.Cutover.ReverseReplication {
+		rb.checkReverse(ctx, add)
+	}
+	if rb.probe != nil {
+		id, err := rb.probe.write(ctx, rb.planning)
+		switch {
+		case err != nil:
+			add("checks.sql_probe: a write as %s through %s failed: %v; the probe needs INSERT on %s.probe on both servers",
+				rb.cfg.Checks.SQLProbe.User, rb.cfg.Checks.SQLProbe.Host, err, rb.cfg.Replication.CheckpointSchema)
+		case strconv.FormatUint(uint64(id), 10) != rb.facts["source_server_id"]:
+			add("checks.sql_probe: a write through %s landed on server_id %d, not on the source", rb.cfg.Checks.SQLProbe.Host, id)
+		}
+	}
+	if len(problems) == 0 {
+		opts := checks.OptionsFrom(rb.cfg)
+		opts.Fast = true
+		r, err := checks.Verify(ctx, rb.cfg, opts, rb.log)
+		switch {
+		case err != nil:
+			add("verify: %v", err)
+		case !r.Identical:
+			add("verify: the target differs from the source in %d places (switcharoo verify lists them)", len(r.Differences))
+		}
+	}
+	if len(problems) > 0 {
+		return &RefusedError{Reason: "preflight found " + strconv.Itoa(len(problems)) + " problems:\n  - " + strings.Join(problems, "\n  - ")}
+	}
+	return nil
+}
+
+func supported(version string) bool {
+	v := strings.ToLower(version)
+	if strings.Contains(v, "mariadb") {
+		return !strings.HasPrefix(v, "5.")
+	}
+	major, rest, _ := strings.Cut(v, ".")
+	minor, _, _ := strings.Cut(rest, ".")
+	m, _ := strconv.Atoi(major)
+	n, _ := strconv.Atoi(minor)
+	return m == 8 || m == 9 || (m == 5 && n >= 5)
+}
+
+func (rb *Runbook) checkReplication(ctx context.Context, add func(string, ...any)) {
+	st, err := binlog.ReadStatus(ctx, rb.target.db, rb.cfg.Replication.CheckpointSchema)
+	switch {
+	case err != nil:
+		add("replication: %v; start `switcharoo replicate` days before the night", err)
+	case st.State != binlog.StateStreaming:
+		add("replication is %s, not streaming: start `switcharoo replicate` and let it catch up", st.State)
+	case st.LagMillis > rb.cfg.Cutover.MaxLag.Milliseconds():
+		add("replication lags %d ms behind, more than cutover.max_lag (%s): wait until it catches up", st.LagMillis, rb.cfg.Cutover.MaxLag)
+	}
+}
+
+// checkLongRunning refuses while a statement or transaction has run on the
+// source longer than cutover.long_query: the global read lock would wait
+// for it, with every write blocked meanwhile.
+func (rb *Runbook) checkLongRunning(ctx context.Context, add func(string, ...any)) {
+	secs := int(rb.cfg.Cutover.LongQuery.Seconds())
+	rows, err := rb.source.db.QueryContext(ctx, `SELECT ID, USER, TIME, LEFT(IFNULL(INFO, ''), 80) FROM information_schema.PROCESSLIST
+		WHERE COMMAND NOT IN ('Sleep', 'Binlog Dump', 'Binlog Dump GTID', 'Daemon') AND USER NOT IN ('system user', 'event_scheduler')
+		AND ID <> CONNECTION_ID() AND TIME >= ?`, secs)
+	if err != nil {
+		add("source: list running statements: %v", err)
+		return
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, t int64
+		var user, info string
+		if err := rows.Scan(&id, &user, &t, &info); err != nil {
+			return
+		}
+		add("source: connection %d (%s) has run for %ds: %q; the fence would wait for it — let it finish or kill it", id, user, t, info)
+	}
+	var trx sql.NullInt64
+	if err := rb.source.db.QueryRowContext(ctx, `SELECT MAX(TIMESTAMPDIFF(SECOND, trx_started, NOW())) FROM information_schema.INNODB_TRX`).Scan(&trx); err == nil && trx.Int64 >= int64(secs) {
+		add("source: a transaction has been open for %ds (information_schema.INNODB_TRX); the fence would wait for it", trx.Int64)
+	}
+}
+
+// checkReverse checks that the target can be replicated back from.
+func (rb *Runbook) checkReverse(ctx context.Context, add func(string, ...any)) {
+	vars := map[string]string{}
+	rows, err := rb.target.db.QueryContext(ctx, "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('log_bin', 'binlog_format', 'binlog_row_image')")
+	if err != nil {
+		add("target: %v", err)
+		return
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err == nil {
+			vars[strings.ToLower(k)] = strings.ToUpper(v)
+		}
+	}
+	if vars["log_bin"] != "ON" || vars["binlog_format"] != "ROW" || (vars["binlog_row_image"] != "" && vars["binlog_row_image"] != "FULL") {
+		add("target %s: reverse replication needs its binlog on, ROW, FULL (log_bin=%s, binlog_format=%s, binlog_row_image=%s); for Aurora, set binlog_format=ROW in the cluster parameter group, or set cutover.reverse_replication: false",
+			mysqlconn.Addr(rb.cfg.Target), vars["log_bin"], vars["binlog_format"], vars["binlog_row_image"])
+	}
+}

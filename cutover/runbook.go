@@ -1,0 +1,461 @@
+package cutover
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"maps"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/switcharoo/switcharoo/deploy"
+	"github.com/switcharoo/switcharoo/dnsswap"
+	"github.com/switcharoo/switcharoo/internal/config"
+	"github.com/switcharoo/switcharoo/internal/mysqlconn"
+)
+
+// Options change how the runbook runs.
+type Options struct {
+	// Yes skips the approvals before the fence and before the DNS swap.
+	Yes bool
+	// Approve asks the operator; nil approves.
+	Approve func(ctx context.Context, question string) (bool, error)
+	// StartReverse starts reverse replication (switcharoo replicate
+	// --reverse), which the runbook has seeded; it must return once it is
+	// started and leave it running.
+	StartReverse func(ctx context.Context) error
+	// PlanHash, when set, must equal the hash of the plan as run now.
+	PlanHash string
+}
+
+// Runbook runs the switchover night.
+type Runbook struct {
+	cfg    *config.Config
+	log    zerolog.Logger
+	opts   Options
+	source *server
+	target *server
+	dns    *dnsswap.Swapper // nil without a DNS provider
+	app    *deploy.Runner
+	probe  *probe
+
+	steps []*step
+	j     *journal
+	run   string
+	facts map[string]string // what steps recorded: the fenced position, ...
+	lock  *globalLock       // the source's FLUSH TABLES WITH READ LOCK
+
+	// planning: the preflight only reads.
+	planning bool
+
+	mu       sync.Mutex
+	timeline []Entry
+}
+
+// step is one step of the night. apply and undo are idempotent: after a
+// crash they run again and re-read the real state before acting.
+type step struct {
+	name    string
+	plan    func(ctx context.Context) (string, error)
+	apply   func(ctx context.Context) error
+	undo    func(ctx context.Context) error // nil: nothing to undo
+	timeout time.Duration
+	// noReturn: once done, a later failure is not undone; rollback is.
+	noReturn bool
+	// approve: the question asked before the step, unless --yes.
+	approve string
+}
+
+// New prepares the runbook; it contacts nothing yet.
+func New(ctx context.Context, cfg *config.Config, log zerolog.Logger, opts Options) (*Runbook, error) {
+	src, err := mysqlconn.Open(cfg.Source, "", mysqlconn.DataSession())
+	if err != nil {
+		return nil, fmt.Errorf("source: %w", err)
+	}
+	dst, err := mysqlconn.Open(cfg.Target, "", mysqlconn.DataSession())
+	if err != nil {
+		src.Close()
+		return nil, fmt.Errorf("target: %w", err)
+	}
+	rb := &Runbook{cfg: cfg, log: log, opts: opts, facts: map[string]string{}, probe: newProbe(cfg),
+		source: &server{name: "source", db: src}, target: &server{name: "target", db: dst, appUsers: cfg.Cutover.AppUsers}}
+	if cfg.DNS.Provider != "" {
+		if rb.dns, err = dnsswap.New(ctx, cfg, log); err != nil {
+			rb.Close()
+			return nil, err
+		}
+	}
+	if rb.app, err = deploy.New(ctx, cfg, log); err != nil {
+		rb.Close()
+		return nil, err
+	}
+	rb.steps = rb.buildSteps()
+	return rb, nil
+}
+
+// Close releases the connections (and a global lock still held: the
+// source stays read_only).
+func (rb *Runbook) Close() error {
+	rb.lock.release()
+	return errors.Join(rb.source.db.Close(), rb.target.db.Close())
+}
+
+// PlannedStep is one step of a plan.
+type PlannedStep struct {
+	Step    string `json:"step"`
+	Plan    string `json:"plan"`
+	Timeout string `json:"timeout,omitempty"`
+}
+
+// Plan runs the preflight and describes every step with its concrete
+// actions, and the plan's hash. It changes nothing.
+func (rb *Runbook) Plan(ctx context.Context) ([]PlannedStep, string, error) {
+	rb.planning = true
+	defer func() { rb.planning = false }()
+	if err := rb.preflight(ctx); err != nil {
+		return nil, "", err
+	}
+	var out []PlannedStep
+	h := sha256.New()
+	for _, s := range rb.steps {
+		text, err := s.plan(ctx)
+		if err != nil {
+			return nil, "", &RefusedError{Reason: fmt.Sprintf("plan of step %s: %v", s.name, err)}
+		}
+		p := PlannedStep{Step: s.name, Plan: text}
+		if s.timeout > 0 {
+			p.Timeout = s.timeout.String()
+		}
+		out = append(out, p)
+		fmt.Fprintf(h, "%s\n%s\n%s\n", p.Step, p.Plan, p.Timeout)
+	}
+	return out, hex.EncodeToString(h.Sum(nil))[:16], nil
+}
+
+// Run executes the night from the first step.
+func (rb *Runbook) Run(ctx context.Context) (*Report, error) {
+	lk, err := takeLock(rb.cfg.StateDir, "switcharoo run")
+	if err != nil {
+		return nil, err
+	}
+	defer lk.release()
+	if events := lastRun(mustRead(rb.cfg.StateDir)); len(events) > 0 && runState(events) == "in progress" {
+		return nil, &RefusedError{Reason: fmt.Sprintf("run %s was interrupted and is not finished: use `switcharoo resume` or `switcharoo rollback`", events[0].Run)}
+	}
+	if rb.opts.PlanHash != "" {
+		_, hash, err := rb.Plan(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if hash != rb.opts.PlanHash {
+			return nil, &RefusedError{Reason: fmt.Sprintf("the plan changed since it was reviewed (hash %s now, %s reviewed): run `switcharoo plan` again and review it", hash, rb.opts.PlanHash)}
+		}
+	}
+	if rb.j, err = openJournal(rb.cfg.StateDir); err != nil {
+		return nil, err
+	}
+	defer rb.j.close()
+	rb.run = newRunID()
+	if err := rb.j.append(Event{Run: rb.run, Kind: evStart}); err != nil {
+		return nil, err
+	}
+	return rb.forward(ctx, 0, "run")
+}
+
+// Resume continues the last run from its journal: forward from the first
+// step not done, or, when a step had failed, on with undoing.
+func (rb *Runbook) Resume(ctx context.Context) (*Report, error) {
+	lk, err := takeLock(rb.cfg.StateDir, "switcharoo resume")
+	if err != nil {
+		return nil, err
+	}
+	defer lk.release()
+	events := lastRun(mustRead(rb.cfg.StateDir))
+	if len(events) == 0 || runState(events) != "in progress" {
+		return nil, &RefusedError{Reason: "there is no interrupted run to resume (switcharoo status shows the last one)"}
+	}
+	if rb.j, err = openJournal(rb.cfg.StateDir); err != nil {
+		return nil, err
+	}
+	defer rb.j.close()
+	rb.run = events[0].Run
+	acted, completed, undoing := rb.replay(events)
+	rb.log.Info().Str("run", rb.run).Int("steps_done", len(completed)).Bool("undoing", undoing).Msg("resuming")
+	if undoing {
+		return rb.undoAll(ctx, acted, "rollback", nil)
+	}
+	next := len(rb.steps)
+	for i, s := range rb.steps {
+		if !completed[s.name] {
+			next = i
+			break
+		}
+	}
+	if err := rb.restoreFence(ctx, completed); err != nil {
+		return nil, err
+	}
+	return rb.forward(ctx, next, "run")
+}
+
+// Rollback undoes, in reverse, every step the last run did: after a full
+// run, or a partial one.
+func (rb *Runbook) Rollback(ctx context.Context) (*Report, error) {
+	lk, err := takeLock(rb.cfg.StateDir, "switcharoo rollback")
+	if err != nil {
+		return nil, err
+	}
+	defer lk.release()
+	events := lastRun(mustRead(rb.cfg.StateDir))
+	if len(events) == 0 || runState(events) == "rolled back" {
+		return nil, &RefusedError{Reason: "there is no run to roll back (switcharoo status shows the last one)"}
+	}
+	if rb.j, err = openJournal(rb.cfg.StateDir); err != nil {
+		return nil, err
+	}
+	defer rb.j.close()
+	rb.run = events[0].Run
+	acted, _, _ := rb.replay(events)
+	return rb.undoAll(ctx, acted, "rollback", nil)
+}
+
+// replay restores the facts the journal recorded. It returns the steps
+// that acted (done, failed or under way when the run died) and were not
+// undone, the steps completed, and whether the run was undoing.
+func (rb *Runbook) replay(events []Event) (acted, completed map[string]bool, undoing bool) {
+	acted, completed = map[string]bool{}, map[string]bool{}
+	for _, e := range events {
+		for k, v := range e.Data {
+			rb.facts[k] = v
+		}
+		switch e.Kind {
+		case evIntent, evFailed:
+			acted[e.Step] = true
+		case evDone:
+			acted[e.Step], completed[e.Step] = true, true
+		case evUndone:
+			delete(acted, e.Step)
+		}
+		undoing = undoing || e.Kind == evFailed || e.Kind == evUndoIntent || e.Kind == evUndoFailed
+	}
+	return acted, completed, undoing
+}
+
+// runState names the state of a run from its events.
+func runState(events []Event) string {
+	if len(events) == 0 {
+		return "none"
+	}
+	switch events[len(events)-1].Kind {
+	case evFinished:
+		return "finished"
+	case evRolledBack:
+		return "rolled back"
+	}
+	return "in progress"
+}
+
+// forward runs the steps from index from. A failure before a noReturn step
+// is done undoes everything; after, it stops for a person.
+func (rb *Runbook) forward(ctx context.Context, from int, kind string) (*Report, error) {
+	probeCtx, stopProbe := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	if rb.probe != nil {
+		wg.Go(func() { rb.probe.run(probeCtx) })
+	}
+	defer func() { stopProbe(); wg.Wait() }()
+	pastReturn := false
+	for _, s := range rb.steps[:from] {
+		pastReturn = pastReturn || s.noReturn
+	}
+	done := map[string]bool{}
+	for _, s := range rb.steps[:from] {
+		done[s.name] = true
+	}
+	for _, s := range rb.steps[from:] {
+		if ctx.Err() != nil {
+			return rb.pause(s.name, "interrupted")
+		}
+		if s.approve != "" && !rb.opts.Yes && rb.opts.Approve != nil {
+			ok, err := rb.opts.Approve(ctx, s.approve)
+			if err != nil || !ok {
+				return rb.pause(s.name, "not approved")
+			}
+		}
+		if err := rb.do(ctx, s); err != nil {
+			if pastReturn {
+				rep := rb.report(kind, "failed after the point of no return")
+				return rep, &HumanError{Reason: fmt.Sprintf("step %s failed after the DNS swap; fix the cause and run `switcharoo resume`, or `switcharoo rollback`", s.name), Err: err}
+			}
+			done[s.name] = true // its partial effects are undone with the rest
+			return rb.undoAll(ctx, done, kind, &UndoneError{Step: s.name, Err: err})
+		}
+		done[s.name] = true
+		pastReturn = pastReturn || s.noReturn
+		if err := rb.checkOnePrimary(ctx); err != nil {
+			return rb.report(kind, "stopped"), err
+		}
+	}
+	if err := rb.j.append(Event{Run: rb.run, Kind: evFinished}); err != nil {
+		return nil, err
+	}
+	return rb.report(kind, "finished"), nil
+}
+
+// do runs one step: intent journaled, apply under its timeout (not
+// cancelled by Ctrl-C, which pauses at the next boundary), result
+// journaled.
+func (rb *Runbook) do(ctx context.Context, s *step) error {
+	if err := rb.j.append(Event{Run: rb.run, Step: s.name, Kind: evIntent}); err != nil {
+		return err
+	}
+	start := time.Now()
+	rb.log.Info().Str("step", s.name).Msg("step")
+	sctx := context.WithoutCancel(ctx)
+	var cancel context.CancelFunc = func() {}
+	if s.timeout > 0 {
+		sctx, cancel = context.WithTimeout(sctx, s.timeout)
+	}
+	before := maps.Clone(rb.facts)
+	err := s.apply(sctx)
+	cancel()
+	rb.record(Entry{Step: s.name, Start: start, End: time.Now(), Result: resultOf(err), Error: errString(err)})
+	if err != nil {
+		rb.log.Error().Err(err).Str("step", s.name).Msg("step failed")
+		_ = rb.j.append(Event{Run: rb.run, Step: s.name, Kind: evFailed, Error: err.Error()})
+		return err
+	}
+	return rb.j.append(Event{Run: rb.run, Step: s.name, Kind: evDone, Data: diff(before, rb.facts)})
+}
+
+// undoAll undoes the done steps in reverse order under cutover.undo_timeout,
+// ending with the source writable and the application on it.
+func (rb *Runbook) undoAll(ctx context.Context, done map[string]bool, kind string, cause *UndoneError) (*Report, error) {
+	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rb.cfg.Cutover.UndoTimeout)
+	defer cancel()
+	probeCtx, stopProbe := context.WithCancel(uctx)
+	var wg sync.WaitGroup
+	if rb.probe != nil && cause == nil {
+		wg.Go(func() { rb.probe.run(probeCtx) })
+	}
+	defer func() { stopProbe(); wg.Wait() }()
+	var errs []error
+	for i := len(rb.steps) - 1; i >= 0; i-- {
+		s := rb.steps[i]
+		if !done[s.name] || s.undo == nil {
+			continue
+		}
+		if err := rb.j.append(Event{Run: rb.run, Step: s.name, Kind: evUndoIntent}); err != nil {
+			return nil, err
+		}
+		start := time.Now()
+		rb.log.Info().Str("step", s.name).Msg("undo")
+		err := s.undo(uctx)
+		rb.record(Entry{Step: s.name, Undo: true, Start: start, End: time.Now(), Result: resultOf(err), Error: errString(err)})
+		if err != nil {
+			rb.log.Error().Err(err).Str("step", s.name).Msg("undo failed")
+			_ = rb.j.append(Event{Run: rb.run, Step: s.name, Kind: evUndoFailed, Error: err.Error()})
+			errs = append(errs, fmt.Errorf("undo %s: %w", s.name, err))
+			continue
+		}
+		_ = rb.j.append(Event{Run: rb.run, Step: s.name, Kind: evUndone})
+		if err := rb.checkOnePrimary(uctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return rb.report(kind, "undo failed"), &HumanError{Reason: "undoing the night failed; fix what the errors name, then run `switcharoo rollback` again", Err: errors.Join(errs...)}
+	}
+	if err := rb.j.append(Event{Run: rb.run, Kind: evRolledBack}); err != nil {
+		return nil, err
+	}
+	if cause != nil {
+		return rb.report(kind, "undone"), cause
+	}
+	return rb.report(kind, "rolled back"), nil
+}
+
+// pause stops at a step boundary, to be resumed.
+func (rb *Runbook) pause(next, why string) (*Report, error) {
+	_ = rb.j.append(Event{Run: rb.run, Step: next, Kind: evPaused, Error: why})
+	return rb.report("run", "paused"), &HumanError{Reason: fmt.Sprintf("paused before step %s (%s): run `switcharoo resume` to go on, or `switcharoo rollback`", next, why)}
+}
+
+// checkOnePrimary asserts that at most one side accepts application writes.
+func (rb *Runbook) checkOnePrimary(ctx context.Context) error {
+	s, err := rb.source.appWritable(ctx)
+	if err != nil {
+		return nil // unreachable: it cannot take writes either
+	}
+	t, err := rb.target.appWritable(ctx)
+	if err != nil {
+		return nil
+	}
+	if s && t {
+		return &HumanError{Reason: "both source and target accept application writes: fence one of them now (SET GLOBAL read_only = ON)"}
+	}
+	return nil
+}
+
+func newRunID() string {
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	return time.Now().UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b)
+}
+
+func mustRead(dir string) []Event {
+	events, _ := readJournal(dir)
+	return events
+}
+
+// diff returns the facts added or changed.
+func diff(before, after map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range after {
+		if before[k] != v {
+			out[k] = v
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+func resultOf(err error) string {
+	if err != nil {
+		return "failed"
+	}
+	return "done"
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// Rehearse runs the night for real, then rolls it back: the night
+// practised end to end on a rehearsal environment.
+func (rb *Runbook) Rehearse(ctx context.Context) (run, back *Report, err error) {
+	run, err = rb.Run(ctx)
+	if err != nil {
+		var undone *UndoneError
+		if errors.As(err, &undone) {
+			return run, nil, err // already undone
+		}
+	}
+	if run == nil {
+		return nil, nil, err
+	}
+	rb.timeline = nil
+	back, rerr := rb.Rollback(context.WithoutCancel(ctx))
+	if back != nil {
+		back.Kind = "rehearse-rollback"
+	}
+	return run, back, errors.Join(err, rerr)
+}

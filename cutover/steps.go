@@ -1,0 +1,474 @@
+package cutover
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/switcharoo/switcharoo/binlog"
+	"github.com/switcharoo/switcharoo/checks"
+	"github.com/switcharoo/switcharoo/deploy"
+	"github.com/switcharoo/switcharoo/dnsswap"
+	"github.com/switcharoo/switcharoo/internal/mysqlconn"
+)
+
+// The steps of the night, in the reference migration's order. Facts they
+// record in the journal: fence_position (the source's position under the
+// fence), source_server_id and target_server_id, reverse_start.
+func (rb *Runbook) buildSteps() []*step {
+	c := rb.cfg.Cutover
+	steps := []*step{
+		{name: "preflight", plan: rb.planPreflight, apply: rb.preflight},
+	}
+	if rb.dns != nil {
+		steps = append(steps, &step{name: "ttl", plan: rb.planTTL, apply: rb.waitTTL})
+	}
+	steps = append(steps,
+		&step{name: "stop-app", plan: rb.planApp(deploy.Stop), apply: rb.runApp(deploy.Stop), undo: rb.undoApp(deploy.Stop)},
+		&step{name: "fence-source", plan: rb.planFence, apply: rb.fenceSource, undo: rb.unfenceSource,
+			timeout: c.FenceGrace + 2*time.Minute, approve: "Fence the source now? Application writes stop until the switch completes."},
+		&step{name: "catch-up", plan: rb.planCatchUp, apply: rb.catchUp, timeout: c.CatchUpTimeout},
+		&step{name: "verify", plan: rb.planVerify, apply: rb.verify},
+		&step{name: "stop-replication", plan: rb.planStopReplication, apply: rb.stopReplication, undo: rb.resumeReplication},
+		&step{name: "unfence-target", plan: rb.planUnfenceTarget, apply: rb.target.unfenceTarget, undo: rb.target.fenceTarget},
+		&step{name: "deploy", plan: rb.planApp(deploy.Deploy), apply: rb.runApp(deploy.Deploy), undo: rb.undoApp(deploy.Deploy), noReturn: rb.dns == nil},
+	)
+	if rb.dns != nil {
+		steps = append(steps, &step{name: "dns-swap", plan: rb.planSwap, apply: rb.swapDNS, undo: rb.swapDNSBack, noReturn: true,
+			approve: "Swap DNS now? This is the point of no return: after it, going back is `switcharoo rollback`."})
+	}
+	return append(steps,
+		&step{name: "start-app", plan: rb.planApp(deploy.Start), apply: rb.runApp(deploy.Start)},
+		&step{name: "health", plan: rb.planHealth, apply: rb.health, timeout: c.HealthTimeout},
+		&step{name: "finish", plan: func(context.Context) (string, error) {
+			return "stop forward replication (it must never resume after the switch); write the report", nil
+		}, apply: rb.finish},
+	)
+}
+
+// planTTL says when the swap is allowed.
+func (rb *Runbook) planTTL(ctx context.Context) (string, error) {
+	st, err := rb.dns.Status(ctx)
+	if err != nil {
+		return "", err
+	}
+	var parts []string
+	for _, r := range st {
+		if r.SwapAllowedAt.IsZero() {
+			parts = append(parts, fmt.Sprintf("%s: TTL never lowered (run switcharoo dns lower-ttl)", r.Current.Key))
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s: TTL %ds, swap allowed from %s", r.Current.Key, r.Current.TTL, r.SwapAllowedAt.Format(time.RFC3339)))
+	}
+	return "wait until clients can no longer cache old values: " + strings.Join(parts, "; "), nil
+}
+
+// waitTTL waits until every record's old TTL has expired since it was lowered.
+func (rb *Runbook) waitTTL(ctx context.Context) error {
+	st, err := rb.dns.Status(ctx)
+	if err != nil {
+		return err
+	}
+	var until time.Time
+	for _, r := range st {
+		if r.Current.Alias == nil && r.SwapAllowedAt.IsZero() {
+			return fmt.Errorf("the TTL of %s was never lowered: run `switcharoo dns lower-ttl` and wait its old TTL", r.Current.Key)
+		}
+		if r.SwapAllowedAt.After(until) {
+			until = r.SwapAllowedAt
+		}
+	}
+	if wait := time.Until(until); wait > 0 {
+		rb.log.Info().Time("until", until).Msg("waiting for the old TTLs to expire")
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+	return nil
+}
+
+func (rb *Runbook) planApp(p deploy.Phase) func(context.Context) (string, error) {
+	return func(ctx context.Context) (string, error) {
+		actions := rb.app.Actions(p)
+		if len(actions) == 0 {
+			return fmt.Sprintf("nothing (app.%s is empty)", p), nil
+		}
+		var parts []string
+		for _, a := range actions {
+			text, err := a.Plan(ctx)
+			if err != nil {
+				return "", fmt.Errorf("%s: %w", a.Name(), err)
+			}
+			parts = append(parts, a.Name()+": "+text)
+		}
+		return strings.Join(parts, "; "), nil
+	}
+}
+
+func (rb *Runbook) runApp(p deploy.Phase) func(context.Context) error {
+	return func(ctx context.Context) error { return rb.app.Run(ctx, p) }
+}
+
+func (rb *Runbook) undoApp(p deploy.Phase) func(context.Context) error {
+	return func(ctx context.Context) error { return rb.app.Undo(ctx, p) }
+}
+
+func (rb *Runbook) planFence(context.Context) (string, error) {
+	return fmt.Sprintf("silence the replicator's heartbeat; SET GLOBAL read_only = ON on the source %s; wait %s for clients to finish; "+
+		"kill the remaining client connections (not replication); FLUSH TABLES WITH READ LOCK on the runbook's own connection; "+
+		"record the binlog position once it no longer moves", mysqlconn.Addr(rb.cfg.Source), rb.cfg.Cutover.FenceGrace), nil
+}
+
+// fenceSource stops every write on the source and records its position.
+func (rb *Runbook) fenceSource(ctx context.Context) error {
+	schema := rb.cfg.Replication.CheckpointSchema
+	if err := binlog.SetCommand(ctx, rb.target.db, schema, binlog.CommandQuiet); err != nil {
+		return fmt.Errorf("target: %w", err)
+	}
+	if err := binlog.WaitForCommand(ctx, rb.target.db, schema, binlog.CommandQuiet, 30*time.Second); err != nil {
+		return err
+	}
+	if err := rb.source.setReadOnly(ctx, true); err != nil {
+		return err
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(rb.cfg.Cutover.FenceGrace):
+	}
+	killed, err := rb.source.killClients(ctx, nil)
+	if err != nil {
+		return err
+	}
+	rb.log.Info().Int("connections", killed).Msg("client connections killed")
+	rb.lock.release()
+	if rb.lock, err = rb.source.takeGlobalLock(ctx, 30*time.Second); err != nil {
+		return err
+	}
+	pos, err := rb.source.stablePosition(ctx, 500*time.Millisecond)
+	if err != nil {
+		return err
+	}
+	rb.facts["fence_position"] = pos.String()
+	rb.log.Info().Stringer("position", pos).Msg("source fenced")
+	return nil
+}
+
+// unfenceSource lets the application write on the source again.
+func (rb *Runbook) unfenceSource(ctx context.Context) error {
+	rb.lock.release()
+	rb.lock = nil
+	if err := rb.source.setReadOnly(ctx, false); err != nil {
+		return err
+	}
+	if err := binlog.SetCommand(ctx, rb.target.db, rb.cfg.Replication.CheckpointSchema, binlog.CommandRun); err != nil {
+		rb.log.Warn().Err(err).Msg("could not tell the replicator to run again; restart switcharoo replicate")
+	}
+	return nil
+}
+
+// restoreFence re-reads the fence after a crash: the global lock died with
+// the process that held it. Between the fence and the end of replication
+// it is taken again; a position that moved meanwhile is recorded anew.
+func (rb *Runbook) restoreFence(ctx context.Context, completed map[string]bool) error {
+	if !completed["fence-source"] || completed["stop-replication"] {
+		return nil
+	}
+	ro, err := rb.source.readOnly(ctx)
+	if err != nil {
+		return err
+	}
+	if !ro {
+		return &HumanError{Reason: "the journal says the source is fenced, but it is not read_only: someone unfenced it; run `switcharoo rollback`, or fence it and resume"}
+	}
+	if rb.lock, err = rb.source.takeGlobalLock(ctx, 30*time.Second); err != nil {
+		return err
+	}
+	pos, err := rb.source.stablePosition(ctx, 500*time.Millisecond)
+	if err != nil {
+		return err
+	}
+	if pos.String() != rb.facts["fence_position"] {
+		rb.log.Warn().Str("recorded", rb.facts["fence_position"]).Stringer("now", pos).Msg("the source's position moved while the runbook was down; catching up to the new one")
+		rb.facts["fence_position"] = pos.String()
+		return rb.j.append(Event{Run: rb.run, Kind: "fact", Data: map[string]string{"fence_position": pos.String()}})
+	}
+	return nil
+}
+
+func (rb *Runbook) planCatchUp(context.Context) (string, error) {
+	return fmt.Sprintf("wait until the replicator's checkpoint on %s reaches the fenced position; undo and abort after %s",
+		mysqlconn.Addr(rb.cfg.Target), rb.cfg.Cutover.CatchUpTimeout), nil
+}
+
+func (rb *Runbook) fencedPosition() (binlog.Position, error) {
+	file, pos, ok := strings.Cut(rb.facts["fence_position"], ":")
+	n, err := strconv.ParseUint(pos, 10, 32)
+	if !ok || err != nil {
+		return binlog.Position{}, fmt.Errorf("no fenced position recorded (%q)", rb.facts["fence_position"])
+	}
+	return binlog.Position{File: file, Pos: uint32(n)}, nil
+}
+
+// catchUp waits until everything written before the fence is applied.
+func (rb *Runbook) catchUp(ctx context.Context) error {
+	want, err := rb.fencedPosition()
+	if err != nil {
+		return err
+	}
+	for {
+		cp, err := binlog.ReadCheckpoint(ctx, rb.target.db, rb.cfg.Replication.CheckpointSchema)
+		if err == nil && cp.Position.Compare(want) >= 0 {
+			rb.log.Info().Stringer("checkpoint", cp.Position).Msg("caught up with the fence")
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			at := "(none)"
+			if cp != nil {
+				at = cp.Position.String()
+			}
+			return fmt.Errorf("replication did not reach the fenced position %s in time (checkpoint at %s)", want, at)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func (rb *Runbook) planVerify(context.Context) (string, error) {
+	return fmt.Sprintf("compare every replicated table once, at the fenced position (%s); any difference undoes the night", rb.cfg.Cutover.Verify), nil
+}
+
+func (rb *Runbook) verify(ctx context.Context) error {
+	opts := checks.OptionsFrom(rb.cfg)
+	opts.Fenced, opts.Fast = true, rb.cfg.Cutover.Verify == "fast"
+	r, err := checks.Verify(ctx, rb.cfg, opts, rb.log)
+	if err != nil {
+		return err
+	}
+	rb.facts["verified_rows"] = strconv.FormatInt(r.Rows, 10)
+	if r.Identical {
+		return nil
+	}
+	var shown []string
+	for i, d := range r.Differences {
+		if i == 5 {
+			shown = append(shown, fmt.Sprintf("and %d more", len(r.Differences)-5))
+			break
+		}
+		shown = append(shown, fmt.Sprintf("%s %s %v %s", d.Kind, d.Table, d.Key, d.Detail))
+	}
+	return fmt.Errorf("the target differs from the fenced source in %d places: %s", len(r.Differences), strings.Join(shown, "; "))
+}
+
+func (rb *Runbook) planStopReplication(context.Context) (string, error) {
+	text := "pause forward replication; release the global read lock (the source stays read_only)"
+	if rb.cfg.Cutover.ReverseReplication {
+		text += fmt.Sprintf("; seed reverse replication %s → %s at the target's current position and start it",
+			mysqlconn.Addr(rb.cfg.Target), mysqlconn.Addr(rb.cfg.Source))
+	}
+	return text, nil
+}
+
+func (rb *Runbook) reverseDB() string { return rb.cfg.Replication.CheckpointSchema + binlog.ReverseSuffix }
+
+// stopReplication ends forward replication and starts reverse replication,
+// seeded where nothing has been written on the target yet.
+func (rb *Runbook) stopReplication(ctx context.Context) error {
+	schema := rb.cfg.Replication.CheckpointSchema
+	if err := binlog.SetCommand(ctx, rb.target.db, schema, binlog.CommandPause); err != nil {
+		return fmt.Errorf("target: %w", err)
+	}
+	if err := binlog.WaitForCommand(ctx, rb.target.db, schema, binlog.CommandPause, 30*time.Second); err != nil {
+		return err
+	}
+	// Reverse replication writes into the source: the global lock goes,
+	// read_only (which the replication user passes) stays.
+	rb.lock.release()
+	rb.lock = nil
+	if !rb.cfg.Cutover.ReverseReplication {
+		return nil
+	}
+	if _, ok := rb.facts["reverse_start"]; !ok {
+		pos, err := binlog.Seed(ctx, binlog.ReverseConfig(rb.cfg), rb.log)
+		if err != nil {
+			return fmt.Errorf("seed reverse replication: %w", err)
+		}
+		rb.facts["reverse_start"] = pos.String()
+	}
+	if st, err := binlog.ReadStatus(ctx, rb.source.db, rb.reverseDB()); err == nil && st.State == binlog.StateStreaming {
+		return nil // already running
+	}
+	if rb.opts.StartReverse == nil {
+		rb.log.Warn().Msg("start reverse replication now: switcharoo replicate --reverse")
+		return nil
+	}
+	return rb.opts.StartReverse(ctx)
+}
+
+// resumeReplication undoes stopReplication: reverse replication brings
+// back what was written on the target, then stops; forward replication is
+// seeded again at the source's position, past what reverse replication
+// wrote there, and resumes when the fence is undone.
+func (rb *Runbook) resumeReplication(ctx context.Context) error {
+	if _, ok := rb.facts["reverse_start"]; ok {
+		want, err := binlog.CurrentPosition(ctx, rb.target.db)
+		if err != nil {
+			return fmt.Errorf("target: %w", err)
+		}
+		for {
+			cp, err := binlog.ReadCheckpoint(ctx, rb.source.db, rb.reverseDB())
+			if err == nil && cp.Position.Compare(want) >= 0 {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("reverse replication did not bring back the target's writes up to %s in time", want)
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+		if err := binlog.SetCommand(ctx, rb.source.db, rb.reverseDB(), binlog.CommandStop); err != nil {
+			return fmt.Errorf("source: %w", err)
+		}
+		if _, err := binlog.Seed(ctx, rb.cfg, rb.log); err != nil {
+			return fmt.Errorf("seed forward replication again: %w", err)
+		}
+	}
+	return binlog.SetCommand(ctx, rb.target.db, rb.cfg.Replication.CheckpointSchema, binlog.CommandQuiet)
+}
+
+func (rb *Runbook) planUnfenceTarget(context.Context) (string, error) {
+	if len(rb.cfg.Cutover.AppUsers) > 0 {
+		return fmt.Sprintf("ALTER USER … ACCOUNT UNLOCK for %s on the target %s", strings.Join(rb.cfg.Cutover.AppUsers, ", "), mysqlconn.Addr(rb.cfg.Target)), nil
+	}
+	return "SET GLOBAL read_only = OFF on the target " + mysqlconn.Addr(rb.cfg.Target), nil
+}
+
+func (rb *Runbook) planSwap(ctx context.Context) (string, error) {
+	plan, err := rb.dns.Plan(ctx, false)
+	if err != nil {
+		return "", err
+	}
+	var parts []string
+	for _, p := range plan {
+		parts = append(parts, p.String())
+	}
+	return "one atomic change: " + strings.Join(parts, "; ") + "; then wait until every authoritative server answers it", nil
+}
+
+// swapDNS points the records at the target: the point of no return.
+func (rb *Runbook) swapDNS(ctx context.Context) error {
+	_, err := rb.dns.Swap(ctx, dnsswap.SwapOptions{})
+	var slow *dnsswap.PropagationError
+	if errors.As(err, &slow) {
+		rb.log.Warn().Msg("the swap is made but not every authoritative server answers it yet; health checks follow")
+		rb.facts["dns_propagation"] = "incomplete"
+		err = nil
+	}
+	if err != nil {
+		return err
+	}
+	return binlog.MarkSwitched(ctx, rb.target.db, rb.cfg.Replication.CheckpointSchema)
+}
+
+func (rb *Runbook) swapDNSBack(ctx context.Context) error {
+	_, err := rb.dns.Swap(ctx, dnsswap.SwapOptions{Reverse: true})
+	var slow *dnsswap.PropagationError
+	if errors.As(err, &slow) {
+		rb.log.Warn().Msg("the swap back is made but not every authoritative server answers it yet")
+		return nil
+	}
+	return err
+}
+
+func (rb *Runbook) planHealth(context.Context) (string, error) {
+	var parts []string
+	if p := rb.cfg.Checks.SQLProbe; p.Host != "" {
+		parts = append(parts, fmt.Sprintf("a write as %s through %s:%d lands on the target", p.User, p.Host, p.Port))
+	}
+	for _, h := range rb.cfg.Checks.HTTP {
+		parts = append(parts, fmt.Sprintf("GET %s answers %d", h.URL, expectStatus(h.ExpectStatus)))
+	}
+	if rb.cfg.Cutover.ReverseReplication {
+		parts = append(parts, "reverse replication streams")
+	}
+	if len(parts) == 0 {
+		return "nothing configured (checks.sql_probe, checks.http)", nil
+	}
+	return strings.Join(parts, "; ") + fmt.Sprintf(", within %s", rb.cfg.Cutover.HealthTimeout), nil
+}
+
+func expectStatus(s int) int {
+	if s == 0 {
+		return http.StatusOK
+	}
+	return s
+}
+
+// health waits until every configured check passes.
+func (rb *Runbook) health(ctx context.Context) error {
+	targetID := rb.facts["target_server_id"]
+	for {
+		var failing []string
+		if rb.probe != nil {
+			id, err := rb.probe.write(ctx, false)
+			if err != nil || strconv.FormatUint(uint64(id), 10) != targetID {
+				failing = append(failing, fmt.Sprintf("probe write through %s: server %d, %v", rb.cfg.Checks.SQLProbe.Host, id, err))
+			}
+		}
+		for _, h := range rb.cfg.Checks.HTTP {
+			if err := checkHTTP(ctx, h.URL, expectStatus(h.ExpectStatus)); err != nil {
+				failing = append(failing, err.Error())
+			}
+		}
+		if rb.cfg.Cutover.ReverseReplication {
+			st, err := binlog.ReadStatus(ctx, rb.source.db, rb.reverseDB())
+			if err != nil || st.State != binlog.StateStreaming {
+				failing = append(failing, fmt.Sprintf("reverse replication not streaming (%v)", stateOf(st, err)))
+			}
+		}
+		if len(failing) == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("health checks still failing: %s", strings.Join(failing, "; "))
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func stateOf(st *binlog.Status, err error) string {
+	if err != nil {
+		return err.Error()
+	}
+	return st.State
+}
+
+func checkHTTP(ctx context.Context, url string, want int) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("GET %s: %w", url, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != want {
+		return fmt.Errorf("GET %s answered %d, want %d", url, resp.StatusCode, want)
+	}
+	return nil
+}
+
+// finish stops forward replication for good.
+func (rb *Runbook) finish(ctx context.Context) error {
+	return binlog.SetCommand(ctx, rb.target.db, rb.cfg.Replication.CheckpointSchema, binlog.CommandStop)
+}
