@@ -86,7 +86,9 @@ func accounts(users []string) []string {
 	return out
 }
 
-func quoteString(s string) string { return "'" + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), "'", "''") + "'" }
+func quoteString(s string) string {
+	return "'" + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), "'", "''") + "'"
+}
 
 // readOnly reports @@global.read_only.
 func (s *server) readOnly(ctx context.Context) (bool, error) {

@@ -275,7 +275,9 @@ func (rb *Runbook) planStopReplication(context.Context) (string, error) {
 	return text, nil
 }
 
-func (rb *Runbook) reverseDB() string { return rb.cfg.Replication.CheckpointSchema + binlog.ReverseSuffix }
+func (rb *Runbook) reverseDB() string {
+	return rb.cfg.Replication.CheckpointSchema + binlog.ReverseSuffix
+}
 
 // stopReplication ends forward replication and starts reverse replication,
 // seeded where nothing has been written on the target yet.
