@@ -51,6 +51,9 @@ type Runbook struct {
 
 	// planning: the preflight only reads.
 	planning bool
+	// crashAt, in tests, simulates the process dying inside a step (after
+	// it acted, before its result is journaled) or at the boundary after it.
+	crashAt func(step string, inside bool) bool
 
 	mu       sync.Mutex
 	timeline []Entry
@@ -286,6 +289,9 @@ func (rb *Runbook) forward(ctx context.Context, from int, kind string) (*Report,
 			}
 		}
 		if err := rb.do(ctx, s); err != nil {
+			if errors.Is(err, errCrash) {
+				return nil, err
+			}
 			if pastReturn {
 				rep := rb.report(kind, "failed after the point of no return")
 				return rep, &HumanError{Reason: fmt.Sprintf("step %s failed after the DNS swap; fix the cause and run `switcharoo resume`, or `switcharoo rollback`", s.name), Err: err}
@@ -322,14 +328,27 @@ func (rb *Runbook) do(ctx context.Context, s *step) error {
 	before := maps.Clone(rb.facts)
 	err := s.apply(sctx)
 	cancel()
+	if rb.crashAt != nil && rb.crashAt(s.name, true) {
+		return errCrash
+	}
 	rb.record(Entry{Step: s.name, Start: start, End: time.Now(), Result: resultOf(err), Error: errString(err)})
 	if err != nil {
 		rb.log.Error().Err(err).Str("step", s.name).Msg("step failed")
 		_ = rb.j.append(Event{Run: rb.run, Step: s.name, Kind: evFailed, Error: err.Error()})
 		return err
 	}
-	return rb.j.append(Event{Run: rb.run, Step: s.name, Kind: evDone, Data: diff(before, rb.facts)})
+	if err := rb.j.append(Event{Run: rb.run, Step: s.name, Kind: evDone, Data: diff(before, rb.facts)}); err != nil {
+		return err
+	}
+	if rb.crashAt != nil && rb.crashAt(s.name, false) {
+		return errCrash
+	}
+	return nil
 }
+
+// errCrash is a simulated death of the process: nothing more is done or
+// journaled.
+var errCrash = errors.New("simulated crash")
 
 // undoAll undoes the done steps in reverse order under cutover.undo_timeout,
 // ending with the source writable and the application on it.

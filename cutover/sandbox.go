@@ -58,7 +58,7 @@ func StartSandbox(ctx context.Context, dir, binary string, log zerolog.Logger) (
 
 // prepare starts replication, waits until it streams, and lowers the TTLs.
 func (s *Sandbox) prepare(ctx context.Context) error {
-	s.replicate(s.Config)
+	s.replicate(s.Config, true)
 	target, err := sql.Open("mysql", s.Target.DSN(""))
 	if err != nil {
 		return err
@@ -89,21 +89,36 @@ func (s *Sandbox) prepare(ctx context.Context) error {
 	return nil
 }
 
-// replicate runs a replicator for cfg until Stop.
-func (s *Sandbox) replicate(cfg *config.Config) {
+// replicate runs a replicator for cfg until Stop. A supervised one is
+// started again whenever it ends, as a service manager would: after the
+// switch its preflight refuses (replicating the old source again would
+// replay the new side's changes), after a rollback it runs again.
+func (s *Sandbox) replicate(cfg *config.Config, supervised bool) {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.mu.Lock()
 	s.cancels = append(s.cancels, cancel)
 	s.mu.Unlock()
+	log := s.log.With().Str("replicator", cfg.Replication.CheckpointSchema).Logger()
 	s.wg.Go(func() {
-		r, err := binlog.New(cfg, s.log.With().Str("replicator", cfg.Replication.CheckpointSchema).Logger())
-		if err != nil {
-			s.log.Error().Err(err).Msg("sandbox replicator")
-			return
-		}
-		defer r.Close()
-		if err := r.Run(ctx, binlog.RunOptions{}); err != nil {
-			s.log.Error().Err(err).Msg("sandbox replicator stopped")
+		for {
+			r, err := binlog.New(cfg, log)
+			if err != nil {
+				log.Error().Err(err).Msg("sandbox replicator")
+				return
+			}
+			err = r.Run(ctx, binlog.RunOptions{})
+			r.Close()
+			if err != nil {
+				log.Debug().Err(err).Msg("sandbox replicator ended")
+			}
+			if !supervised {
+				return
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
 		}
 	})
 }
@@ -111,7 +126,7 @@ func (s *Sandbox) replicate(cfg *config.Config) {
 // StartReverse runs reverse replication in the sandbox: the runbook's
 // Options.StartReverse.
 func (s *Sandbox) StartReverse(context.Context) error {
-	s.replicate(binlog.ReverseConfig(s.Config))
+	s.replicate(binlog.ReverseConfig(s.Config), false)
 	return nil
 }
 
