@@ -127,6 +127,9 @@ func (r *Replicator) Run(ctx context.Context, opts RunOptions) error {
 	}
 	r.control.command = CommandRun
 
+	// The final status is written once the goroutines that refresh the
+	// status row have stopped: none may overwrite it with a stale state.
+	defer r.writeFinalStatus()
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	ctx, cancel := context.WithCancel(ctx)
@@ -140,10 +143,9 @@ func (r *Replicator) Run(ctx context.Context, opts RunOptions) error {
 			wg.Go(func() { r.heartbeat(ctx) })
 		}
 	}
-	defer r.writeFinalStatus()
 
 	if plan.copyNeeded {
-		r.progress.setState(StateCopying)
+		r.enter(ctx, StateCopying)
 		if err := r.copy(ctx, plan); err != nil {
 			if ctx.Err() != nil {
 				r.log.Info().Msg("copy interrupted; replicate resumes it")
@@ -152,7 +154,7 @@ func (r *Replicator) Run(ctx context.Context, opts RunOptions) error {
 			return err
 		}
 	}
-	r.progress.setState(StateStreaming)
+	r.enter(ctx, StateStreaming)
 	return r.stream(ctx, until)
 }
 
@@ -174,12 +176,12 @@ func (r *Replicator) stream(ctx context.Context, until *Position) error {
 	}
 	for {
 		if r.stopping() {
-			r.progress.setState(StateStopped)
+			r.enter(ctx, StateStopped)
 			if !r.waitWhilePaused(ctx) {
 				r.log.Info().Msg("stopped at a transaction boundary")
 				return nil
 			}
-			r.progress.setState(StateStreaming)
+			r.enter(ctx, StateStreaming)
 		}
 		sctx, cancelSession := context.WithCancel(ctx)
 		go r.cancelOnCommand(sctx, cancelSession)

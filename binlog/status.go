@@ -192,6 +192,15 @@ func (r *Replicator) reportStatus(ctx context.Context) {
 	}
 }
 
+// enter sets the state and reports it at once: readers of the status row
+// see a transition when it happens, not at the next refresh.
+func (r *Replicator) enter(ctx context.Context, state string) {
+	r.progress.setState(state)
+	if err := r.writeStatus(ctx, r.progress.snapshot(time.Now(), r.cfg.Replication.Heartbeat)); err != nil && ctx.Err() == nil {
+		r.log.Debug().Err(err).Msg("status not written")
+	}
+}
+
 // writeFinalStatus marks the replicator stopped.
 func (r *Replicator) writeFinalStatus() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

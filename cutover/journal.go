@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -32,6 +33,7 @@ const (
 	evPaused     = "paused"      // the run stopped at a boundary, to be resumed
 	evFinished   = "finished"    // the run completed
 	evRolledBack = "rolled-back" // everything done was undone
+	evFact       = "fact"        // a fact re-recorded on resume (a fence position that moved)
 )
 
 // Event is one journal line.
@@ -108,6 +110,12 @@ func readJournal(dir string) ([]Event, error) {
 	return events, s.Err()
 }
 
+// readLastRun reads the events of the most recent run in dir.
+func readLastRun(dir string) ([]Event, error) {
+	events, err := readJournal(dir)
+	return lastRun(events), err
+}
+
 // lastRun returns the events of the most recent run.
 func lastRun(events []Event) []Event {
 	for i := len(events) - 1; i >= 0; i-- {
@@ -148,4 +156,44 @@ func takeLock(dir, what string) (*lock, error) {
 func (l *lock) release() {
 	_ = syscall.Flock(int(l.f.Fd()), syscall.LOCK_UN)
 	_ = l.f.Close()
+}
+
+// RunStatus is what the journal says of the last run.
+type RunStatus struct {
+	Run   string `json:"run,omitempty"`
+	State string `json:"state"` // none, in progress, finished, rolled back
+	// Done: the steps completed and not undone, in order.
+	Done []string `json:"steps_done,omitempty"`
+	// Step: the step under way, failed, paused before or being undone when
+	// the last event was written.
+	Step string `json:"step,omitempty"`
+	// LastEvent: that event's kind (intent, done, failed, undo-intent...).
+	LastEvent string    `json:"last_event,omitempty"`
+	Error     string    `json:"error,omitempty"`
+	Started   time.Time `json:"started,omitzero"`
+	Updated   time.Time `json:"updated,omitzero"`
+}
+
+// LastRun reads the status of the last run from the journal in stateDir.
+func LastRun(stateDir string) (*RunStatus, error) {
+	events, err := readLastRun(stateDir)
+	if err != nil {
+		return nil, err
+	}
+	st := &RunStatus{State: runState(events)}
+	if len(events) == 0 {
+		return st, nil
+	}
+	last := events[len(events)-1]
+	st.Run, st.Started, st.Updated = events[0].Run, events[0].At, last.At
+	st.Step, st.LastEvent, st.Error = last.Step, last.Kind, last.Error
+	for _, e := range events {
+		switch e.Kind {
+		case evDone:
+			st.Done = append(st.Done, e.Step)
+		case evUndone:
+			st.Done = slices.DeleteFunc(st.Done, func(s string) bool { return s == e.Step })
+		}
+	}
+	return st, nil
 }

@@ -51,9 +51,10 @@ type Runbook struct {
 
 	// planning: the preflight only reads.
 	planning bool
-	// crashAt, in tests, simulates the process dying inside a step (after
-	// it acted, before its result is journaled) or at the boundary after it.
-	crashAt func(step string, inside bool) bool
+	// hook, in tests, runs at points of every step: before it acts (to
+	// inject a fault), and after it acted, before and after its result is
+	// journaled, where returning true simulates the process dying.
+	hook func(step string, at hookPoint) (crash bool)
 
 	mu       sync.Mutex
 	timeline []Entry
@@ -117,8 +118,10 @@ type PlannedStep struct {
 // Plan runs the preflight and describes every step with its concrete
 // actions, and the plan's hash. It changes nothing.
 func (rb *Runbook) Plan(ctx context.Context) ([]PlannedStep, string, error) {
-	rb.planning = true
-	defer func() { rb.planning = false }()
+	// The preflight records facts; a plan keeps none, so that a run
+	// journals every fact it relies on.
+	rb.planning, rb.facts = true, map[string]string{}
+	defer func() { rb.planning, rb.facts = false, map[string]string{} }()
 	if err := rb.preflight(ctx); err != nil {
 		return nil, "", err
 	}
@@ -146,7 +149,11 @@ func (rb *Runbook) Run(ctx context.Context) (*Report, error) {
 		return nil, err
 	}
 	defer lk.release()
-	if events := lastRun(mustRead(rb.cfg.StateDir)); len(events) > 0 && runState(events) == "in progress" {
+	events, err := readLastRun(rb.cfg.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	if runState(events) == "in progress" {
 		return nil, &RefusedError{Reason: fmt.Sprintf("run %s was interrupted and is not finished: use `switcharoo resume` or `switcharoo rollback`", events[0].Run)}
 	}
 	if rb.opts.PlanHash != "" {
@@ -166,6 +173,10 @@ func (rb *Runbook) Run(ctx context.Context) (*Report, error) {
 	if err := rb.j.append(Event{Run: rb.run, Kind: evStart}); err != nil {
 		return nil, err
 	}
+	// What an earlier night recorded to restore is not this night's.
+	if err := rb.app.Forget(); err != nil {
+		return nil, err
+	}
 	return rb.forward(ctx, 0, "run")
 }
 
@@ -177,8 +188,11 @@ func (rb *Runbook) Resume(ctx context.Context) (*Report, error) {
 		return nil, err
 	}
 	defer lk.release()
-	events := lastRun(mustRead(rb.cfg.StateDir))
-	if len(events) == 0 || runState(events) != "in progress" {
+	events, err := readLastRun(rb.cfg.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	if runState(events) != "in progress" {
 		return nil, &RefusedError{Reason: "there is no interrupted run to resume (switcharoo status shows the last one)"}
 	}
 	if rb.j, err = openJournal(rb.cfg.StateDir); err != nil {
@@ -198,7 +212,7 @@ func (rb *Runbook) Resume(ctx context.Context) (*Report, error) {
 			break
 		}
 	}
-	if err := rb.restoreFence(ctx, completed); err != nil {
+	if err := rb.restoreFence(ctx, acted, completed); err != nil {
 		return nil, err
 	}
 	return rb.forward(ctx, next, "run")
@@ -212,8 +226,11 @@ func (rb *Runbook) Rollback(ctx context.Context) (*Report, error) {
 		return nil, err
 	}
 	defer lk.release()
-	events := lastRun(mustRead(rb.cfg.StateDir))
-	if len(events) == 0 || runState(events) == "rolled back" {
+	events, err := readLastRun(rb.cfg.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	if st := runState(events); st == "none" || st == "rolled back" {
 		return nil, &RefusedError{Reason: "there is no run to roll back (switcharoo status shows the last one)"}
 	}
 	if rb.j, err = openJournal(rb.cfg.StateDir); err != nil {
@@ -326,9 +343,10 @@ func (rb *Runbook) do(ctx context.Context, s *step) error {
 		sctx, cancel = context.WithTimeout(sctx, s.timeout)
 	}
 	before := maps.Clone(rb.facts)
+	rb.at(s.name, beforeApply)
 	err := s.apply(sctx)
 	cancel()
-	if rb.crashAt != nil && rb.crashAt(s.name, true) {
+	if rb.at(s.name, insideStep) {
 		return errCrash
 	}
 	rb.record(Entry{Step: s.name, Start: start, End: time.Now(), Result: resultOf(err), Error: errString(err)})
@@ -340,10 +358,23 @@ func (rb *Runbook) do(ctx context.Context, s *step) error {
 	if err := rb.j.append(Event{Run: rb.run, Step: s.name, Kind: evDone, Data: diff(before, rb.facts)}); err != nil {
 		return err
 	}
-	if rb.crashAt != nil && rb.crashAt(s.name, false) {
+	if rb.at(s.name, afterStep) {
 		return errCrash
 	}
 	return nil
+}
+
+// hookPoint is where in a step the test hook runs.
+type hookPoint int
+
+const (
+	beforeApply hookPoint = iota // intent journaled, nothing done yet
+	insideStep                   // applied, result not journaled
+	afterStep                    // result journaled: the step boundary
+)
+
+func (rb *Runbook) at(step string, p hookPoint) bool {
+	return rb.hook != nil && rb.hook(step, p)
 }
 
 // errCrash is a simulated death of the process: nothing more is done or
@@ -377,8 +408,11 @@ func (rb *Runbook) undoAll(ctx context.Context, done map[string]bool, kind strin
 		if err != nil {
 			rb.log.Error().Err(err).Str("step", s.name).Msg("undo failed")
 			_ = rb.j.append(Event{Run: rb.run, Step: s.name, Kind: evUndoFailed, Error: err.Error()})
+			// The steps before it are not undone over a failed undo:
+			// unfencing the source while the target's writes have not
+			// come back, say, would lose them.
 			errs = append(errs, fmt.Errorf("undo %s: %w", s.name, err))
-			continue
+			break
 		}
 		_ = rb.j.append(Event{Run: rb.run, Step: s.name, Kind: evUndone})
 		if err := rb.checkOnePrimary(uctx); err != nil {
@@ -423,11 +457,6 @@ func newRunID() string {
 	b := make([]byte, 3)
 	_, _ = rand.Read(b)
 	return time.Now().UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b)
-}
-
-func mustRead(dir string) []Event {
-	events, _ := readJournal(dir)
-	return events
 }
 
 // diff returns the facts added or changed.

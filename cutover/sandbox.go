@@ -38,6 +38,9 @@ var SandboxCredentials = map[string]string{
 	"AWS_ACCESS_KEY_ID":         "AKIDSANDBOX",
 	"AWS_SECRET_ACCESS_KEY":     "sandbox-secret",
 	"AWS_EC2_METADATA_DISABLED": "true",
+	// The user's own AWS profiles play no part in the sandbox.
+	"AWS_CONFIG_FILE":             os.DevNull,
+	"AWS_SHARED_CREDENTIALS_FILE": os.DevNull,
 }
 
 // StartSandbox builds the world in dir; binary is the switcharoo

@@ -174,10 +174,11 @@ func (rb *Runbook) unfenceSource(ctx context.Context) error {
 }
 
 // restoreFence re-reads the fence after a crash: the global lock died with
-// the process that held it. Between the fence and the end of replication
-// it is taken again; a position that moved meanwhile is recorded anew.
-func (rb *Runbook) restoreFence(ctx context.Context, completed map[string]bool) error {
-	if !completed["fence-source"] || completed["stop-replication"] {
+// the process that held it. Between the fence and stop-replication (which
+// releases it) it is taken again; a position that moved meanwhile is
+// recorded anew.
+func (rb *Runbook) restoreFence(ctx context.Context, acted, completed map[string]bool) error {
+	if !completed["fence-source"] || acted["stop-replication"] {
 		return nil
 	}
 	ro, err := rb.source.readOnly(ctx)
@@ -197,7 +198,7 @@ func (rb *Runbook) restoreFence(ctx context.Context, completed map[string]bool) 
 	if pos.String() != rb.facts["fence_position"] {
 		rb.log.Warn().Str("recorded", rb.facts["fence_position"]).Stringer("now", pos).Msg("the source's position moved while the runbook was down; catching up to the new one")
 		rb.facts["fence_position"] = pos.String()
-		return rb.j.append(Event{Run: rb.run, Kind: "fact", Data: map[string]string{"fence_position": pos.String()}})
+		return rb.j.append(Event{Run: rb.run, Kind: evFact, Data: map[string]string{"fence_position": pos.String()}})
 	}
 	return nil
 }
@@ -296,15 +297,19 @@ func (rb *Runbook) stopReplication(ctx context.Context) error {
 	if !rb.cfg.Cutover.ReverseReplication {
 		return nil
 	}
+	// Started before a crash: it is not seeded again under its feet.
+	if st, err := binlog.ReadStatus(ctx, rb.source.db, rb.reverseDB()); err == nil && st.State == binlog.StateStreaming {
+		if _, ok := rb.facts["reverse_start"]; !ok {
+			rb.facts["reverse_start"] = st.Checkpoint.File + ":" + strconv.FormatUint(uint64(st.Checkpoint.Pos), 10)
+		}
+		return nil
+	}
 	if _, ok := rb.facts["reverse_start"]; !ok {
 		pos, err := binlog.Seed(ctx, binlog.ReverseConfig(rb.cfg), rb.log)
 		if err != nil {
 			return fmt.Errorf("seed reverse replication: %w", err)
 		}
 		rb.facts["reverse_start"] = pos.String()
-	}
-	if st, err := binlog.ReadStatus(ctx, rb.source.db, rb.reverseDB()); err == nil && st.State == binlog.StateStreaming {
-		return nil // already running
 	}
 	if rb.opts.StartReverse == nil {
 		rb.log.Warn().Msg("start reverse replication now: switcharoo replicate --reverse")
@@ -334,8 +339,13 @@ func (rb *Runbook) resumeReplication(ctx context.Context) error {
 			case <-time.After(50 * time.Millisecond):
 			}
 		}
+		// Stopped before forward replication starts again: the two never
+		// run at once, or each would send the other's writes back.
 		if err := binlog.SetCommand(ctx, rb.source.db, rb.reverseDB(), binlog.CommandStop); err != nil {
 			return fmt.Errorf("source: %w", err)
+		}
+		if err := binlog.WaitForCommand(ctx, rb.source.db, rb.reverseDB(), binlog.CommandStop, 30*time.Second); err != nil {
+			return fmt.Errorf("stop reverse replication: %w", err)
 		}
 		if _, err := binlog.Seed(ctx, rb.cfg, rb.log); err != nil {
 			return fmt.Errorf("seed forward replication again: %w", err)

@@ -155,7 +155,7 @@ func (a *rule) Apply(ctx context.Context) error {
 func (a *rule) restore(ctx context.Context, now ebtypes.RuleState) error {
 	was := a.recorded().WasEnabled
 	if was == nil {
-		a.r.log.Warn().Str("action", a.Name()).Msg("app stop recorded nothing for this rule; left as it is")
+		a.r.log.Info().Str("action", a.Name()).Msg("nothing recorded by app stop to restore; rule left as it is")
 		return nil
 	}
 	if *was && now != ebtypes.RuleStateEnabled {
@@ -285,7 +285,7 @@ func (a *sched) update(ctx context.Context, state schedtypes.ScheduleState) erro
 func (a *sched) restore(ctx context.Context) error {
 	rec := a.recorded()
 	if rec.Schedule == nil {
-		a.r.log.Warn().Str("action", a.Name()).Msg("app stop saved nothing for this schedule; left as it is")
+		a.r.log.Info().Str("action", a.Name()).Msg("nothing recorded by app stop to restore; schedule left as it is")
 		return nil
 	}
 	return a.update(ctx, rec.Schedule.State)

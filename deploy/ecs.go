@@ -121,7 +121,7 @@ func (a *ecsService) Undo(ctx context.Context) error {
 		if err := a.update(ctx, rec.PreviousTaskDefinition, count); err != nil {
 			return err
 		}
-		return a.waitUntil(ctx, a.timeout(ecsTimeout), "the previous revision to run", func(ctx context.Context) (bool, string, error) {
+		err := a.waitUntil(ctx, a.timeout(ecsTimeout), "the previous revision to run", func(ctx context.Context) (bool, string, error) {
 			s, err := a.describe(ctx)
 			if err != nil {
 				return false, "", err
@@ -129,6 +129,13 @@ func (a *ecsService) Undo(ctx context.Context) error {
 			return aws.ToString(s.TaskDefinition) == rec.PreviousTaskDefinition && s.RunningCount == int32(count) && s.PendingCount == 0,
 				fmt.Sprintf("%s, %d of %d running", revision(aws.ToString(s.TaskDefinition)), s.RunningCount, count), nil
 		})
+		if err != nil {
+			return err
+		}
+		// Undone: the next deploy registers a revision afresh, from the
+		// configuration it is given then.
+		rec.PreviousTaskDefinition, rec.PreviousCount, rec.NewTaskDefinition = "", nil, ""
+		return a.r.save()
 	}
 	return nil // starting again is not undone
 }
@@ -166,7 +173,7 @@ func (a *ecsService) stop(ctx context.Context) error {
 func (a *ecsService) restoreCount(ctx context.Context) error {
 	n := a.recorded().StoppedCount
 	if n == nil {
-		a.r.log.Warn().Str("action", a.Name()).Msg("no count recorded by app stop; service left as it is")
+		a.r.log.Info().Str("action", a.Name()).Msg("nothing recorded by app stop to restore; service left as it is")
 		return nil
 	}
 	s, err := a.describe(ctx)

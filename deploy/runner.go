@@ -206,6 +206,13 @@ func (r *Runner) ForgetStop() error {
 	return r.save()
 }
 
+// Forget drops everything recorded: a new night records afresh what it
+// stops and what it deploys, from the services as they are then.
+func (r *Runner) Forget() error {
+	r.state.Resources = map[string]*resourceState{}
+	return r.save()
+}
+
 // Undo undoes a phase's actions in reverse order, as far as they record
 // something to undo.
 func (r *Runner) Undo(ctx context.Context, p Phase) error {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/switcharoo/switcharoo/binlog"
+	"github.com/switcharoo/switcharoo/cutover"
 	"github.com/switcharoo/switcharoo/internal/exitcode"
 	"github.com/switcharoo/switcharoo/internal/mysqlconn"
 )
@@ -15,9 +16,10 @@ func (c *cli) statusCommand() *cobra.Command {
 	var output string
 	cmd := &cobra.Command{
 		Use:   "status",
-		Short: "Show replication's state, position, lag, rate and copy progress",
+		Short: "Show replication's state, position, lag, rate and copy progress, and the last run of the night",
 		Long: `Reads the replicator's state from the target (the checkpoint schema), so it
-works from any machine and whether or not replicate is running.`,
+works from any machine and whether or not replicate is running; and the last
+run of the night from the journal in state_dir.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if output != "text" && output != "json" {
@@ -40,16 +42,39 @@ works from any machine and whether or not replicate is running.`,
 			case err != nil:
 				return fmt.Errorf("target %s: %w", mysqlconn.Addr(cfg.Target), err)
 			}
+			run, err := cutover.LastRun(cfg.StateDir)
+			if err != nil {
+				return err
+			}
 			if output == "json" {
 				enc := json.NewEncoder(c.stdout)
 				enc.SetIndent("", "  ")
-				return enc.Encode(s)
+				return enc.Encode(struct {
+					*binlog.Status
+					Runbook *cutover.RunStatus `json:"runbook"`
+				}{s, run})
 			}
-			_, err = fmt.Fprintf(c.stdout, "state       %s\nlag         %d ms\ncheckpoint  %s:%d\ngtid        %s\nrate        %.0f rows/s\ncopy        %d of about %d rows\n",
-				s.State, s.LagMillis, s.Checkpoint.File, s.Checkpoint.Pos, s.Checkpoint.GTID, s.RowsPerSecond, s.Copy.RowsDone, s.Copy.RowsTotal)
+			_, err = fmt.Fprintf(c.stdout, "state       %s\nlag         %d ms\ncheckpoint  %s:%d\ngtid        %s\nrate        %.0f rows/s\ncopy        %d of about %d rows\nrunbook     %s\n",
+				s.State, s.LagMillis, s.Checkpoint.File, s.Checkpoint.Pos, s.Checkpoint.GTID, s.RowsPerSecond, s.Copy.RowsDone, s.Copy.RowsTotal, describeRun(run))
 			return err
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 	return cmd
+}
+
+// describeRun says where the last run of the night stands, in a line.
+func describeRun(r *cutover.RunStatus) string {
+	if r.State == "none" {
+		return "no run yet"
+	}
+	text := fmt.Sprintf("%s, run %s, %d steps done", r.State, r.Run, len(r.Done))
+	if r.State == "in progress" {
+		text += fmt.Sprintf("; last: %s %s", r.LastEvent, r.Step)
+		if r.Error != "" {
+			text += ": " + r.Error
+		}
+		text += " (switcharoo resume or switcharoo rollback)"
+	}
+	return text
 }

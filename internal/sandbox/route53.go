@@ -33,6 +33,7 @@ type Route53 struct {
 	zones    []*r53Zone
 	changes  map[string]*r53Change
 	throttle int // the next requests answered with Throttling
+	deny     int // the next changes answered with AccessDenied
 	requests int
 
 	http *http.Server
@@ -129,6 +130,14 @@ func (e *Route53) Throttle(n int) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.throttle = n
+}
+
+// DenyChanges answers the next n ChangeResourceRecordSets requests with
+// AccessDenied, as Route 53 does when the credentials lack the permission.
+func (e *Route53) DenyChanges(n int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.deny = n
 }
 
 // Requests counts the API requests received.
@@ -337,6 +346,11 @@ func (e *Route53) changeRecords(w http.ResponseWriter, r *http.Request, id strin
 	z := e.zone(id)
 	if z == nil {
 		writeR53Error(w, http.StatusNotFound, "NoSuchHostedZone", "No hosted zone found with ID: "+id)
+		return
+	}
+	if e.deny > 0 {
+		e.deny--
+		writeR53Error(w, http.StatusForbidden, "AccessDenied", "User is not authorized to perform: route53:ChangeResourceRecordSets on resource: hostedzone/"+id)
 		return
 	}
 	var req struct {

@@ -1,0 +1,309 @@
+package cutover
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switcharoo/switcharoo/binlog"
+	"github.com/switcharoo/switcharoo/internal/config"
+	"github.com/switcharoo/switcharoo/internal/exitcode"
+)
+
+var nightSteps = []string{"preflight", "ttl", "stop-app", "fence-source", "catch-up", "verify", "stop-replication",
+	"unfence-target", "deploy", "dns-swap", "start-app", "health", "finish"}
+
+// The night on the sandbox: a plan that changes nothing and a hash that
+// guards it; the run, with its report; writes on the new side; the
+// rollback that brings every one of them back to the old side; then a
+// rehearsal (run and rollback) on the same sandbox. Throughout, at most
+// one server accepts application writes.
+func TestNight(t *testing.T) {
+	sb := startSandbox(t)
+	stopWatch := watchPrimaries(t, sb)
+	ctx := context.Background()
+	rb := newRunbook(t, sb, sb.Config, nil)
+	journal := filepath.Join(sb.Config.StateDir, journalFile)
+
+	before := observe(t, sb)
+	steps, hash, err := rb.Plan(ctx)
+	if err != nil {
+		t.Fatalf("plan: %v", err)
+	}
+	var names []string
+	for _, s := range steps {
+		names = append(names, s.Step)
+		if s.Plan == "" {
+			t.Errorf("step %s has no plan", s.Step)
+		}
+	}
+	if !slices.Equal(names, nightSteps) {
+		t.Fatalf("plan steps %v, want %v", names, nightSteps)
+	}
+	if !strings.Contains(steps[9].Plan, "db.example.test.") || !strings.Contains(steps[9].Plan, "127.0.0.3") {
+		t.Errorf("the swap's plan does not name the record and its new value: %s", steps[9].Plan)
+	}
+	if _, again, err := rb.Plan(ctx); err != nil || again != hash {
+		t.Errorf("planning twice gave hashes %s and %s (%v)", hash, again, err)
+	}
+	if after := observe(t, sb); after != before {
+		t.Fatalf("plan changed the world:\nbefore %+v\nafter  %+v", before, after)
+	}
+	if _, err := os.Stat(journal); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("plan wrote a journal: %v", err)
+	}
+
+	rb.opts.PlanHash = "0123456789abcdef"
+	_, err = rb.Run(ctx)
+	var refused *RefusedError
+	if !errors.As(err, &refused) || exitcode.Of(err) != exitcode.Usage || !strings.Contains(err.Error(), "the plan changed") {
+		t.Fatalf("run with another plan's hash: %v (exit %d), want a refusal (exit 2)", err, exitcode.Of(err))
+	}
+	if after := observe(t, sb); after != before {
+		t.Fatalf("a refused run changed the world:\nbefore %+v\nafter  %+v", before, after)
+	}
+
+	rb.opts.PlanHash = hash
+	report, err := rb.Run(ctx)
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	checkReport(t, report, "run", "finished", nightSteps)
+	onTarget(t, sb)
+	if st := forwardStatus(t, sb); st.State != binlog.StateStopped {
+		t.Errorf("forward replication after the night: %s, want stopped", st.State)
+	}
+	noneLost(t, sb, sb.Target)
+
+	back, err := newRunbook(t, sb, sb.Config, nil).Rollback(ctx)
+	if err != nil {
+		t.Fatalf("rollback: %v", err)
+	}
+	checkReport(t, back, "rollback", "rolled back", nil)
+	onSource(t, sb)
+	noneLost(t, sb, sb.Source)
+	if n := query(t, rootDB(t, sb.Source), "SELECT COUNT(*) FROM app.writes WHERE server_id = 2"); n == "0" {
+		t.Errorf("no write taken by the new side reached the old side")
+	}
+	noneLost(t, sb, sb.Target) // forward replication runs again
+
+	run, back, err := newRunbook(t, sb, sb.Config, nil).Rehearse(ctx)
+	if err != nil {
+		t.Fatalf("rehearse: %v", err)
+	}
+	checkReport(t, run, "run", "finished", nightSteps)
+	checkReport(t, back, "rehearse-rollback", "rolled back", nil)
+	onSource(t, sb)
+	noneLost(t, sb, sb.Source)
+	if looks := stopWatch(); looks < 100 {
+		t.Errorf("the primaries were looked at only %d times", looks)
+	}
+}
+
+// checkReport checks a report's outcome, its steps (when given) and its
+// files, and that the probe measured the switch.
+func checkReport(t *testing.T, r *Report, kind, outcome string, steps []string) {
+	t.Helper()
+	if r == nil {
+		t.Fatalf("no %s report", kind)
+	}
+	if r.Kind != kind || r.Outcome != outcome {
+		t.Errorf("report: %s %s, want %s %s", r.Kind, r.Outcome, kind, outcome)
+	}
+	if steps != nil {
+		var got []string
+		for _, s := range r.Steps {
+			got = append(got, s.Step)
+			if s.Result != "done" || s.End.Before(s.Start) {
+				t.Errorf("report step %+v", s)
+			}
+		}
+		if !slices.Equal(got, steps) {
+			t.Errorf("report steps %v, want %v", got, steps)
+		}
+	}
+	if r.Writes == nil || r.Writes.WindowMS <= 0 || r.Writes.DNSCacheMS != 1000 {
+		t.Errorf("write unavailability not measured: %+v", r.Writes)
+	}
+	for _, f := range []string{r.Markdown, r.JSON} {
+		if b, err := os.ReadFile(f); err != nil || !strings.Contains(string(b), r.Run) {
+			t.Errorf("report file %s: %v", f, err)
+		}
+	}
+}
+
+// The orchestrator dies inside every step (after it acted, before its
+// result is journaled) and at every step boundary, one death per process;
+// each time a new process resumes from the journal. The night ends as
+// an uninterrupted one does, nothing lost, never two primaries.
+func TestCrashAndResume(t *testing.T) {
+	sb := startSandbox(t)
+	stopWatch := watchPrimaries(t, sb)
+	ctx := context.Background()
+	type crash struct {
+		step string
+		at   hookPoint
+	}
+	var crashes []crash
+	for _, s := range nightSteps {
+		crashes = append(crashes, crash{s, insideStep}, crash{s, afterStep})
+	}
+	next := 0
+	hook := func(step string, at hookPoint) bool {
+		if next < len(crashes) && crashes[next] == (crash{step, at}) {
+			next++
+			return true
+		}
+		return false
+	}
+	var report *Report
+	var err error
+	for process := 0; ; process++ {
+		rb := newRunbook(t, sb, sb.Config, hook)
+		if process == 0 {
+			report, err = rb.Run(ctx)
+		} else {
+			report, err = rb.Resume(ctx)
+		}
+		rb.Close() // the dead process's connections, and its global lock, go
+		if !errors.Is(err, errCrash) {
+			break
+		}
+		if process > 2*len(crashes) {
+			t.Fatalf("still crashing after %d processes", process)
+		}
+	}
+	if err != nil {
+		t.Fatalf("the last resume: %v", err)
+	}
+	if next != len(crashes) {
+		t.Fatalf("only %d of %d crashes happened", next, len(crashes))
+	}
+	if report.Outcome != "finished" {
+		t.Fatalf("outcome %s", report.Outcome)
+	}
+	onTarget(t, sb)
+	noneLost(t, sb, sb.Target)
+	if _, err := newRunbook(t, sb, sb.Config, nil).Resume(ctx); exitcode.Of(err) != exitcode.Usage {
+		t.Errorf("resume after a finished night: %v, want a refusal", err)
+	}
+	stopWatch()
+}
+
+// A fault injected in each step: before the DNS swap the night is undone
+// (exit 3) and the application runs on the source again, ready for another
+// night; after the swap (health) it stops for a person (exit 4), and a
+// rollback brings everything back.
+func TestFailures(t *testing.T) {
+	sb := startSandbox(t)
+	stopWatch := watchPrimaries(t, sb)
+	ctx := context.Background()
+	src, dst := rootDB(t, sb.Source), rootDB(t, sb.Target)
+
+	// undone runs a night with inject called before step injectAt acts,
+	// and checks that step failed, with want in the error, and all undone.
+	undone := func(t *testing.T, cfg *config.Config, injectAt, step, want string, inject func()) {
+		t.Helper()
+		rb := newRunbook(t, sb, cfg, func(s string, at hookPoint) bool {
+			if s == injectAt && at == beforeApply {
+				inject()
+			}
+			return false
+		})
+		report, err := rb.Run(ctx)
+		var u *UndoneError
+		if !errors.As(err, &u) || u.Step != step || exitcode.Of(err) != exitcode.Failed || !strings.Contains(err.Error(), want) {
+			t.Fatalf("want step %s undone (exit 3) with %q, got %v (exit %d)", step, want, err, exitcode.Of(err))
+		}
+		if report == nil || report.Outcome != "undone" {
+			t.Fatalf("report: %+v", report)
+		}
+		var undos []string
+		for _, s := range report.Steps {
+			if s.Undo {
+				undos = append(undos, s.Step)
+			}
+		}
+		t.Logf("undone: %v", undos)
+		onSource(t, sb)
+		noneLost(t, sb, sb.Source)
+	}
+
+	t.Run("catch-up", func(t *testing.T) {
+		// The target stalls: a table the replicator must write is locked,
+		// and the source changes it just before the fence.
+		cfg := copyConfig(sb)
+		cfg.Cutover.CatchUpTimeout = 2 * time.Second
+		conn, err := dst.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		undone(t, cfg, "fence-source", "catch-up", "did not reach the fenced position", func() {
+			if _, err := conn.ExecContext(ctx, "LOCK TABLES app.customers WRITE"); err != nil {
+				t.Error(err)
+			}
+			exec1(t, src, "UPDATE app.customers SET balance = balance + 1 WHERE id = 1")
+		})
+		if _, err := conn.ExecContext(ctx, "UNLOCK TABLES"); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("verify", func(t *testing.T) {
+		// A row changed on the target behind replication's back.
+		name := query(t, src, "SELECT name FROM app.customers WHERE id = 2")
+		undone(t, copyConfig(sb), "verify", "verify", "differs", func() {
+			exec1(t, dst, "SET SESSION sql_log_bin = 0", "UPDATE app.customers SET name = 'tampered' WHERE id = 2", "SET SESSION sql_log_bin = 1")
+		})
+		exec1(t, dst, "SET SESSION sql_log_bin = 0", "UPDATE app.customers SET name = '"+name+"' WHERE id = 2", "SET SESSION sql_log_bin = 1")
+	})
+
+	t.Run("deploy", func(t *testing.T) {
+		// The new revision's tasks exit at once: ECS's circuit breaker.
+		cfg := copyConfig(sb)
+		cfg.App.Deploy[0].Environment = append(cfg.App.Deploy[0].Environment, config.EnvVar{Name: "DB_PORT", Value: "not-a-port"})
+		undone(t, cfg, "deploy", "deploy", "circuit breaker", func() {})
+	})
+
+	t.Run("dns-swap", func(t *testing.T) {
+		// Route 53 refuses the change: the credentials lack the permission.
+		undone(t, copyConfig(sb), "dns-swap", "dns-swap", "AccessDenied", func() { sb.Route53.DenyChanges(1) })
+	})
+
+	t.Run("health", func(t *testing.T) {
+		// After the swap, the web health check fails.
+		unhealthy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}))
+		defer unhealthy.Close()
+		cfg := copyConfig(sb)
+		cfg.Checks.HTTP = append(cfg.Checks.HTTP, config.HTTPCheck{Name: "web", URL: unhealthy.URL})
+		cfg.Cutover.HealthTimeout = 2 * time.Second
+		report, err := newRunbook(t, sb, cfg, nil).Run(ctx)
+		var human *HumanError
+		if !errors.As(err, &human) || exitcode.Of(err) != exitcode.NeedsHuman || !strings.Contains(err.Error(), "switcharoo rollback") {
+			t.Fatalf("want a stop for a person (exit 4) pointing to rollback, got %v (exit %d)", err, exitcode.Of(err))
+		}
+		if report == nil || report.Outcome != "failed after the point of no return" {
+			t.Fatalf("report: %+v", report)
+		}
+		onTarget(t, sb) // nothing undone: the application runs on the target
+		if _, err := newRunbook(t, sb, cfg, nil).Run(ctx); exitcode.Of(err) != exitcode.Usage {
+			t.Errorf("a new run over an unfinished one: %v, want a refusal", err)
+		}
+		if _, err := newRunbook(t, sb, cfg, nil).Rollback(ctx); err != nil {
+			t.Fatalf("rollback: %v", err)
+		}
+		onSource(t, sb)
+		noneLost(t, sb, sb.Source)
+	})
+	stopWatch()
+}

@@ -1,0 +1,327 @@
+package cutover
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/switcharoo/switcharoo/binlog"
+	"github.com/switcharoo/switcharoo/deploy"
+	"github.com/switcharoo/switcharoo/internal/config"
+	"github.com/switcharoo/switcharoo/internal/sandbox"
+)
+
+// The helpers of the runbook's tests: a sandbox per test (two MariaDB
+// servers, the Route 53 and ECS/EventBridge emulators, a web service and a
+// cron job writing through db.example.test, the replicator), and what the
+// tests observe of it.
+
+var (
+	buildOnce sync.Once
+	binary    string
+	buildErr  error
+)
+
+// switcharooBinary builds the command the sandbox's tasks run, once.
+func switcharooBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "switcharoo-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binary = filepath.Join(dir, "switcharoo")
+		if out, err := exec.Command("go", "build", "-o", binary, "../cmd/switcharoo").CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binary
+}
+
+func testLogger(t *testing.T) zerolog.Logger {
+	level := zerolog.WarnLevel
+	if os.Getenv("SWITCHAROO_TEST_LOG") != "" {
+		level = zerolog.DebugLevel
+	}
+	return zerolog.New(zerolog.NewTestWriter(t)).Level(level).With().Timestamp().Logger()
+}
+
+// startSandbox starts a sandbox for t, stopped when t ends.
+func startSandbox(t *testing.T) *Sandbox {
+	t.Helper()
+	for k, v := range SandboxCredentials {
+		t.Setenv(k, v)
+	}
+	bin := switcharooBinary(t)
+	sb, err := StartSandbox(context.Background(), t.TempDir(), bin, testLogger(t))
+	if errors.Is(err, sandbox.ErrNotInstalled) && os.Getenv("CI") != "true" {
+		t.Skipf("skipping: %v", err)
+	}
+	if err != nil {
+		t.Fatalf("start the sandbox: %v", err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			logTasks(t, sb.Dir)
+		}
+		closeRootDBs(sb)
+		sb.Stop()
+	})
+	return sb
+}
+
+// logTasks logs the tail of the emulated tasks' output.
+func logTasks(t *testing.T, dir string) {
+	logs, _ := filepath.Glob(filepath.Join(dir, "tasks", "*"))
+	for _, l := range logs {
+		b, _ := os.ReadFile(l)
+		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+		t.Logf("%s:\n%s", filepath.Base(l), strings.Join(lines[max(0, len(lines)-5):], "\n"))
+	}
+}
+
+// newRunbook makes a runbook for cfg in sb, closed when t ends.
+func newRunbook(t *testing.T, sb *Sandbox, cfg *config.Config, hook func(string, hookPoint) bool) *Runbook {
+	t.Helper()
+	rb, err := New(context.Background(), cfg, testLogger(t), Options{Yes: true, StartReverse: sb.StartReverse})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb.hook = hook
+	t.Cleanup(func() { rb.Close() })
+	return rb
+}
+
+// rootDBs are the tests' pools to the sandboxes' servers, one per server,
+// closed when its sandbox stops.
+var (
+	rootMu  sync.Mutex
+	rootDBs = map[*sandbox.MariaDB]*sql.DB{}
+)
+
+// rootDB returns the pool to m, as root.
+func rootDB(t *testing.T, m *sandbox.MariaDB) *sql.DB {
+	t.Helper()
+	rootMu.Lock()
+	defer rootMu.Unlock()
+	if db, ok := rootDBs[m]; ok {
+		return db
+	}
+	db, err := sql.Open("mysql", m.DSN(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rootDBs[m] = db
+	return db
+}
+
+func closeRootDBs(sb *Sandbox) {
+	rootMu.Lock()
+	defer rootMu.Unlock()
+	for _, m := range []*sandbox.MariaDB{sb.Source, sb.Target} {
+		if db, ok := rootDBs[m]; ok {
+			db.Close()
+			delete(rootDBs, m)
+		}
+	}
+}
+
+func query(t *testing.T, db *sql.DB, q string, args ...any) string {
+	t.Helper()
+	var v sql.NullString
+	if err := db.QueryRow(q, args...).Scan(&v); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	return v.String
+}
+
+func exec1(t *testing.T, db *sql.DB, stmts ...string) {
+	t.Helper()
+	for _, s := range stmts {
+		if _, err := db.Exec(s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+}
+
+// waitFor polls cond until it holds, or fails t after timeout.
+func waitFor(t *testing.T, what string, timeout time.Duration, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		ok, state := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up after %s waiting for %s; last state: %s", timeout, what, state)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// world is what a person would look at to know where the application
+// runs: the servers' fences, the replicators, DNS, the application.
+type world struct {
+	SourceReadOnly, TargetReadOnly string
+	ForwardCommand                 string
+	DNS                            string
+	App                            string
+	Cron                           string
+}
+
+func observe(t *testing.T, sb *Sandbox) world {
+	t.Helper()
+	src, dst := rootDB(t, sb.Source), rootDB(t, sb.Target)
+	var w world
+	w.SourceReadOnly = query(t, src, "SELECT @@global.read_only")
+	w.TargetReadOnly = query(t, dst, "SELECT @@global.read_only")
+	w.ForwardCommand = query(t, dst, "SELECT command FROM _switcharoo.control WHERE id = 1")
+	var recs []string
+	for _, r := range sb.Route53.Records(sb.Config.DNS.Route53.HostedZoneID) {
+		recs = append(recs, fmt.Sprintf("%s %s %d %v", r.Name, r.Type, r.TTL, r.Values))
+	}
+	sort.Strings(recs)
+	w.DNS = strings.Join(recs, "; ")
+	r, err := deploy.New(context.Background(), sb.Config, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := r.Status(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var app []string
+	for _, s := range st {
+		app = append(app, s.Resource+": "+s.State)
+	}
+	w.App = strings.Join(app, "; ")
+	w.Cron = sb.AWS.RuleState("cron")
+	return w
+}
+
+// onSource is the world before the night, and after an undo or rollback:
+// the source takes the writes, the target is fenced, DNS names the source,
+// the web service runs its first revision with both tasks, cron is on.
+func onSource(t *testing.T, sb *Sandbox) {
+	t.Helper()
+	waitFor(t, "the application back on the source", time.Minute, func() (bool, string) {
+		w := observe(t, sb)
+		ok := w.SourceReadOnly == "0" && w.TargetReadOnly == "1" && strings.Contains(w.DNS, "[127.0.0.2]") &&
+			strings.Contains(w.App, "web:1, 2 desired, 2 running") && w.Cron == "ENABLED"
+		return ok, fmt.Sprintf("%+v", w)
+	})
+	writesLand(t, sb, sb.Source)
+}
+
+// onTarget is the world after the night: the web service runs a new
+// revision (with DB_HOST naming the target).
+func onTarget(t *testing.T, sb *Sandbox) {
+	t.Helper()
+	w := observe(t, sb)
+	if w.SourceReadOnly != "1" || w.TargetReadOnly != "0" || !strings.Contains(w.DNS, "[127.0.0.3]") ||
+		strings.Contains(w.App, "web:1,") || !strings.Contains(w.App, ", 2 desired, 2 running") || w.Cron != "ENABLED" {
+		t.Fatalf("after the night: %+v", w)
+	}
+	writesLand(t, sb, sb.Target)
+}
+
+// writesLand waits until the sample application's writers have written
+// more rows on m, as m's own server.
+func writesLand(t *testing.T, sb *Sandbox, m *sandbox.MariaDB) {
+	t.Helper()
+	db := rootDB(t, m)
+	count := func() string {
+		return query(t, db, "SELECT COUNT(*) FROM app.writes WHERE server_id = @@server_id")
+	}
+	before := count()
+	waitFor(t, fmt.Sprintf("new application writes on server %d", m.ServerID), time.Minute, func() (bool, string) {
+		n := count()
+		return n != before, n + " rows"
+	})
+}
+
+// noneLost checks that every write the application saw acknowledged is
+// on m, polling while replication brings the last ones.
+func noneLost(t *testing.T, sb *Sandbox, m *sandbox.MariaDB) {
+	t.Helper()
+	waitFor(t, fmt.Sprintf("every acknowledged write on server %d", m.ServerID), time.Minute, func() (bool, string) {
+		lost, acked, err := sb.LostWrites(context.Background(), m)
+		if err != nil {
+			return false, err.Error()
+		}
+		return len(lost) == 0 && acked > 0, fmt.Sprintf("%d acknowledged, %d missing: %v", acked, len(lost), lost[:min(len(lost), 10)])
+	})
+}
+
+// watchPrimaries asserts, until t ends, that at no moment do both servers
+// accept application writes (read_only off on both). The returned function
+// stops the watch and reports how many times it looked.
+func watchPrimaries(t *testing.T, sb *Sandbox) func() int {
+	t.Helper()
+	src, dst := rootDB(t, sb.Source), rootDB(t, sb.Target)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	var looks int
+	var both []string
+	wg.Go(func() {
+		for ctx.Err() == nil {
+			var s, d bool
+			errS := src.QueryRowContext(ctx, "SELECT @@global.read_only = 0").Scan(&s)
+			errD := dst.QueryRowContext(ctx, "SELECT @@global.read_only = 0").Scan(&d)
+			if errS == nil && errD == nil {
+				looks++
+				if s && d {
+					both = append(both, time.Now().Format("15:04:05.000"))
+				}
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	})
+	stop := func() int {
+		cancel()
+		wg.Wait()
+		if len(both) > 0 {
+			t.Errorf("both servers accepted application writes at %v", both)
+		}
+		return looks
+	}
+	t.Cleanup(func() { stop() })
+	return stop
+}
+
+// forwardStatus reads the forward replicator's status on the target.
+func forwardStatus(t *testing.T, sb *Sandbox) *binlog.Status {
+	t.Helper()
+	st, err := binlog.ReadStatus(context.Background(), rootDB(t, sb.Target), sb.Config.Replication.CheckpointSchema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// copyConfig is a deep enough copy of the sandbox's configuration for a
+// test to change a section.
+func copyConfig(sb *Sandbox) *config.Config {
+	c := *sb.Config
+	c.App.Deploy = append([]config.Action(nil), c.App.Deploy...)
+	for i := range c.App.Deploy {
+		c.App.Deploy[i].Environment = append([]config.EnvVar(nil), c.App.Deploy[i].Environment...)
+	}
+	c.Checks.HTTP = append([]config.HTTPCheck(nil), c.Checks.HTTP...)
+	return &c
+}
