@@ -65,8 +65,12 @@ func TestPreflightRefusals(t *testing.T) {
 			want:  []string{"target tables already hold rows: app.ok", "replicate copies into absent or empty tables only"}},
 		{name: "no table matched", change: func(c *config.Config) { c.Replication.Databases = []string{"nothing_*"} },
 			want: []string{"replication.databases [nothing_*]", "matches no table on the source; its databases are:"}},
-		{name: "read-only target", target: []string{"SET GLOBAL read_only = ON"}, tundo: []string{"SET GLOBAL read_only = OFF"},
-			want: []string{"target: the server is read_only", "not the reader endpoint"}},
+		// read_only stops a user without SUPER (or READ_ONLY ADMIN): an
+		// Aurora reader endpoint, say. (A SUPER user writes through it.)
+		{name: "read-only target", change: func(c *config.Config) { c.Target.User = "plain" },
+			target: []string{"CREATE USER 'plain'@'%'", "GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, INDEX ON *.* TO 'plain'@'%'", "SET GLOBAL read_only = ON"},
+			tundo: []string{"SET GLOBAL read_only = OFF", "DROP USER 'plain'@'%'"},
+			want:  []string{`target: the server is read_only and user "plain" may not write through it`, "not the reader endpoint"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

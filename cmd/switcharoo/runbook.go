@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -28,7 +29,8 @@ func (c *cli) runbook(cmd *cobra.Command, opts cutover.Options) (*cutover.Runboo
 }
 
 // startReverse starts `switcharoo replicate --reverse` as a process of its
-// own, which outlives this one, logging to state_dir/reverse-replicate.log.
+// own, which outlives this one, logging to state_dir/reverse-replicate.log;
+// its PID is in state_dir/reverse-replicate.pid.
 func startReverse(configPath, stateDir string) error {
 	self, err := os.Executable()
 	if err != nil {
@@ -45,7 +47,30 @@ func startReverse(configPath, stateDir string) error {
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start reverse replication: %w", err)
 	}
+	pid := strconv.Itoa(cmd.Process.Pid)
+	if err := os.WriteFile(filepath.Join(stateDir, "reverse-replicate.pid"), []byte(pid+"\n"), 0o600); err != nil {
+		return fmt.Errorf("reverse replication runs as PID %s, but its PID file: %w", pid, err)
+	}
 	return cmd.Process.Release()
+}
+
+// stopReverse ends the reverse replicator startReverse started in
+// stateDir, if it still runs (SIGTERM: it stops at a transaction boundary).
+func stopReverse(stateDir string) {
+	b, err := os.ReadFile(filepath.Join(stateDir, "reverse-replicate.pid"))
+	if err != nil {
+		return
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return
+	}
+	// The PID is still that replicator's, not a process that reused it.
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil || !strings.Contains(string(cmdline), "--reverse") {
+		return
+	}
+	_ = syscall.Kill(pid, syscall.SIGTERM)
 }
 
 // approve asks on the terminal.

@@ -52,6 +52,9 @@ Ctrl-C or 'switcharoo sandbox down'. Try any command against it with -c.`,
 				return err
 			}
 			defer sb.Stop()
+			// A reverse replicator that switcharoo run started in the
+			// sandbox goes with it.
+			defer stopReverse(sb.Config.StateDir)
 			pidFile := filepath.Join(abs, "sandbox.pid")
 			if err := os.WriteFile(pidFile, []byte(strconv.Itoa(os.Getpid())), 0o600); err != nil {
 				return err

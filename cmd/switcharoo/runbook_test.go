@@ -1,0 +1,173 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/switcharoo/switcharoo/cutover"
+)
+
+// The night through the command line, on a sandbox kept up by `switcharoo
+// sandbox up`: plan; run refused for another plan's hash (exit 2); run
+// (which starts reverse replication as a process of its own); status;
+// rollback (which stops it); resume refused (exit 2); sandbox down.
+func TestRunbookCommands(t *testing.T) {
+	for k, v := range cutover.SandboxCredentials {
+		t.Setenv(k, v)
+	}
+	bin := switcharooBinary(t)
+	dir := t.TempDir()
+	upOut, upLog := createFile(t, "up.out"), createFile(t, "up.log")
+	up := exec.Command(bin, "--log-format", "json", "--log-level", "warn", "sandbox", "up", "--dir", dir)
+	up.Stdout, up.Stderr = upOut, upLog
+	if err := up.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- up.Wait() }()
+	t.Cleanup(func() {
+		select {
+		case <-exited:
+		default:
+			_ = up.Process.Signal(syscall.SIGTERM)
+			<-exited
+		}
+		if t.Failed() {
+			t.Logf("sandbox up:\n%s\n%s", contents(upOut), contents(upLog))
+		}
+	})
+	deadline := time.Now().Add(3 * time.Minute)
+	for !strings.Contains(contents(upOut), "The sandbox is up") {
+		select {
+		case err := <-exited:
+			if strings.Contains(contents(upLog), "not installed") && os.Getenv("CI") != "true" {
+				t.Skipf("skipping: %s", contents(upLog))
+			}
+			t.Fatalf("sandbox up exited: %v\n%s", err, contents(upLog))
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the sandbox did not come up")
+		}
+	}
+	cfg := filepath.Join(dir, "switcharoo.yaml")
+
+	r := runBinary(t, "-c", cfg, "plan", "-o", "json")
+	var plan struct {
+		Steps []cutover.PlannedStep `json:"steps"`
+		Hash  string                `json:"hash"`
+	}
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &plan) != nil || len(plan.Steps) != 13 || len(plan.Hash) != 16 {
+		t.Fatalf("plan: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if r := runBinary(t, "-c", cfg, "run", "--yes", "--plan-hash", "0123456789abcdef"); r.code != 2 || !strings.Contains(r.stderr, "the plan changed") {
+		t.Fatalf("run with another plan's hash: exit %d\n%s", r.code, r.stderr)
+	}
+	r = runBinary(t, "-c", cfg, "run", "--yes", "--plan-hash", plan.Hash, "-o", "json")
+	var report cutover.Report
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &report) != nil || report.Outcome != "finished" {
+		t.Fatalf("run: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	reverse := reversePID(t, dir)
+	if !running(reverse) {
+		t.Fatalf("reverse replication (PID %d) is not running after the night", reverse)
+	}
+
+	r = runBinary(t, "-c", cfg, "status", "-o", "json")
+	var st struct {
+		State   string             `json:"state"`
+		Runbook *cutover.RunStatus `json:"runbook"`
+	}
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &st) != nil || st.Runbook == nil || st.Runbook.State != "finished" ||
+		len(st.Runbook.Done) != 13 || st.State != "stopped" {
+		t.Fatalf("status after the night: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+
+	r = runBinary(t, "-c", cfg, "rollback")
+	if r.code != 0 || !strings.Contains(r.stdout, "rollback "+report.Run+": rolled back") {
+		t.Fatalf("rollback: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	waitUntil(t, "reverse replication to exit after the rollback", func() bool { return !running(reverse) })
+	if r := runBinary(t, "-c", cfg, "status"); r.code != 0 || !strings.Contains(r.stdout, "rolled back, run "+report.Run) {
+		t.Errorf("status after the rollback: exit %d\n%s", r.code, r.stdout)
+	}
+	if r := runBinary(t, "-c", cfg, "resume"); r.code != 2 || !strings.Contains(r.stderr, "no interrupted run") {
+		t.Errorf("resume with nothing to resume: exit %d\n%s", r.code, r.stderr)
+	}
+
+	if r := runBinary(t, "sandbox", "down", "--dir", dir); r.code != 0 {
+		t.Fatalf("sandbox down: exit %d\n%s", r.code, r.stderr)
+	}
+	select {
+	case err := <-exited:
+		exited <- err // for the cleanup
+		if err != nil {
+			t.Errorf("sandbox up ended with %v", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("sandbox up still runs a minute after sandbox down")
+	}
+}
+
+func createFile(t *testing.T, name string) *os.File {
+	t.Helper()
+	f, err := os.Create(filepath.Join(t.TempDir(), name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+func contents(f *os.File) string {
+	b, _ := os.ReadFile(f.Name())
+	return string(b)
+}
+
+func reversePID(t *testing.T, dir string) int {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "state", "reverse-replicate.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if running(pid) {
+			_ = syscall.Kill(pid, syscall.SIGTERM)
+		}
+	})
+	return pid
+}
+
+// running reports whether pid is a live switcharoo process (not a zombie).
+func running(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if errors.Is(err, os.ErrNotExist) || err != nil {
+		return false
+	}
+	fields := strings.Fields(string(b))
+	return len(fields) > 2 && fields[2] != "Z" && strings.Contains(fields[1], "switcharoo")
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s", what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
