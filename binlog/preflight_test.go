@@ -69,8 +69,8 @@ func TestPreflightRefusals(t *testing.T) {
 		// Aurora reader endpoint, say. (A SUPER user writes through it.)
 		{name: "read-only target", change: func(c *config.Config) { c.Target.User = "plain" },
 			target: []string{"CREATE USER 'plain'@'%'", "GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, INDEX ON *.* TO 'plain'@'%'", "SET GLOBAL read_only = ON"},
-			tundo: []string{"SET GLOBAL read_only = OFF", "DROP USER 'plain'@'%'"},
-			want:  []string{`target: the server is read_only and user "plain" may not write through it`, "not the reader endpoint"}},
+			tundo:  []string{"SET GLOBAL read_only = OFF", "DROP USER 'plain'@'%'"},
+			want:   []string{`target: the server is read_only and user "plain" may not write through it`, "not the reader endpoint"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
