@@ -1,10 +1,67 @@
 // Package cutover is the switchover runbook: a journaled state machine that
 // stops the application's writers, fences the old primary, waits for the
-// replicator to catch up, verifies, redeploys the application against the
-// new database, swaps DNS and checks health — and undoes all of it, in
-// reverse, when anything fails before the point of no return.
+// replicator to catch up, verifies, starts reverse replication, redeploys
+// the application against the new database, swaps DNS and checks health —
+// and undoes all of it, in reverse, when anything fails before the point
+// of no return.
 //
 // It is the only package that imports binlog, checks, dnsswap and deploy;
-// nothing imports it but the CLI. The runbook arrives with its own issue;
-// this file reserves the package.
+// nothing imports it but the CLI.
+//
+// # Steps
+//
+// A step (steps.go) has a plan (the concrete actions, for `switcharoo
+// plan` and the plan hash), an apply, an undo and a timeout. Apply and undo
+// are idempotent and re-read the real state before acting, because after a
+// crash they run again: a step that acted but whose result was never
+// journaled is simply applied once more. The DNS swap (or, without DNS,
+// the deploy) is the point of no return: a failure before it undoes every
+// step done so far under cutover.undo_timeout; a failure after it stops for
+// a person, who resumes or rolls back. An undo that fails stops the undo
+// there: the steps before it stay done (unfencing the source while the
+// target's writes have not come back would lose them).
+//
+// # Journal and lock
+//
+// The journal (journal.go) is state_dir/journal.jsonl, append-only, every
+// event fsynced before the runbook goes on: a step's intent before it acts,
+// its result after, with the facts it recorded (the fenced binlog position,
+// the servers' ids, where reverse replication started). Resume and rollback
+// rebuild the run from it. run.lock, an flock in state_dir, keeps a second
+// operator out.
+//
+// # Fences
+//
+// fence.go fences a server against application writes. The source (MySQL
+// 5.6 has no super_read_only) gets read_only, a grace period, its client
+// connections killed, then FLUSH TABLES WITH READ LOCK held by the
+// runbook's own connection until forward replication has stopped; the lock
+// dies with the process, so resume takes it again. The target is fenced by
+// read_only or, on Aurora where nobody has SUPER, by locking the accounts
+// in cutover.app_users. After every step the runbook checks that at most
+// one side accepts application writes.
+//
+// # Replication at the switch
+//
+// The runbook drives the replicators through their control rows
+// (binlog.SetCommand): quiet before the fence, so heartbeats do not move
+// the fenced position; pause once caught up; stop at the end. Reverse
+// replication (target → source) is seeded at the target's position while
+// nothing writes there, and never runs at the same time as forward
+// replication: each would send the other's writes back.
+//
+// # Measuring
+//
+// A probe (probe.go) writes as an application user through the DNS name,
+// resolving it afresh each time, every 50 ms through the night; the report
+// (report.go) takes the write-unavailability window from it: the last
+// write the old primary took to the first the new one took, with the DNS
+// cache's share (the records' TTL) shown apart.
+//
+// # Sandbox
+//
+// sandbox.go runs the whole world on one machine for `switcharoo demo`,
+// `switcharoo sandbox up` and the tests: two MariaDB servers, the Route 53
+// and ECS/EventBridge emulators with a sample application writing through
+// the DNS name, and the replicator, supervised as a service manager would.
 package cutover

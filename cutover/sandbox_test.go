@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -19,38 +18,13 @@ import (
 	"github.com/switcharoo/switcharoo/deploy"
 	"github.com/switcharoo/switcharoo/internal/config"
 	"github.com/switcharoo/switcharoo/internal/sandbox"
+	"github.com/switcharoo/switcharoo/internal/sandboxtest"
 )
 
 // The helpers of the runbook's tests: a sandbox per test (two MariaDB
 // servers, the Route 53 and ECS/EventBridge emulators, a web service and a
 // cron job writing through db.example.test, the replicator), and what the
 // tests observe of it.
-
-var (
-	buildOnce sync.Once
-	binary    string
-	buildErr  error
-)
-
-// switcharooBinary builds the command the sandbox's tasks run, once.
-func switcharooBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "switcharoo-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binary = filepath.Join(dir, "switcharoo")
-		if out, err := exec.Command("go", "build", "-o", binary, "../cmd/switcharoo").CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binary
-}
 
 func testLogger(t *testing.T) zerolog.Logger {
 	level := zerolog.WarnLevel
@@ -66,7 +40,7 @@ func startSandbox(t *testing.T) *Sandbox {
 	for k, v := range SandboxCredentials {
 		t.Setenv(k, v)
 	}
-	bin := switcharooBinary(t)
+	bin := sandboxtest.Binary(t)
 	sb, err := StartSandbox(context.Background(), t.TempDir(), bin, testLogger(t))
 	if errors.Is(err, sandbox.ErrNotInstalled) && os.Getenv("CI") != "true" {
 		t.Skipf("skipping: %v", err)

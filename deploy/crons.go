@@ -110,7 +110,16 @@ func (a *rule) Plan(ctx context.Context) (string, error) {
 	if a.phase == Stop {
 		return fmt.Sprintf("disable rule %s (now %s, %s), then wait for the jobs it started", a.spec.Rule, r.State, aws.ToString(r.ScheduleExpression)), nil
 	}
-	return fmt.Sprintf("enable rule %s (now %s) if app stop found it enabled (found enabled: %s)", a.spec.Rule, r.State, enabledString(a.recorded().WasEnabled)), nil
+	return fmt.Sprintf("enable rule %s (now %s) if app stop found it enabled (%s)", a.spec.Rule, r.State, foundString(a.recorded().WasEnabled)), nil
+}
+
+// foundString says what app stop found, for a plan: before the night's
+// stop has run, nothing.
+func foundString(b *bool) string {
+	if b == nil {
+		return "app stop has not run yet"
+	}
+	return "found enabled: " + enabledString(b)
 }
 
 func enabledString(b *bool) string {
@@ -232,7 +241,7 @@ func (a *sched) Plan(ctx context.Context) (string, error) {
 	if a.phase == Stop {
 		return fmt.Sprintf("save schedule %s whole, disable it (now %s, %s), then wait for the jobs it started", a.spec.Schedule, s.State, aws.ToString(s.ScheduleExpression)), nil
 	}
-	return fmt.Sprintf("restore schedule %s as app stop saved it (now %s; found enabled: %s)", a.spec.Schedule, s.State, enabledString(a.recorded().WasEnabled)), nil
+	return fmt.Sprintf("restore schedule %s as app stop saved it (now %s; %s)", a.spec.Schedule, s.State, foundString(a.recorded().WasEnabled)), nil
 }
 
 func (a *sched) Apply(ctx context.Context) error {

@@ -6,11 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -18,33 +15,6 @@ import (
 	"github.com/switcharoo/switcharoo/internal/sandbox"
 	"github.com/switcharoo/switcharoo/internal/sandboxtest"
 )
-
-var (
-	buildOnce sync.Once
-	binary    string
-	buildErr  error
-)
-
-// switcharooBinary builds the command once per test run.
-func switcharooBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "switcharoo-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binary = filepath.Join(dir, "switcharoo")
-		out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binary
-}
 
 // replicationConfig writes a config for replicating app from src to dst.
 func replicationConfig(t *testing.T, src, dst *sandbox.MariaDB) string {
@@ -62,7 +32,7 @@ replication:
 func runBinary(t *testing.T, args ...string) result {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
-	cmd := exec.Command(switcharooBinary(t), args...)
+	cmd := exec.Command(sandboxtest.Binary(t), args...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
 	code := 0
@@ -99,7 +69,7 @@ func TestReplicateCommand(t *testing.T) {
 	}
 
 	var logs bytes.Buffer
-	cmd := exec.Command(switcharooBinary(t), "-c", cfg, "replicate")
+	cmd := exec.Command(sandboxtest.Binary(t), "-c", cfg, "replicate")
 	cmd.Stderr = &logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

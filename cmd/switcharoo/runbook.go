@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -110,6 +111,17 @@ func (c *cli) runbookCommands() []*cobra.Command {
 		}
 		return nil
 	}
+	// Approvals are asked on the terminal; without one, --yes must say so
+	// before anything starts.
+	checkApproval := func() error {
+		if err := checkOutput(); err != nil {
+			return err
+		}
+		if !yes && !isatty.IsTerminal(os.Stdin.Fd()) {
+			return exitcode.With(exitcode.Usage, errors.New("the night asks for approval before the fence and the DNS swap, and stdin is not a terminal: pass --yes"))
+		}
+		return nil
+	}
 	plan := &cobra.Command{
 		Use:   "plan",
 		Short: "Run the preflight and print the night's steps with their concrete actions; changes nothing",
@@ -152,7 +164,7 @@ at the next step boundary. A failure before the DNS swap undoes everything
 (exit 3); after it, the run stops for a person (exit 4): resume or rollback.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkOutput(); err != nil {
+			if err := checkApproval(); err != nil {
 				return err
 			}
 			rb, err := c.runbook(cmd, cutover.Options{Yes: yes, Approve: c.approve, PlanHash: planHash})
@@ -174,7 +186,7 @@ at the next step boundary. A failure before the DNS swap undoes everything
 		Short: "Continue an interrupted run from its journal",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkOutput(); err != nil {
+			if err := checkApproval(); err != nil {
 				return err
 			}
 			rb, err := c.runbook(cmd, cutover.Options{Yes: yes, Approve: c.approve})

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/switcharoo/switcharoo/cutover"
+	"github.com/switcharoo/switcharoo/internal/sandboxtest"
 )
 
 // The night through the command line, on a sandbox kept up by `switcharoo
@@ -24,7 +25,7 @@ func TestRunbookCommands(t *testing.T) {
 	for k, v := range cutover.SandboxCredentials {
 		t.Setenv(k, v)
 	}
-	bin := switcharooBinary(t)
+	bin := sandboxtest.Binary(t)
 	dir := t.TempDir()
 	upOut, upLog := createFile(t, "up.out"), createFile(t, "up.log")
 	up := exec.Command(bin, "--log-format", "json", "--log-level", "warn", "sandbox", "up", "--dir", dir)
@@ -169,5 +170,16 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("gave up waiting for %s", what)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// Without a terminal to ask on, run and resume refuse before anything
+// starts unless --yes.
+func TestRunNeedsApproval(t *testing.T) {
+	for _, command := range []string{"run", "resume"} {
+		r := runCLI(t, "-c", filepath.Join(t.TempDir(), "absent.yaml"), command)
+		if r.code != 2 || !strings.Contains(r.stderr, "stdin is not a terminal: pass --yes") {
+			t.Errorf("%s without --yes: exit %d\n%s", command, r.code, r.stderr)
+		}
 	}
 }

@@ -261,13 +261,12 @@ type EnvVar struct {
 	Value string `yaml:"value"`
 }
 
-// Checks configures verification and health checks. Its shape is settled
-// by the verify and runbook issues.
+// Checks configures verification and the health checks after the switch
+// (bounded by cutover.health_timeout).
 type Checks struct {
-	Verify   Verify        `yaml:"verify"`
-	HTTP     []HTTPCheck   `yaml:"http"`
-	SQLProbe SQLProbe      `yaml:"sql_probe"`
-	Timeout  time.Duration `yaml:"timeout"`
+	Verify   Verify      `yaml:"verify"`
+	HTTP     []HTTPCheck `yaml:"http"`
+	SQLProbe SQLProbe    `yaml:"sql_probe"`
 }
 
 // Verify configures the chunked data comparison.
@@ -362,7 +361,6 @@ func Defaults() Config {
 		Checks: Checks{
 			SQLProbe: SQLProbe{Port: 3306},
 			Verify:   Verify{ChunkRows: 5000, Workers: 4, DiffLimit: 100},
-			Timeout:  2 * time.Minute,
 		},
 		Cutover: Cutover{
 			LongQuery:      time.Minute,
