@@ -57,9 +57,20 @@ func openJournal(dir string) (*journal, error) {
 		return nil, fmt.Errorf("state_dir: %w", err)
 	}
 	path := filepath.Join(dir, journalFile)
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open the journal: %w", err)
+	}
+	// A line torn by a crash is ended, so that the next event starts a
+	// line of its own instead of being lost with it.
+	if fi, err := f.Stat(); err == nil && fi.Size() > 0 {
+		last := make([]byte, 1)
+		if _, err := f.ReadAt(last, fi.Size()-1); err == nil && last[0] != '\n' {
+			if _, err := f.Write([]byte{'\n'}); err != nil {
+				f.Close()
+				return nil, fmt.Errorf("end the journal's torn last line: %w", err)
+			}
+		}
 	}
 	return &journal{path: path, f: f}, nil
 }

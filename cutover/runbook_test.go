@@ -200,7 +200,8 @@ func TestCrashAndResume(t *testing.T) {
 // A fault injected in each step: before the DNS swap the night is undone
 // (exit 3) and the application runs on the source again, ready for another
 // night; after the swap (health) it stops for a person (exit 4), and a
-// rollback brings everything back.
+// rollback brings everything back. Last, an interrupt pauses the night at a
+// step boundary, and resume finishes it.
 func TestFailures(t *testing.T) {
 	sb := startSandbox(t)
 	stopWatch := watchPrimaries(t, sb)
@@ -300,6 +301,41 @@ func TestFailures(t *testing.T) {
 			t.Errorf("a new run over an unfinished one: %v, want a refusal", err)
 		}
 		if _, err := newRunbook(t, sb, cfg, nil).Rollback(ctx); err != nil {
+			t.Fatalf("rollback: %v", err)
+		}
+		onSource(t, sb)
+		noneLost(t, sb, sb.Source)
+	})
+
+	t.Run("interrupted", func(t *testing.T) {
+		// Ctrl-C while the source is being fenced: the step finishes, the
+		// night pauses before the next one, and resume goes on from there
+		// in another process.
+		runCtx, interrupt := context.WithCancel(ctx)
+		defer interrupt()
+		rb := newRunbook(t, sb, sb.Config, func(s string, at hookPoint) bool {
+			if s == "fence-source" && at == beforeApply {
+				interrupt()
+			}
+			return false
+		})
+		report, err := rb.Run(runCtx)
+		var human *HumanError
+		if !errors.As(err, &human) || exitcode.Of(err) != exitcode.NeedsHuman || !strings.Contains(err.Error(), "paused before step catch-up") {
+			t.Fatalf("want a pause before catch-up (exit 4), got %v (exit %d)", err, exitcode.Of(err))
+		}
+		if report == nil || report.Outcome != "paused" {
+			t.Fatalf("report: %+v", report)
+		}
+		if ro := query(t, src, "SELECT @@global.read_only"); ro != "1" {
+			t.Fatalf("the interrupted fence step did not finish: read_only = %s", ro)
+		}
+		rb.Close()
+		if report, err = newRunbook(t, sb, sb.Config, nil).Resume(ctx); err != nil || report.Outcome != "finished" {
+			t.Fatalf("resume after the pause: %v", err)
+		}
+		onTarget(t, sb)
+		if _, err := newRunbook(t, sb, sb.Config, nil).Rollback(ctx); err != nil {
 			t.Fatalf("rollback: %v", err)
 		}
 		onSource(t, sb)

@@ -190,7 +190,8 @@ func observe(t *testing.T, sb *Sandbox) world {
 
 // onSource is the world before the night, and after an undo or rollback:
 // the source takes the writes, the target is fenced, DNS names the source,
-// the web service runs its first revision with both tasks, cron is on.
+// the web service runs its first revision with both tasks, cron is on,
+// forward replication streams with little lag.
 func onSource(t *testing.T, sb *Sandbox) {
 	t.Helper()
 	waitFor(t, "the application back on the source", time.Minute, func() (bool, string) {
@@ -200,6 +201,11 @@ func onSource(t *testing.T, sb *Sandbox) {
 		return ok, fmt.Sprintf("%+v", w)
 	})
 	writesLand(t, sb, sb.Source)
+	waitFor(t, "forward replication streaming again, caught up", time.Minute, func() (bool, string) {
+		st := forwardStatus(t, sb)
+		return st.State == binlog.StateStreaming && time.Duration(st.LagMillis)*time.Millisecond < sb.Config.Cutover.MaxLag,
+			fmt.Sprintf("%s, lag %d ms", st.State, st.LagMillis)
+	})
 }
 
 // onTarget is the world after the night: the web service runs a new

@@ -101,7 +101,7 @@ func TestRunbookCommands(t *testing.T) {
 	if r := runBinary(t, "-c", cfg, "status"); r.code != 0 || !strings.Contains(r.stdout, "rolled back, run "+report.Run) {
 		t.Errorf("status after the rollback: exit %d\n%s", r.code, r.stdout)
 	}
-	if r := runBinary(t, "-c", cfg, "resume"); r.code != 2 || !strings.Contains(r.stderr, "no interrupted run") {
+	if r := runBinary(t, "-c", cfg, "resume", "--yes"); r.code != 2 || !strings.Contains(r.stderr, "no interrupted run") {
 		t.Errorf("resume with nothing to resume: exit %d\n%s", r.code, r.stderr)
 	}
 
@@ -180,6 +180,24 @@ func TestRunNeedsApproval(t *testing.T) {
 		r := runCLI(t, "-c", filepath.Join(t.TempDir(), "absent.yaml"), command)
 		if r.code != 2 || !strings.Contains(r.stderr, "stdin is not a terminal: pass --yes") {
 			t.Errorf("%s without --yes: exit %d\n%s", command, r.code, r.stderr)
+		}
+	}
+}
+
+// The README's first command: the whole night on a sandbox of its own,
+// nothing lost, the measured unavailability and the report printed.
+func TestDemo(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir()) // the demo's directory goes with the test
+	r := runBinary(t, "--log-level", "warn", "demo")
+	if r.code != 0 && strings.Contains(r.stderr, "not installed") && os.Getenv("CI") != "true" {
+		t.Skipf("skipping: %s", r.stderr)
+	}
+	if r.code != 0 {
+		t.Fatalf("demo: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{": finished", "write unavailability: ", "report: ", "; 0 missing on the new primary."} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("demo's output lacks %q:\n%s", want, r.stdout)
 		}
 	}
 }
