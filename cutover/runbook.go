@@ -244,22 +244,34 @@ func (rb *Runbook) Rollback(ctx context.Context) (*Report, error) {
 
 // replay restores the facts the journal recorded. It returns the steps
 // that acted (done, failed or under way when the run died) and were not
-// undone, the steps completed, and whether the run was undoing.
+// undone, the steps completed, and whether the run was undoing: a step
+// failed before the point of no return (after it, a failure waits for a
+// fix and resume, or a rollback), or an undo had begun.
 func (rb *Runbook) replay(events []Event) (acted, completed map[string]bool, undoing bool) {
 	acted, completed = map[string]bool{}, map[string]bool{}
+	noReturn := map[string]bool{}
+	for _, s := range rb.steps {
+		noReturn[s.name] = s.noReturn
+	}
+	pastReturn := false
 	for _, e := range events {
 		for k, v := range e.Data {
 			rb.facts[k] = v
 		}
 		switch e.Kind {
-		case evIntent, evFailed:
+		case evIntent:
 			acted[e.Step] = true
+		case evFailed:
+			acted[e.Step] = true
+			undoing = undoing || !pastReturn
 		case evDone:
 			acted[e.Step], completed[e.Step] = true, true
+			pastReturn = pastReturn || noReturn[e.Step]
 		case evUndone:
 			delete(acted, e.Step)
+		case evUndoIntent, evUndoFailed:
+			undoing = true
 		}
-		undoing = undoing || e.Kind == evFailed || e.Kind == evUndoIntent || e.Kind == evUndoFailed
 	}
 	return acted, completed, undoing
 }

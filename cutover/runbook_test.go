@@ -199,8 +199,9 @@ func TestCrashAndResume(t *testing.T) {
 
 // A fault injected in each step: before the DNS swap the night is undone
 // (exit 3) and the application runs on the source again, ready for another
-// night; after the swap (health) it stops for a person (exit 4), and a
-// rollback brings everything back. Last, an interrupt pauses the night at a
+// night; after the swap (health) it stops for a person (exit 4), resume
+// finishes the night once the cause is fixed, and a rollback brings
+// everything back. Last, an interrupt pauses the night at a
 // step boundary, and resume finishes it.
 func TestFailures(t *testing.T) {
 	sb := startSandbox(t)
@@ -300,6 +301,12 @@ func TestFailures(t *testing.T) {
 		if _, err := newRunbook(t, sb, cfg, nil).Run(ctx); exitcode.Of(err) != exitcode.Usage {
 			t.Errorf("a new run over an unfinished one: %v, want a refusal", err)
 		}
+		// The cause fixed (the check pointed at the wrong endpoint),
+		// resume finishes the night; then it is rolled back.
+		if report, err := newRunbook(t, sb, sb.Config, nil).Resume(ctx); err != nil || report.Outcome != "finished" {
+			t.Fatalf("resume after the fix: %v", err)
+		}
+		onTarget(t, sb)
 		if _, err := newRunbook(t, sb, cfg, nil).Rollback(ctx); err != nil {
 			t.Fatalf("rollback: %v", err)
 		}
