@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -14,7 +15,7 @@ import (
 
 func (rb *Runbook) planPreflight(context.Context) (string, error) {
 	text := fmt.Sprintf("check both servers; replication streaming with lag ≤ %s; a fast verify; nothing running longer than %s on the source; "+
-		"the target closed to the application; ", rb.cfg.Cutover.MaxLag, rb.cfg.Cutover.LongQuery)
+		"the target closed to the application, its accounts there; ", rb.cfg.Cutover.MaxLag, rb.cfg.Cutover.LongQuery)
 	if rb.dns != nil {
 		text += "the DNS records on the source; "
 	}
@@ -50,6 +51,7 @@ func (rb *Runbook) preflight(ctx context.Context) error {
 	}
 	rb.checkReplication(ctx, add)
 	rb.checkLongRunning(ctx, add)
+	rb.checkAppUsers(ctx, add)
 	if w, err := rb.target.appWritable(ctx); err != nil {
 		add("target: %v", err)
 	} else if w {
@@ -151,6 +153,32 @@ func (rb *Runbook) checkLongRunning(ctx context.Context, add func(string, ...any
 	var trx sql.NullInt64
 	if err := rb.source.db.QueryRowContext(ctx, `SELECT MAX(TIMESTAMPDIFF(SECOND, trx_started, NOW())) FROM information_schema.INNODB_TRX`).Scan(&trx); err == nil && trx.Int64 >= int64(secs) {
 		add("source: a transaction has been open for %ds (information_schema.INNODB_TRX); the fence would wait for it", trx.Int64)
+	}
+}
+
+// checkAppUsers checks that the application's accounts (cutover.app_users
+// and the probe's user) exist on the target, which they must write on
+// after the switch. Without the privilege to read mysql.user, the check
+// is left out with a warning.
+func (rb *Runbook) checkAppUsers(ctx context.Context, add func(string, ...any)) {
+	users := slices.Clone(rb.cfg.Cutover.AppUsers)
+	if u := rb.cfg.Checks.SQLProbe.User; u != "" && !containsUser(users, u) {
+		users = append(users, u)
+	}
+	for _, u := range users {
+		name, host, hasHost := strings.Cut(u, "@")
+		q, args := "SELECT COUNT(*) FROM mysql.user WHERE User = ?", []any{name}
+		if hasHost {
+			q, args = q+" AND Host = ?", append(args, host)
+		}
+		var n int
+		if err := rb.target.db.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
+			rb.log.Warn().Err(err).Msg("cannot read mysql.user on the target; the application's accounts there are not checked")
+			return
+		}
+		if n == 0 {
+			add("target: the application's account %s does not exist there; create it with the grants it has on the source before the night", u)
+		}
 	}
 }
 

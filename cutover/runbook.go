@@ -116,12 +116,17 @@ type PlannedStep struct {
 }
 
 // Plan runs the preflight and describes every step with its concrete
-// actions, and the plan's hash. It changes nothing.
+// actions, and the plan's hash. It changes nothing: the preflight only
+// reads, and the probe does not write.
 func (rb *Runbook) Plan(ctx context.Context) ([]PlannedStep, string, error) {
-	// The preflight records facts; a plan keeps none, so that a run
-	// journals every fact it relies on.
-	rb.planning, rb.facts = true, map[string]string{}
+	rb.planning = true
 	defer func() { rb.planning, rb.facts = false, map[string]string{} }()
+	return rb.plan(ctx)
+}
+
+// plan runs the preflight, leaving the facts it found, and plans every step.
+func (rb *Runbook) plan(ctx context.Context) ([]PlannedStep, string, error) {
+	rb.facts = map[string]string{}
 	if err := rb.preflight(ctx); err != nil {
 		return nil, "", err
 	}
@@ -142,7 +147,9 @@ func (rb *Runbook) Plan(ctx context.Context) ([]PlannedStep, string, error) {
 	return out, hex.EncodeToString(h.Sum(nil))[:16], nil
 }
 
-// Run executes the night from the first step.
+// Run executes the night from the first step. The preflight (and the plan
+// hash) is checked before anything is journaled: a refusal (exit 2) leaves
+// no trace, and the last run can still be rolled back.
 func (rb *Runbook) Run(ctx context.Context) (*Report, error) {
 	lk, err := takeLock(rb.cfg.StateDir, "switcharoo run")
 	if err != nil {
@@ -156,28 +163,31 @@ func (rb *Runbook) Run(ctx context.Context) (*Report, error) {
 	if runState(events) == "in progress" {
 		return nil, &RefusedError{Reason: fmt.Sprintf("run %s was interrupted and is not finished: use `switcharoo resume` or `switcharoo rollback`", events[0].Run)}
 	}
-	if rb.opts.PlanHash != "" {
-		_, hash, err := rb.Plan(ctx)
-		if err != nil {
-			return nil, err
-		}
-		if hash != rb.opts.PlanHash {
-			return nil, &RefusedError{Reason: fmt.Sprintf("the plan changed since it was reviewed (hash %s now, %s reviewed): run `switcharoo plan` again and review it", hash, rb.opts.PlanHash)}
-		}
+	start := time.Now()
+	_, hash, err := rb.plan(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if rb.opts.PlanHash != "" && hash != rb.opts.PlanHash {
+		return nil, &RefusedError{Reason: fmt.Sprintf("the plan changed since it was reviewed (hash %s now, %s reviewed): run `switcharoo plan` again and review it", hash, rb.opts.PlanHash)}
 	}
 	if rb.j, err = openJournal(rb.cfg.StateDir); err != nil {
 		return nil, err
 	}
 	defer rb.j.close()
 	rb.run = newRunID()
-	if err := rb.j.append(Event{Run: rb.run, Kind: evStart}); err != nil {
-		return nil, err
+	first := rb.steps[0].name // the preflight, just passed
+	for _, e := range []Event{{Run: rb.run, Kind: evStart}, {Run: rb.run, Step: first, Kind: evIntent}, {Run: rb.run, Step: first, Kind: evDone, Data: maps.Clone(rb.facts)}} {
+		if err := rb.j.append(e); err != nil {
+			return nil, err
+		}
 	}
+	rb.record(Entry{Step: first, Start: start, End: time.Now(), Result: resultOf(nil)})
 	// What an earlier night recorded to restore is not this night's.
 	if err := rb.app.Forget(); err != nil {
 		return nil, err
 	}
-	return rb.forward(ctx, 0, "run")
+	return rb.forward(ctx, 1, "run")
 }
 
 // Resume continues the last run from its journal: forward from the first

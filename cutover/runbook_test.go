@@ -3,6 +3,7 @@ package cutover
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -81,6 +82,14 @@ func TestNight(t *testing.T) {
 		t.Errorf("forward replication after the night: %s, want stopped", st.State)
 	}
 	noneLost(t, sb, sb.Target)
+	// Run again by mistake: refused by the preflight (DNS names the target
+	// now), with no trace in the journal: the night can still be rolled back.
+	if _, err := newRunbook(t, sb, sb.Config, nil).Run(ctx); exitcode.Of(err) != exitcode.Usage || !strings.Contains(err.Error(), "dns: ") {
+		t.Errorf("a second run after the night: %v (exit %d), want a preflight refusal", err, exitcode.Of(err))
+	}
+	if last, err := LastRun(sb.Config.StateDir); err != nil || last.Run != report.Run || last.State != "finished" {
+		t.Errorf("after a refused run, the last run is %+v (%v), want %s finished", last, err, report.Run)
+	}
 
 	back, err := newRunbook(t, sb, sb.Config, nil).Rollback(ctx)
 	if err != nil {
@@ -152,7 +161,9 @@ func TestCrashAndResume(t *testing.T) {
 		at   hookPoint
 	}
 	var crashes []crash
-	for _, s := range nightSteps {
+	// The preflight passes before anything is journaled: the first step a
+	// crash can interrupt is the next.
+	for _, s := range nightSteps[1:] {
 		crashes = append(crashes, crash{s, insideStep}, crash{s, afterStep})
 	}
 	next := 0
@@ -197,7 +208,8 @@ func TestCrashAndResume(t *testing.T) {
 	stopWatch()
 }
 
-// A fault injected in each step: before the DNS swap the night is undone
+// A preflight refusal changes nothing. A fault injected in each step:
+// before the DNS swap the night is undone
 // (exit 3) and the application runs on the source again, ready for another
 // night; after the swap (health) it stops for a person (exit 4), resume
 // finishes the night once the cause is fixed, and a rollback brings
@@ -237,6 +249,49 @@ func TestFailures(t *testing.T) {
 		onSource(t, sb)
 		noneLost(t, sb, sb.Source)
 	}
+
+	t.Run("preflight", func(t *testing.T) {
+		// Bad server state is refused with every problem at once, before
+		// anything changes or is journaled: an application account missing
+		// on the target, a statement running long on the source.
+		cfg := copyConfig(sb)
+		cfg.Cutover.AppUsers = []string{"ghost"}
+		cfg.Cutover.LongQuery = time.Second
+		conn, err := src.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		id := 0
+		if err := conn.QueryRowContext(ctx, "SELECT CONNECTION_ID()").Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		sleeping := make(chan error, 1)
+		go func() { _, err := conn.ExecContext(ctx, "SELECT SLEEP(60)"); sleeping <- err }()
+		waitFor(t, "the long statement", 10*time.Second, func() (bool, string) {
+			n := query(t, src, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = ? AND TIME >= 1", id)
+			return n == "1", n
+		})
+		before := observe(t, sb)
+		_, err = newRunbook(t, sb, cfg, nil).Run(ctx)
+		exec1(t, src, fmt.Sprintf("KILL QUERY %d", id))
+		<-sleeping
+		var refused *RefusedError
+		if !errors.As(err, &refused) || exitcode.Of(err) != exitcode.Usage {
+			t.Fatalf("want a refusal (exit 2), got %v (exit %d)", err, exitcode.Of(err))
+		}
+		for _, want := range []string{"the application's account ghost does not exist", fmt.Sprintf("connection %d (root) has run for", id)} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("the refusal lacks %q:\n%v", want, err)
+			}
+		}
+		if after := observe(t, sb); after != before {
+			t.Errorf("a refused run changed the world:\nbefore %+v\nafter  %+v", before, after)
+		}
+		if last, err := LastRun(sb.Config.StateDir); err != nil || last.State != "none" {
+			t.Errorf("a refused run left a trace in the journal: %+v, %v", last, err)
+		}
+	})
 
 	t.Run("catch-up", func(t *testing.T) {
 		// The target stalls: a table the replicator must write is locked,
