@@ -55,17 +55,21 @@ func SetCommand(ctx context.Context, target *sql.DB, schema, command string) err
 
 // WaitForCommand waits until the replicator reports command in effect in
 // a status refreshed after the request, or until timeout. A replicator
-// that is not running obeys pause and stop trivially.
+// that is not running (or never ran: no status) obeys pause and stop
+// trivially.
 func WaitForCommand(ctx context.Context, target *sql.DB, schema, command string, timeout time.Duration) error {
 	since := time.Now().Add(-time.Second)
 	deadline := time.Now().Add(timeout)
+	stopping := command == CommandPause || command == CommandStop
 	for {
 		st, err := ReadStatus(ctx, target, schema)
 		switch {
+		case errors.Is(err, ErrNoCheckpoint) && stopping:
+			return nil
 		case errors.Is(err, ErrNoCheckpoint): // no status yet
 		case err != nil:
 			return err
-		case st.State == StateStopped && st.Command != CommandPause && (command == CommandPause || command == CommandStop):
+		case st.State == StateStopped && st.Command != CommandPause && stopping:
 			return nil // not running: nothing to pause
 		case st.Command == command && st.UpdatedAt.After(since):
 			return nil

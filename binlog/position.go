@@ -14,6 +14,16 @@ type Position struct {
 	Pos  uint32 `json:"pos"`
 }
 
+// ParsePosition reads FILE:POS, the form String writes.
+func ParsePosition(s string) (Position, error) {
+	file, pos, ok := strings.Cut(s, ":")
+	n, err := strconv.ParseUint(pos, 10, 32)
+	if !ok || file == "" || err != nil {
+		return Position{}, fmt.Errorf("want FILE:POS such as mysql-bin.000042:1234, got %q", s)
+	}
+	return Position{File: file, Pos: uint32(n)}, nil
+}
+
 func (p Position) String() string {
 	if p.File == "" {
 		return "(none)"

@@ -323,7 +323,7 @@ func (r *Replicator) checkCheckpoint(ctx context.Context, plan *copyPlan, opts R
 		return
 	}
 	if cp.Phase == phaseSwitched {
-		add("the switchover to the target happened at %s (checkpoint %s); replicating from this source again would replay onto the new primary what reverse replication writes here. Use `switcharoo rollback` to go back", cp.UpdatedAt.Format(time.RFC3339), cp.Position)
+		add("the switchover to the target happened at %s (checkpoint %s): the runbook stopped this replication; replicating from this source again would replay onto the new primary what reverse replication writes here. Use `switcharoo rollback` to go back", cp.UpdatedAt.Format(time.RFC3339), cp.Position)
 		return
 	}
 	plan.copyNeeded = cp.Phase == phaseCopying

@@ -107,12 +107,23 @@ func Seed(ctx context.Context, cfg *config.Config, log zerolog.Logger) (Position
 	return pos, nil
 }
 
-// MarkSwitched records on the target that the switchover happened: this
-// replicator must never apply anything after its checkpoint again.
+// MarkSwitched records on the target that replication stopped for the
+// switchover: this replicator must never apply anything after its
+// checkpoint again (a restarted replicate refuses), unless UnmarkSwitched.
 func MarkSwitched(ctx context.Context, target *sql.DB, schema string) error {
-	_, err := target.ExecContext(ctx, "UPDATE "+catalog.QuoteIdent(schema)+".checkpoint SET phase = ? WHERE id = 1", phaseSwitched)
+	return setPhase(ctx, target, schema, phaseStreaming, phaseSwitched)
+}
+
+// UnmarkSwitched undoes MarkSwitched, for a switchover undone before the
+// new side took a write: replication may go on from its checkpoint.
+func UnmarkSwitched(ctx context.Context, target *sql.DB, schema string) error {
+	return setPhase(ctx, target, schema, phaseSwitched, phaseStreaming)
+}
+
+func setPhase(ctx context.Context, target *sql.DB, schema, from, to string) error {
+	_, err := target.ExecContext(ctx, "UPDATE "+catalog.QuoteIdent(schema)+".checkpoint SET phase = ? WHERE id = 1 AND phase = ?", to, from)
 	if err != nil {
-		return fmt.Errorf("mark the checkpoint switched: %w", err)
+		return fmt.Errorf("mark the checkpoint %s: %w", to, err)
 	}
 	return nil
 }

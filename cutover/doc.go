@@ -35,11 +35,12 @@
 // fence.go fences a server against application writes. The source (MySQL
 // 5.6 has no super_read_only) gets read_only, a grace period, its client
 // connections killed, then FLUSH TABLES WITH READ LOCK held by the
-// runbook's own connection until forward replication has stopped; the lock
-// dies with the process, so resume takes it again. The target is fenced by
-// read_only or, on Aurora where nobody has SUPER, by locking the accounts
-// in cutover.app_users. After every step the runbook checks that at most
-// one side accepts application writes.
+// runbook's own connection until reverse replication needs to write into
+// the source (or, without it, until the runbook ends); the lock dies with
+// the process, so resume takes it again. The target is fenced by read_only
+// or, on Aurora where nobody has SUPER, by locking the accounts in
+// cutover.app_users. After every step and undo the runbook checks that at
+// most one side accepts application writes.
 //
 // # Replication at the switch
 //
@@ -48,7 +49,12 @@
 // the fenced position; pause once caught up; stop at the end. Reverse
 // replication (target → source) is seeded at the target's position while
 // nothing writes there, and never runs at the same time as forward
-// replication: each would send the other's writes back.
+// replication: each would send the other's writes back. So forward
+// replication's checkpoint is marked switched when it stops (a restarted
+// replicator refuses), and an undo stops reverse replication, and sees it
+// stopped, before forward replication is seeded again. Where nothing
+// brought the target's writes back, a fenced verify must find both sides
+// equal before the undo unfences the source.
 //
 // # Measuring
 //

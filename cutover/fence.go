@@ -151,16 +151,19 @@ func (s *server) fenceTarget(ctx context.Context) error {
 	return err
 }
 
-// unfenceTarget lets the application write on a target.
+// unfenceTarget lets the application write on a target: its accounts
+// unlocked (read_only left alone: on Aurora nobody may change it), or
+// read_only off.
 func (s *server) unfenceTarget(ctx context.Context) error {
-	if len(s.appUsers) > 0 {
-		for _, acct := range accounts(s.appUsers) {
-			if _, err := s.db.ExecContext(ctx, "ALTER USER "+acct+" ACCOUNT UNLOCK"); err != nil {
-				return fmt.Errorf("%s: unlock %s: %w", s.name, acct, err)
-			}
+	if len(s.appUsers) == 0 {
+		return s.setReadOnly(ctx, false)
+	}
+	for _, acct := range accounts(s.appUsers) {
+		if _, err := s.db.ExecContext(ctx, "ALTER USER "+acct+" ACCOUNT UNLOCK"); err != nil {
+			return fmt.Errorf("%s: unlock %s: %w", s.name, acct, err)
 		}
 	}
-	return s.setReadOnly(ctx, false)
+	return nil
 }
 
 // globalLock is FLUSH TABLES WITH READ LOCK, held by its own connection.

@@ -114,6 +114,25 @@ func (p *probe) run(ctx context.Context) {
 	}
 }
 
+// waitWrite waits until the last write the probe made landed on server
+// id, or timeout.
+func (p *probe) waitWrite(ctx context.Context, id uint32, timeout time.Duration) {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		p.mu.Lock()
+		landed := len(p.events) > 0 && p.events[len(p.events)-1].ServerID == id
+		p.mu.Unlock()
+		if landed {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(p.interval):
+		}
+	}
+}
+
 // Unavailability is what the probe saw of one switch of servers.
 type Unavailability struct {
 	// LastOld and FirstNew: the last write taken by the old primary and

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"strconv"
 	"sync"
 	"time"
 
@@ -72,6 +73,9 @@ type step struct {
 	noReturn bool
 	// approve: the question asked before the step, unless --yes.
 	approve string
+	// interruptible: the step changes nothing and may wait long (the TTL
+	// wait), so Ctrl-C interrupts it, and the night pauses before it.
+	interruptible bool
 }
 
 // New prepares the runbook; it contacts nothing yet.
@@ -215,15 +219,20 @@ func (rb *Runbook) Resume(ctx context.Context) (*Report, error) {
 	if undoing {
 		return rb.undoAll(ctx, acted, "rollback", nil)
 	}
+	moved, err := rb.restoreFence(ctx, acted, completed)
+	if err != nil {
+		return nil, err
+	}
+	if moved { // what catch-up and verify established no longer holds
+		delete(completed, "catch-up")
+		delete(completed, "verify")
+	}
 	next := len(rb.steps)
 	for i, s := range rb.steps {
 		if !completed[s.name] {
 			next = i
 			break
 		}
-	}
-	if err := rb.restoreFence(ctx, acted, completed); err != nil {
-		return nil, err
 	}
 	return rb.forward(ctx, next, "run")
 }
@@ -331,6 +340,9 @@ func (rb *Runbook) forward(ctx context.Context, from int, kind string) (*Report,
 			if errors.Is(err, errCrash) {
 				return nil, err
 			}
+			if errors.Is(err, errInterrupted) {
+				return rb.pause(s.name, "interrupted")
+			}
 			if pastReturn {
 				rep := rb.report(kind, "failed after the point of no return")
 				return rep, &HumanError{Reason: fmt.Sprintf("step %s failed after the DNS swap; fix the cause and run `switcharoo resume`, or `switcharoo rollback`", s.name), Err: err}
@@ -360,6 +372,9 @@ func (rb *Runbook) do(ctx context.Context, s *step) error {
 	start := time.Now()
 	rb.log.Info().Str("step", s.name).Msg("step")
 	sctx := context.WithoutCancel(ctx)
+	if s.interruptible {
+		sctx = ctx
+	}
 	var cancel context.CancelFunc = func() {}
 	if s.timeout > 0 {
 		sctx, cancel = context.WithTimeout(sctx, s.timeout)
@@ -371,10 +386,15 @@ func (rb *Runbook) do(ctx context.Context, s *step) error {
 	if rb.at(s.name, insideStep) {
 		return errCrash
 	}
+	if err != nil && s.interruptible && ctx.Err() != nil {
+		return errInterrupted
+	}
 	rb.record(Entry{Step: s.name, Start: start, End: time.Now(), Result: resultOf(err), Error: errString(err)})
 	if err != nil {
 		rb.log.Error().Err(err).Str("step", s.name).Msg("step failed")
-		_ = rb.j.append(Event{Run: rb.run, Step: s.name, Kind: evFailed, Error: err.Error()})
+		// What it recorded before failing (reverse replication seeded...)
+		// is needed to undo it.
+		_ = rb.j.append(Event{Run: rb.run, Step: s.name, Kind: evFailed, Error: err.Error(), Data: diff(before, rb.facts)})
 		return err
 	}
 	if err := rb.j.append(Event{Run: rb.run, Step: s.name, Kind: evDone, Data: diff(before, rb.facts)}); err != nil {
@@ -402,6 +422,10 @@ func (rb *Runbook) at(step string, p hookPoint) bool {
 // errCrash is a simulated death of the process: nothing more is done or
 // journaled.
 var errCrash = errors.New("simulated crash")
+
+// errInterrupted: Ctrl-C stopped an interruptible step, which changed
+// nothing; the night pauses before it.
+var errInterrupted = errors.New("interrupted")
 
 // undoAll undoes the done steps in reverse order under cutover.undo_timeout,
 // ending with the source writable and the application on it.
@@ -439,10 +463,17 @@ func (rb *Runbook) undoAll(ctx context.Context, done map[string]bool, kind strin
 		_ = rb.j.append(Event{Run: rb.run, Step: s.name, Kind: evUndone})
 		if err := rb.checkOnePrimary(uctx); err != nil {
 			errs = append(errs, err)
+			break
 		}
 	}
 	if len(errs) > 0 {
 		return rb.report(kind, "undo failed"), &HumanError{Reason: "undoing the night failed; fix what the errors name, then run `switcharoo rollback` again", Err: errors.Join(errs...)}
+	}
+	if rb.probe != nil && cause == nil {
+		// The report measures the switch back: give the probe a moment to
+		// see the source take its first write.
+		id, _ := strconv.ParseUint(rb.facts["source_server_id"], 10, 32)
+		rb.probe.waitWrite(uctx, uint32(id), 5*time.Second)
 	}
 	if err := rb.j.append(Event{Run: rb.run, Kind: evRolledBack}); err != nil {
 		return nil, err

@@ -116,6 +116,74 @@ func TestNight(t *testing.T) {
 	}
 }
 
+// Without reverse replication nothing brings the target's writes back: an
+// undo goes back only when a fenced verify finds both sides equal (a
+// deploy whose tasks never wrote), and otherwise stops for a person, both
+// sides fenced, rather than lose what the target took.
+func TestUndoWithoutReverse(t *testing.T) {
+	sb := startSandbox(t)
+	sb.Config.Cutover.ReverseReplication = false
+	stopWatch := watchPrimaries(t, sb)
+	ctx := context.Background()
+
+	cfg := copyConfig(sb)
+	cfg.App.Deploy[0].Environment = append(cfg.App.Deploy[0].Environment, config.EnvVar{Name: "DB_PORT", Value: "not-a-port"})
+	_, err := newRunbook(t, sb, cfg, nil).Run(ctx)
+	var u *UndoneError
+	if !errors.As(err, &u) || u.Step != "deploy" {
+		t.Fatalf("a deploy that wrote nothing: %v, want it undone", err)
+	}
+	onSource(t, sb)
+
+	rb := newRunbook(t, sb, sb.Config, func(s string, at hookPoint) bool {
+		if s == "dns-swap" && at == beforeApply {
+			writesLand(t, sb, sb.Target) // the redeployed web service writes there
+			sb.Route53.DenyChanges(1)
+		}
+		return false
+	})
+	_, err = rb.Run(ctx)
+	var human *HumanError
+	if !errors.As(err, &human) || exitcode.Of(err) != exitcode.NeedsHuman || !strings.Contains(err.Error(), "the target holds changes the source lacks") {
+		t.Fatalf("an undo over the target's writes: %v (exit %d), want a stop for a person", err, exitcode.Of(err))
+	}
+	if w := observe(t, sb); w.SourceOpen || w.TargetOpen {
+		t.Errorf("after the stopped undo: %+v, want both sides fenced", w)
+	}
+	stopWatch()
+}
+
+// The night against an Aurora-like target, where nobody may change
+// read_only: the target is closed to the application by locking its
+// account (cutover.app_users), opened by unlocking it, and read_only is
+// never touched.
+func TestNightAccountLock(t *testing.T) {
+	sb := startSandbox(t)
+	dst := rootDB(t, sb.Target)
+	exec1(t, dst, "ALTER USER 'app'@'%' ACCOUNT LOCK", "SET GLOBAL read_only = OFF")
+	sb.Config.Cutover.AppUsers = []string{"app"}
+	stopWatch := watchPrimaries(t, sb)
+	ctx := context.Background()
+	onSource(t, sb)
+
+	report, err := newRunbook(t, sb, sb.Config, nil).Run(ctx)
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	checkReport(t, report, "run", "finished", nightSteps)
+	onTarget(t, sb)
+	noneLost(t, sb, sb.Target)
+	if _, err := newRunbook(t, sb, sb.Config, nil).Rollback(ctx); err != nil {
+		t.Fatalf("rollback: %v", err)
+	}
+	onSource(t, sb)
+	noneLost(t, sb, sb.Source)
+	if ro := query(t, dst, "SELECT @@global.read_only"); ro != "0" {
+		t.Errorf("the target's read_only was changed to %s", ro)
+	}
+	stopWatch()
+}
+
 // checkReport checks a report's outcome, its steps (when given) and its
 // files, and that the probe measured the switch.
 func checkReport(t *testing.T, r *Report, kind, outcome string, steps []string) {
@@ -370,33 +438,43 @@ func TestFailures(t *testing.T) {
 	})
 
 	t.Run("interrupted", func(t *testing.T) {
-		// Ctrl-C while the source is being fenced: the step finishes, the
-		// night pauses before the next one, and resume goes on from there
-		// in another process.
+		// Ctrl-C during the final verify: the step finishes, the night
+		// pauses before the next one. While the runbook is down (its
+		// global lock gone with it) a SUPER user writes through read_only;
+		// resume sees the position moved, catches up and verifies again,
+		// and finishes the night with that write on the target.
 		runCtx, interrupt := context.WithCancel(ctx)
 		defer interrupt()
 		rb := newRunbook(t, sb, sb.Config, func(s string, at hookPoint) bool {
-			if s == "fence-source" && at == beforeApply {
+			if s == "verify" && at == beforeApply {
 				interrupt()
 			}
 			return false
 		})
 		report, err := rb.Run(runCtx)
 		var human *HumanError
-		if !errors.As(err, &human) || exitcode.Of(err) != exitcode.NeedsHuman || !strings.Contains(err.Error(), "paused before step catch-up") {
-			t.Fatalf("want a pause before catch-up (exit 4), got %v (exit %d)", err, exitcode.Of(err))
+		if !errors.As(err, &human) || exitcode.Of(err) != exitcode.NeedsHuman || !strings.Contains(err.Error(), "paused before step stop-replication") {
+			t.Fatalf("want a pause before stop-replication (exit 4), got %v (exit %d)", err, exitcode.Of(err))
 		}
-		if report == nil || report.Outcome != "paused" {
+		if report == nil || report.Outcome != "paused" || report.Steps[len(report.Steps)-1].Step != "verify" {
 			t.Fatalf("report: %+v", report)
 		}
-		if ro := query(t, src, "SELECT @@global.read_only"); ro != "1" {
-			t.Fatalf("the interrupted fence step did not finish: read_only = %s", ro)
-		}
 		rb.Close()
+		exec1(t, src, "UPDATE app.customers SET balance = balance + 100 WHERE id = 3")
 		if report, err = newRunbook(t, sb, sb.Config, nil).Resume(ctx); err != nil || report.Outcome != "finished" {
 			t.Fatalf("resume after the pause: %v", err)
 		}
+		var steps []string
+		for _, s := range report.Steps {
+			steps = append(steps, s.Step)
+		}
+		if steps[0] != "catch-up" || steps[1] != "verify" {
+			t.Errorf("resume after the position moved ran %v, want catch-up and verify first", steps)
+		}
 		onTarget(t, sb)
+		if s, d := query(t, src, "SELECT balance FROM app.customers WHERE id = 3"), query(t, dst, "SELECT balance FROM app.customers WHERE id = 3"); s != d {
+			t.Errorf("the write made while the runbook was down: source %s, target %s", s, d)
+		}
 		if _, err := newRunbook(t, sb, sb.Config, nil).Rollback(ctx); err != nil {
 			t.Fatalf("rollback: %v", err)
 		}

@@ -151,19 +151,20 @@ func waitFor(t *testing.T, what string, timeout time.Duration, cond func() (bool
 // world is what a person would look at to know where the application
 // runs: the servers' fences, the replicators, DNS, the application.
 type world struct {
-	SourceReadOnly, TargetReadOnly string
-	ForwardCommand                 string
-	DNS                            string
-	App                            string
-	Cron                           string
+	// SourceOpen, TargetOpen: whether the application may write there
+	// (read_only off and, with cutover.app_users, its accounts unlocked).
+	SourceOpen, TargetOpen bool
+	ForwardCommand         string
+	DNS                    string
+	App                    string
+	Cron                   string
 }
 
 func observe(t *testing.T, sb *Sandbox) world {
 	t.Helper()
 	src, dst := rootDB(t, sb.Source), rootDB(t, sb.Target)
 	var w world
-	w.SourceReadOnly = query(t, src, "SELECT @@global.read_only")
-	w.TargetReadOnly = query(t, dst, "SELECT @@global.read_only")
+	w.SourceOpen, w.TargetOpen = appWritable(t, sb.sourceServer(src)), appWritable(t, sb.targetServer(dst))
 	w.ForwardCommand = query(t, dst, "SELECT command FROM _switcharoo.control WHERE id = 1")
 	var recs []string
 	for _, r := range sb.Route53.Records(sb.Config.DNS.Route53.HostedZoneID) {
@@ -196,7 +197,7 @@ func onSource(t *testing.T, sb *Sandbox) {
 	t.Helper()
 	waitFor(t, "the application back on the source", time.Minute, func() (bool, string) {
 		w := observe(t, sb)
-		ok := w.SourceReadOnly == "0" && w.TargetReadOnly == "1" && strings.Contains(w.DNS, "[127.0.0.2]") &&
+		ok := w.SourceOpen && !w.TargetOpen && strings.Contains(w.DNS, "[127.0.0.2]") &&
 			strings.Contains(w.App, "web:1, 2 desired, 2 running") && w.Cron == "ENABLED"
 		return ok, fmt.Sprintf("%+v", w)
 	})
@@ -213,7 +214,7 @@ func onSource(t *testing.T, sb *Sandbox) {
 func onTarget(t *testing.T, sb *Sandbox) {
 	t.Helper()
 	w := observe(t, sb)
-	if w.SourceReadOnly != "1" || w.TargetReadOnly != "0" || !strings.Contains(w.DNS, "[127.0.0.3]") ||
+	if w.SourceOpen || !w.TargetOpen || !strings.Contains(w.DNS, "[127.0.0.3]") ||
 		strings.Contains(w.App, "web:1,") || !strings.Contains(w.App, ", 2 desired, 2 running") || w.Cron != "ENABLED" {
 		t.Fatalf("after the night: %+v", w)
 	}
@@ -248,21 +249,36 @@ func noneLost(t *testing.T, sb *Sandbox, m *sandbox.MariaDB) {
 	})
 }
 
+// The servers as the runbook sees them: the target fenced by locking
+// cutover.app_users when they are set.
+func (sb *Sandbox) sourceServer(db *sql.DB) *server { return &server{name: "source", db: db} }
+func (sb *Sandbox) targetServer(db *sql.DB) *server {
+	return &server{name: "target", db: db, appUsers: sb.Config.Cutover.AppUsers}
+}
+
+func appWritable(t *testing.T, s *server) bool {
+	t.Helper()
+	w, err := s.appWritable(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
 // watchPrimaries asserts, until t ends, that at no moment do both servers
-// accept application writes (read_only off on both). The returned function
-// stops the watch and reports how many times it looked.
+// accept application writes. The returned function stops the watch and
+// reports how many times it looked.
 func watchPrimaries(t *testing.T, sb *Sandbox) func() int {
 	t.Helper()
-	src, dst := rootDB(t, sb.Source), rootDB(t, sb.Target)
+	src, dst := sb.sourceServer(rootDB(t, sb.Source)), sb.targetServer(rootDB(t, sb.Target))
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	var looks int
 	var both []string
 	wg.Go(func() {
 		for ctx.Err() == nil {
-			var s, d bool
-			errS := src.QueryRowContext(ctx, "SELECT @@global.read_only = 0").Scan(&s)
-			errD := dst.QueryRowContext(ctx, "SELECT @@global.read_only = 0").Scan(&d)
+			s, errS := src.appWritable(ctx)
+			d, errD := dst.appWritable(ctx)
 			if errS == nil && errD == nil {
 				looks++
 				if s && d {

@@ -22,10 +22,10 @@ import (
 func (rb *Runbook) buildSteps() []*step {
 	c := rb.cfg.Cutover
 	steps := []*step{
-		{name: "preflight", plan: rb.planPreflight, apply: rb.preflight},
+		{name: "preflight", plan: rb.planPreflight, apply: rb.preflight, interruptible: true},
 	}
 	if rb.dns != nil {
-		steps = append(steps, &step{name: "ttl", plan: rb.planTTL, apply: rb.waitTTL})
+		steps = append(steps, &step{name: "ttl", plan: rb.planTTL, apply: rb.waitTTL, interruptible: true})
 	}
 	steps = append(steps,
 		&step{name: "stop-app", plan: rb.planApp(deploy.Stop), apply: rb.runApp(deploy.Stop), undo: rb.undoApp(deploy.Stop)},
@@ -176,31 +176,37 @@ func (rb *Runbook) unfenceSource(ctx context.Context) error {
 // restoreFence re-reads the fence after a crash: the global lock died with
 // the process that held it. Between the fence and stop-replication (which
 // releases it) it is taken again; a position that moved meanwhile is
-// recorded anew.
-func (rb *Runbook) restoreFence(ctx context.Context, acted, completed map[string]bool) error {
+// recorded anew, and moved says catch-up and verify must run again.
+func (rb *Runbook) restoreFence(ctx context.Context, acted, completed map[string]bool) (moved bool, err error) {
 	if !completed["fence-source"] || acted["stop-replication"] {
-		return nil
+		return false, nil
 	}
 	ro, err := rb.source.readOnly(ctx)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if !ro {
-		return &HumanError{Reason: "the journal says the source is fenced, but it is not read_only: someone unfenced it; run `switcharoo rollback`, or fence it and resume"}
+		return false, &HumanError{Reason: "the journal says the source is fenced, but it is not read_only: someone unfenced it; run `switcharoo rollback`, or fence it and resume"}
 	}
 	if rb.lock, err = rb.source.takeGlobalLock(ctx, 30*time.Second); err != nil {
-		return err
+		return false, err
 	}
 	pos, err := rb.source.stablePosition(ctx, 500*time.Millisecond)
 	if err != nil {
-		return err
+		return false, err
 	}
-	if pos.String() != rb.facts["fence_position"] {
-		rb.log.Warn().Str("recorded", rb.facts["fence_position"]).Stringer("now", pos).Msg("the source's position moved while the runbook was down; catching up to the new one")
-		rb.facts["fence_position"] = pos.String()
-		return rb.j.append(Event{Run: rb.run, Kind: evFact, Data: map[string]string{"fence_position": pos.String()}})
+	if pos.String() == rb.facts["fence_position"] {
+		return false, nil
 	}
-	return nil
+	rb.log.Warn().Str("recorded", rb.facts["fence_position"]).Stringer("now", pos).Msg("the source's position moved while the runbook was down; catching up to the new one and verifying again")
+	return true, rb.recordFact("fence_position", pos.String())
+}
+
+// recordFact records a fact outside a step's result (which journals the
+// facts it set): at once, so that a crash right after does not lose it.
+func (rb *Runbook) recordFact(key, value string) error {
+	rb.facts[key] = value
+	return rb.j.append(Event{Run: rb.run, Kind: evFact, Data: map[string]string{key: value}})
 }
 
 func (rb *Runbook) planCatchUp(context.Context) (string, error) {
@@ -209,12 +215,11 @@ func (rb *Runbook) planCatchUp(context.Context) (string, error) {
 }
 
 func (rb *Runbook) fencedPosition() (binlog.Position, error) {
-	file, pos, ok := strings.Cut(rb.facts["fence_position"], ":")
-	n, err := strconv.ParseUint(pos, 10, 32)
-	if !ok || err != nil {
-		return binlog.Position{}, fmt.Errorf("no fenced position recorded (%q)", rb.facts["fence_position"])
+	p, err := binlog.ParsePosition(rb.facts["fence_position"])
+	if err != nil {
+		return p, fmt.Errorf("no fenced position recorded: %w", err)
 	}
-	return binlog.Position{File: file, Pos: uint32(n)}, nil
+	return p, nil
 }
 
 // catchUp waits until everything written before the fence is applied.
@@ -290,13 +295,19 @@ func (rb *Runbook) stopReplication(ctx context.Context) error {
 	if err := binlog.WaitForCommand(ctx, rb.target.db, schema, binlog.CommandPause, 30*time.Second); err != nil {
 		return err
 	}
+	// A forward replicator restarted from here on (by a service manager,
+	// by hand) must not stream again: it would send back onto the target
+	// what reverse replication writes into the source.
+	if err := binlog.MarkSwitched(ctx, rb.target.db, schema); err != nil {
+		return fmt.Errorf("target: %w", err)
+	}
+	if !rb.cfg.Cutover.ReverseReplication {
+		return nil // the global lock stays until the runbook ends
+	}
 	// Reverse replication writes into the source: the global lock goes,
 	// read_only (which the replication user passes) stays.
 	rb.lock.release()
 	rb.lock = nil
-	if !rb.cfg.Cutover.ReverseReplication {
-		return nil
-	}
 	// Started before a crash: it is not seeded again under its feet.
 	if st, err := binlog.ReadStatus(ctx, rb.source.db, rb.reverseDB()); err == nil && st.State == binlog.StateStreaming {
 		if _, ok := rb.facts["reverse_start"]; !ok {
@@ -309,49 +320,123 @@ func (rb *Runbook) stopReplication(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("seed reverse replication: %w", err)
 		}
-		rb.facts["reverse_start"] = pos.String()
+		if err := rb.recordFact("reverse_start", pos.String()); err != nil {
+			return err
+		}
 	}
 	if rb.opts.StartReverse == nil {
 		rb.log.Warn().Msg("start reverse replication now: switcharoo replicate --reverse")
-		return nil
+	} else if err := rb.opts.StartReverse(ctx); err != nil {
+		return err
 	}
-	return rb.opts.StartReverse(ctx)
+	// The target opens only once the way back runs.
+	return rb.waitReverse(ctx, 30*time.Second)
 }
 
-// resumeReplication undoes stopReplication: reverse replication brings
-// back what was written on the target, then stops; forward replication is
-// seeded again at the source's position, past what reverse replication
-// wrote there, and resumes when the fence is undone.
+// waitReverse waits until reverse replication reports streaming.
+func (rb *Runbook) waitReverse(ctx context.Context, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		st, err := binlog.ReadStatus(ctx, rb.source.db, rb.reverseDB())
+		if err == nil && st.State == binlog.StateStreaming {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("reverse replication did not start streaming within %s (%s): see its log (state_dir/reverse-replicate.log)", timeout, stateOf(st, err))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// resumeReplication undoes stopReplication. Reverse replication, if it was
+// seeded, brings back what was written on the target, and stops before
+// forward replication is seeded again past what it wrote into the source.
+// Where nothing brought the target's writes back (reverse replication off,
+// or it could not finish), a fenced verify must find both sides equal, or
+// the undo stops here: going back would lose them.
 func (rb *Runbook) resumeReplication(ctx context.Context) error {
-	if _, ok := rb.facts["reverse_start"]; ok {
-		want, err := binlog.CurrentPosition(ctx, rb.target.db)
-		if err != nil {
-			return fmt.Errorf("target: %w", err)
-		}
-		for {
-			cp, err := binlog.ReadCheckpoint(ctx, rb.source.db, rb.reverseDB())
-			if err == nil && cp.Position.Compare(want) >= 0 {
-				break
-			}
-			select {
-			case <-ctx.Done():
-				return fmt.Errorf("reverse replication did not bring back the target's writes up to %s in time", want)
-			case <-time.After(50 * time.Millisecond):
-			}
-		}
-		// Stopped before forward replication starts again: the two never
-		// run at once, or each would send the other's writes back.
+	schema := rb.cfg.Replication.CheckpointSchema
+	_, seeded := rb.facts["reverse_start"]
+	st, err := binlog.ReadStatus(ctx, rb.source.db, rb.reverseDB())
+	if seeded || (err == nil && st.State == binlog.StateStreaming) {
+		drained := rb.drainReverse(ctx)
 		if err := binlog.SetCommand(ctx, rb.source.db, rb.reverseDB(), binlog.CommandStop); err != nil {
 			return fmt.Errorf("source: %w", err)
 		}
+		// Stopped, and seen stopped, before forward replication starts
+		// again: the two never run at once, or each would send the other's
+		// writes back.
 		if err := binlog.WaitForCommand(ctx, rb.source.db, rb.reverseDB(), binlog.CommandStop, 30*time.Second); err != nil {
 			return fmt.Errorf("stop reverse replication: %w", err)
+		}
+		if drained != nil {
+			if err := rb.sameData(ctx); err != nil {
+				return errors.Join(drained, err)
+			}
 		}
 		if _, err := binlog.Seed(ctx, rb.cfg, rb.log); err != nil {
 			return fmt.Errorf("seed forward replication again: %w", err)
 		}
+	} else {
+		if err := rb.sameData(ctx); err != nil {
+			return err
+		}
+		if err := binlog.UnmarkSwitched(ctx, rb.target.db, schema); err != nil {
+			return fmt.Errorf("target: %w", err)
+		}
 	}
-	return binlog.SetCommand(ctx, rb.target.db, rb.cfg.Replication.CheckpointSchema, binlog.CommandQuiet)
+	return binlog.SetCommand(ctx, rb.target.db, schema, binlog.CommandQuiet)
+}
+
+// drainReverse waits while reverse replication streams until it has
+// applied the target's binlog up to its position when the undo began
+// (journaled once: a re-run after a crash does not chase the target's own
+// later status writes).
+func (rb *Runbook) drainReverse(ctx context.Context) error {
+	want, err := binlog.ParsePosition(rb.facts["reverse_drain_to"])
+	if err != nil {
+		if want, err = binlog.CurrentPosition(ctx, rb.target.db); err != nil {
+			return fmt.Errorf("target: %w", err)
+		}
+		if err := rb.recordFact("reverse_drain_to", want.String()); err != nil {
+			return err
+		}
+	}
+	for {
+		cp, err := binlog.ReadCheckpoint(ctx, rb.source.db, rb.reverseDB())
+		if err == nil && cp.Position.Compare(want) >= 0 {
+			return nil
+		}
+		st, serr := binlog.ReadStatus(ctx, rb.source.db, rb.reverseDB())
+		if serr != nil || st.State != binlog.StateStreaming {
+			return fmt.Errorf("reverse replication is not running (%s) and has not brought back the target's writes up to %s", stateOf(st, serr), want)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("reverse replication did not bring back the target's writes up to %s in time", want)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// sameData verifies, both sides fenced, that source and target hold the
+// same rows: then going back to the source loses nothing.
+func (rb *Runbook) sameData(ctx context.Context) error {
+	opts := checks.OptionsFrom(rb.cfg)
+	opts.Fenced, opts.Fast = true, true
+	r, err := checks.Verify(ctx, rb.cfg, opts, rb.log)
+	if err != nil {
+		return fmt.Errorf("verify before going back: %w", err)
+	}
+	if !r.Identical {
+		return fmt.Errorf("the target holds changes the source lacks (%d differing chunks) that no replication brought back: going back now would lose them; "+
+			"bring them over (switcharoo replicate --reverse), then run switcharoo rollback again", len(r.Differences))
+	}
+	return nil
 }
 
 func (rb *Runbook) planUnfenceTarget(context.Context) (string, error) {
@@ -382,10 +467,7 @@ func (rb *Runbook) swapDNS(ctx context.Context) error {
 		rb.facts["dns_propagation"] = "incomplete"
 		err = nil
 	}
-	if err != nil {
-		return err
-	}
-	return binlog.MarkSwitched(ctx, rb.target.db, rb.cfg.Replication.CheckpointSchema)
+	return err
 }
 
 func (rb *Runbook) swapDNSBack(ctx context.Context) error {

@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"strconv"
-	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/switcharoo/switcharoo/binlog"
@@ -25,7 +23,7 @@ again and it continues from the checkpoint kept on the target.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if ddlApplied != "" {
-				p, err := parsePosition(ddlApplied)
+				p, err := binlog.ParsePosition(ddlApplied)
 				if err != nil {
 					return exitcode.With(exitcode.Usage, fmt.Errorf("--ddl-applied: %w", err))
 				}
@@ -50,14 +48,4 @@ again and it continues from the checkpoint kept on the target.`,
 	cmd.Flags().BoolVar(&reverse, "reverse", false, "replicate from the target back to the source, from where the runbook seeded it at the switchover")
 	cmd.Flags().StringVar(&ddlApplied, "ddl-applied", "", "FILE:POS of a schema change you applied to the target by hand after a stop under replication.ddl: stop")
 	return cmd
-}
-
-// parsePosition reads FILE:POS.
-func parsePosition(s string) (binlog.Position, error) {
-	file, pos, ok := strings.Cut(s, ":")
-	n, err := strconv.ParseUint(pos, 10, 32)
-	if !ok || file == "" || err != nil {
-		return binlog.Position{}, fmt.Errorf("want FILE:POS such as mysql-bin.000042:1234, got %q", s)
-	}
-	return binlog.Position{File: file, Pos: uint32(n)}, nil
 }
