@@ -96,6 +96,28 @@ func TestReverseReplication(t *testing.T) {
 		t.Fatalf("seed: %v", err)
 	}
 	sandboxtest.Exec(t, r.dstDB, "INSERT INTO app_new.t VALUES (2, 'new')", "UPDATE app_new.t SET v = 'changed' WHERE id = 1")
+
+	// Not while forward replication streams: each would send the other's
+	// writes back.
+	if err := binlog.UnmarkSwitched(context.Background(), r.dstDB, "_switcharoo"); err != nil {
+		t.Fatal(err)
+	}
+	forward := r.run(binlog.RunOptions{})
+	r.waitFor(forward, "forward replication streaming", func() bool {
+		st, err := binlog.ReadStatus(context.Background(), r.dstDB, "_switcharoo")
+		return err == nil && st.State == binlog.StateStreaming
+	})
+	err := runOnce(t, rev, binlog.RunOptions{})
+	if err == nil || !strings.Contains(err.Error(), "replication in the other direction (checkpoint schema _switcharoo on the source) is streaming") {
+		t.Errorf("reverse replication while forward streams: %v", err)
+	}
+	if err := forward.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := binlog.MarkSwitched(context.Background(), r.dstDB, "_switcharoo"); err != nil {
+		t.Fatal(err)
+	}
+
 	back, err := binlog.New(rev, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)

@@ -43,10 +43,27 @@ func (r *Replicator) preflight(ctx context.Context, opts RunOptions) (*copyPlan,
 	if srcOK && dstOK {
 		r.checkCheckpoint(ctx, plan, opts, add)
 	}
+	if srcOK {
+		r.checkOpposite(ctx, add)
+	}
 	if len(problems) > 0 {
 		return nil, &PreflightError{Problems: problems}
 	}
 	return plan, nil
+}
+
+// checkOpposite refuses while replication in the other direction (whose
+// status lives on this replicator's source) streams: the two would send
+// each other's writes back. A status it may not read is no refusal.
+func (r *Replicator) checkOpposite(ctx context.Context, add func(string, ...any)) {
+	schema, reverse := strings.CutSuffix(r.cfg.Replication.CheckpointSchema, ReverseSuffix)
+	if !reverse {
+		schema += ReverseSuffix
+	}
+	if st, err := ReadStatus(ctx, r.source.db, schema); err == nil && st.State == StateStreaming {
+		add("replication in the other direction (checkpoint schema %s on the source) is streaming, from %s (pid %d): running both would send each other's writes back; stop it first",
+			schema, st.Host, st.PID)
+	}
 }
 
 // identify connects to one side and reads its flavor and version.

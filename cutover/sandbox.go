@@ -1,7 +1,6 @@
 package cutover
 
 import (
-	"bufio"
 	"context"
 	"database/sql"
 	"errors"
@@ -145,16 +144,24 @@ func (s *Sandbox) Stop() {
 }
 
 // LostWrites returns the writes the sample application saw acknowledged
-// that the given server does not hold.
+// that the given server does not hold. The acknowledgements are read
+// first: a write acknowledged by then was committed by then, so the rows
+// read after must hold it, however busy the writers still are.
 func (s *Sandbox) LostWrites(ctx context.Context, on *sandbox.MariaDB) ([]int64, int, error) {
-	f, err := os.Open(s.AckFile)
+	b, err := os.ReadFile(s.AckFile)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, 0, nil
 	}
 	if err != nil {
 		return nil, 0, err
 	}
-	defer f.Close()
+	var acked []int64
+	lines := strings.Split(string(b), "\n")
+	for _, line := range lines[:len(lines)-1] { // the last is empty, or an id still being written
+		if id, err := strconv.ParseInt(line, 10, 64); err == nil {
+			acked = append(acked, id)
+		}
+	}
 	db, err := sql.Open("mysql", on.DSN(""))
 	if err != nil {
 		return nil, 0, err
@@ -165,29 +172,24 @@ func (s *Sandbox) LostWrites(ctx context.Context, on *sandbox.MariaDB) ([]int64,
 	if err != nil {
 		return nil, 0, err
 	}
+	defer rows.Close()
 	for rows.Next() {
 		var id int64
 		if err := rows.Scan(&id); err != nil {
-			rows.Close()
 			return nil, 0, err
 		}
 		held[id] = true
 	}
-	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
 	var lost []int64
-	acked := 0
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		id, err := strconv.ParseInt(strings.TrimSpace(sc.Text()), 10, 64)
-		if err != nil {
-			continue
-		}
-		acked++
+	for _, id := range acked {
 		if !held[id] {
 			lost = append(lost, id)
 		}
 	}
-	return lost, acked, sc.Err()
+	return lost, len(acked), nil
 }
 
 // Demo runs the whole night on a fresh sandbox in dir: plan, run, report;
