@@ -73,6 +73,24 @@ type R53Alias struct {
 
 const r53NS = "https://route53.amazonaws.com/doc/2013-04-01/"
 
+// listenDNS listens on one free port for both UDP and TCP: the UDP port
+// the kernel picks may be taken for TCP, so it tries a few.
+func listenDNS(host string) (net.PacketConn, net.Listener, error) {
+	var err error
+	for range 20 {
+		var pc net.PacketConn
+		if pc, err = net.ListenPacket("udp", net.JoinHostPort(host, "0")); err != nil {
+			return nil, nil, err
+		}
+		var l net.Listener
+		if l, err = net.Listen("tcp", pc.LocalAddr().String()); err == nil {
+			return pc, l, nil
+		}
+		pc.Close()
+	}
+	return nil, nil, fmt.Errorf("no port free for both UDP and TCP: %w", err)
+}
+
 // StartRoute53 starts the emulator's API and DNS servers on loopback ports.
 func StartRoute53() (*Route53, error) {
 	e := &Route53{changes: map[string]*r53Change{}}
@@ -84,18 +102,12 @@ func StartRoute53() (*Route53, error) {
 	e.http = &http.Server{Handler: http.HandlerFunc(e.serveHTTP), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = e.http.Serve(api) }()
 
-	pc, err := net.ListenPacket("udp", net.JoinHostPort(Host, "0"))
+	pc, l, err := listenDNS(Host)
 	if err != nil {
 		api.Close()
 		return nil, fmt.Errorf("route53 emulator: %w", err)
 	}
 	e.DNSAddr = pc.LocalAddr().String()
-	l, err := net.Listen("tcp", e.DNSAddr)
-	if err != nil {
-		api.Close()
-		pc.Close()
-		return nil, fmt.Errorf("route53 emulator: %w", err)
-	}
 	handler := dns.HandlerFunc(e.serveDNS)
 	e.udp = &dns.Server{PacketConn: pc, Handler: handler}
 	e.tcp = &dns.Server{Listener: l, Handler: handler}
