@@ -79,7 +79,7 @@ func (rb *Runbook) preflight(ctx context.Context) error {
 		rb.checkReverse(ctx, add)
 	}
 	if rb.probe != nil {
-		id, err := rb.probe.write(ctx, rb.planning)
+		id, err := rb.probe.write(ctx, false)
 		switch {
 		case err != nil:
 			add("checks.sql_probe: a write as %s through %s failed: %v; the probe needs INSERT on %s.probe on both servers",

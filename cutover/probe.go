@@ -52,9 +52,11 @@ func newProbe(c *config.Config) *probe {
 	return p
 }
 
-// write makes one write and says which server took it; with readOnly it
-// only reads the probe table (for the plan, which changes nothing).
-func (p *probe) write(ctx context.Context, readOnly bool) (uint32, error) {
+// write makes one write and says which server took it. Unless commit,
+// the write is rolled back: it proves the application could write there
+// (read_only and a global read lock refuse the statement itself) and
+// leaves nothing, for the preflight, which changes nothing.
+func (p *probe) write(ctx context.Context, commit bool) (uint32, error) {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	addrs, err := p.resolver.LookupHost(ctx, p.cfg.Host)
@@ -79,16 +81,22 @@ func (p *probe) write(ctx context.Context, readOnly bool) (uint32, error) {
 		return 0, err
 	}
 	defer conn.Close()
-	stmt := "INSERT INTO " + catalog.QuoteIdent(p.schema) + ".probe (at) VALUES (NOW(6))"
-	if readOnly {
-		stmt = "SELECT 1 FROM " + catalog.QuoteIdent(p.schema) + ".probe LIMIT 0"
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
 	}
-	if _, err := conn.ExecContext(ctx, stmt); err != nil {
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, "INSERT INTO "+catalog.QuoteIdent(p.schema)+".probe (at) VALUES (NOW(6))"); err != nil {
 		return 0, err
 	}
 	var id uint32
-	err = conn.QueryRowContext(ctx, "SELECT @@server_id").Scan(&id)
-	return id, err
+	if err := tx.QueryRowContext(ctx, "SELECT @@server_id").Scan(&id); err != nil {
+		return 0, err
+	}
+	if !commit {
+		return id, tx.Rollback()
+	}
+	return id, tx.Commit()
 }
 
 // run writes every interval until ctx ends.
@@ -96,7 +104,7 @@ func (p *probe) run(ctx context.Context) {
 	t := time.NewTicker(p.interval)
 	defer t.Stop()
 	for {
-		id, err := p.write(ctx, false)
+		id, err := p.write(ctx, true)
 		e := probeEvent{At: time.Now(), ServerID: id}
 		if err != nil {
 			e.Err = err.Error()

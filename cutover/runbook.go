@@ -50,8 +50,6 @@ type Runbook struct {
 	facts map[string]string // what steps recorded: the fenced position, ...
 	lock  *globalLock       // the source's FLUSH TABLES WITH READ LOCK
 
-	// planning: the preflight only reads.
-	planning bool
 	// hook, in tests, runs at points of every step: before it acts (to
 	// inject a fault), and after it acted, before and after its result is
 	// journaled, where returning true simulates the process dying.
@@ -121,10 +119,9 @@ type PlannedStep struct {
 
 // Plan runs the preflight and describes every step with its concrete
 // actions, and the plan's hash. It changes nothing: the preflight only
-// reads, and the probe does not write.
+// reads (the probe's write is rolled back).
 func (rb *Runbook) Plan(ctx context.Context) ([]PlannedStep, string, error) {
-	rb.planning = true
-	defer func() { rb.planning, rb.facts = false, map[string]string{} }()
+	defer func() { rb.facts = map[string]string{} }()
 	return rb.plan(ctx)
 }
 

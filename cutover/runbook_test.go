@@ -33,7 +33,7 @@ func TestNight(t *testing.T) {
 	rb := newRunbook(t, sb, sb.Config, nil)
 	journal := filepath.Join(sb.Config.StateDir, journalFile)
 
-	before := observe(t, sb)
+	before := snapshot(t, sb)
 	steps, hash, err := rb.Plan(ctx)
 	if err != nil {
 		t.Fatalf("plan: %v", err)
@@ -54,7 +54,7 @@ func TestNight(t *testing.T) {
 	if _, again, err := rb.Plan(ctx); err != nil || again != hash {
 		t.Errorf("planning twice gave hashes %s and %s (%v)", hash, again, err)
 	}
-	if after := observe(t, sb); after != before {
+	if after := snapshot(t, sb); after != before {
 		t.Fatalf("plan changed the world:\nbefore %+v\nafter  %+v", before, after)
 	}
 	if _, err := os.Stat(journal); !errors.Is(err, os.ErrNotExist) {
@@ -67,7 +67,7 @@ func TestNight(t *testing.T) {
 	if !errors.As(err, &refused) || exitcode.Of(err) != exitcode.Usage || !strings.Contains(err.Error(), "the plan changed") {
 		t.Fatalf("run with another plan's hash: %v (exit %d), want a refusal (exit 2)", err, exitcode.Of(err))
 	}
-	if after := observe(t, sb); after != before {
+	if after := snapshot(t, sb); after != before {
 		t.Fatalf("a refused run changed the world:\nbefore %+v\nafter  %+v", before, after)
 	}
 
@@ -340,7 +340,7 @@ func TestFailures(t *testing.T) {
 			n := query(t, src, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = ? AND TIME >= 1", id)
 			return n == "1", n
 		})
-		before := observe(t, sb)
+		before := snapshot(t, sb)
 		_, err = newRunbook(t, sb, cfg, nil).Run(ctx)
 		exec1(t, src, fmt.Sprintf("KILL QUERY %d", id))
 		<-sleeping
@@ -353,7 +353,7 @@ func TestFailures(t *testing.T) {
 				t.Errorf("the refusal lacks %q:\n%v", want, err)
 			}
 		}
-		if after := observe(t, sb); after != before {
+		if after := snapshot(t, sb); after != before {
 			t.Errorf("a refused run changed the world:\nbefore %+v\nafter  %+v", before, after)
 		}
 		if last, err := LastRun(sb.Config.StateDir); err != nil || last.State != "none" {

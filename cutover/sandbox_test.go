@@ -149,7 +149,8 @@ func waitFor(t *testing.T, what string, timeout time.Duration, cond func() (bool
 }
 
 // world is what a person would look at to know where the application
-// runs: the servers' fences, the replicators, DNS, the application.
+// runs: the servers' fences, the replicators, DNS, the application; and
+// the data only the night's steps would change.
 type world struct {
 	// SourceOpen, TargetOpen: whether the application may write there
 	// (read_only off and, with cutover.app_users, its accounts unlocked).
@@ -158,6 +159,9 @@ type world struct {
 	DNS                    string
 	App                    string
 	Cron                   string
+	// Data: checksums of the sample tables no writer touches, on both
+	// sides, and the probe's rows on the source; filled by snapshot.
+	Data string
 }
 
 func observe(t *testing.T, sb *Sandbox) world {
@@ -187,6 +191,36 @@ func observe(t *testing.T, sb *Sandbox) world {
 	w.App = strings.Join(app, "; ")
 	w.Cron = sb.AWS.RuleState("cron")
 	return w
+}
+
+// snapshot is the world with its Data, for comparing before and after a
+// command that must change nothing. (observe leaves Data out: the tests
+// that wait on it lock tables the checksums would wait for.)
+func snapshot(t *testing.T, sb *Sandbox) world {
+	t.Helper()
+	w := observe(t, sb)
+	src, dst := rootDB(t, sb.Source), rootDB(t, sb.Target)
+	w.Data = strings.Join([]string{checksums(t, src), checksums(t, dst), query(t, src, "SELECT COUNT(*) FROM _switcharoo.probe")}, "; ")
+	return w
+}
+
+func checksums(t *testing.T, db *sql.DB) string {
+	t.Helper()
+	rows, err := db.Query("CHECKSUM TABLE app.customers, app.orders")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var table string
+		var sum sql.NullInt64
+		if err := rows.Scan(&table, &sum); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, fmt.Sprintf("%s=%d", table, sum.Int64))
+	}
+	return strings.Join(out, ",")
 }
 
 // onSource is the world before the night, and after an undo or rollback:

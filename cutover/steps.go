@@ -510,7 +510,7 @@ func (rb *Runbook) health(ctx context.Context) error {
 	for {
 		var failing []string
 		if rb.probe != nil {
-			id, err := rb.probe.write(ctx, false)
+			id, err := rb.probe.write(ctx, true)
 			if err != nil || strconv.FormatUint(uint64(id), 10) != targetID {
 				failing = append(failing, fmt.Sprintf("probe write through %s: server %d, %v", rb.cfg.Checks.SQLProbe.Host, id, err))
 			}
