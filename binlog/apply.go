@@ -47,8 +47,11 @@ type applier struct {
 
 	schemaChanged bool // a DDL changed the schema map since the last commit
 
-	buf   []byte // statements not yet sent to the target
-	open  bool   // the target transaction has begun
+	buf   []byte     // statements not yet sent to the target
+	net   netChanges // end states of rows not yet in buf (netchange.go)
+	sent  *inflight  // the statements the target is executing, if any
+	spare []byte     // the buffer sent before, for reuse
+	open  bool       // the target transaction has begun
 	stmt  openStatement
 	batch batchStats
 }
@@ -69,7 +72,7 @@ type batchStats struct {
 
 // openStatement is the multi-row statement being built at the end of buf.
 type openStatement struct {
-	kind  byte // 'i' insert, 'd' delete by single-column key, 'D' delete by compound key
+	kind  byte // 'i' insert, 'r' replace, 'd' delete by single-column key, 'D' delete by compound key
 	table *catalog.Table
 	rows  int
 	start int // offset in buf
@@ -106,7 +109,7 @@ func newApplier(r *Replicator, conn *sql.Conn, cp *Checkpoint, window *copyWindo
 // pending reports whether the applier holds work the target has not
 // committed.
 func (a *applier) pending() bool {
-	return a.open || len(a.buf) > 0 || a.batch.transactions > 0 || a.dirty
+	return a.open || len(a.buf) > 0 || a.net.size > 0 || a.batch.transactions > 0 || a.dirty
 }
 
 // dueForCommit reports whether the batch should be committed now, given
@@ -231,6 +234,9 @@ func (a *applier) query(ctx context.Context, e *replication.QueryEvent, h *repli
 	if err := a.commit(ctx); err != nil {
 		return err
 	}
+	if err := a.settle(); err != nil { // the DDL uses the connection
+		return err
+	}
 	a.inTrx = true
 	a.trxStart = a.safe
 	if err := a.r.ddl(ctx, a, string(e.Schema), q, next); err != nil {
@@ -287,6 +293,9 @@ func (a *applier) rows(ctx context.Context, e *replication.RowsEvent, h *replica
 				Fix: "set binlog_row_image=FULL on the source"}
 		}
 	}
+	if _, err := a.netEligible(ctx, t); err != nil {
+		return err
+	}
 	var err error
 	switch e.Type() {
 	case replication.EnumRowsEventTypeInsert:
@@ -314,6 +323,11 @@ func (a *applier) rows(ctx context.Context, e *replication.RowsEvent, h *replica
 	if err != nil {
 		return &StopError{Position: at, Reason: err.Error()}
 	}
+	if a.net.size >= netRows {
+		if err := a.writeNet(); err != nil {
+			return &StopError{Position: at, Reason: err.Error()}
+		}
+	}
 	if len(a.buf) >= flushBytes {
 		return a.flush(ctx)
 	}
@@ -334,13 +348,26 @@ func (a *applier) insertRow(t *catalog.Table, row []any) error {
 		return err
 	}
 	a.batch.rows++
+	if a.sqlFor(t).net {
+		return a.netPut(t, netRow{row: row})
+	}
+	return a.appendRow(t, row, 'i')
+}
+
+// appendRow adds a row to the multi-row INSERT (kind 'i') or REPLACE ('r')
+// being built, or starts one.
+func (a *applier) appendRow(t *catalog.Table, row []any, kind byte) error {
 	s := a.sqlFor(t)
-	if a.stmt.kind == 'i' && a.stmt.table == t && a.stmt.rows < statementRows && len(a.buf)-a.stmt.start < statementBytes {
+	if a.stmt.kind == kind && a.stmt.table == t && a.stmt.rows < statementRows && len(a.buf)-a.stmt.start < statementBytes {
 		a.buf = append(a.buf, ",("...)
 	} else {
 		a.closeStatement()
-		a.stmt = openStatement{kind: 'i', table: t, start: len(a.buf)}
-		a.buf = append(a.buf, s.insert...)
+		a.stmt = openStatement{kind: kind, table: t, start: len(a.buf)}
+		if kind == 'r' {
+			a.buf = append(a.buf, s.replace...)
+		} else {
+			a.buf = append(a.buf, s.insert...)
+		}
 		a.buf = append(a.buf, '(')
 	}
 	a.stmt.rows++
@@ -362,6 +389,15 @@ func (a *applier) deleteRow(t *catalog.Table, row []any) error {
 		return err
 	}
 	a.batch.rows++
+	if a.sqlFor(t).net {
+		return a.netPut(t, netRow{row: row, deleted: true})
+	}
+	return a.appendDelete(t, row)
+}
+
+// appendDelete adds a row's key to the multi-row DELETE being built, or
+// starts one.
+func (a *applier) appendDelete(t *catalog.Table, row []any) error {
 	s := a.sqlFor(t)
 	var err error
 	switch len(t.Key) {
@@ -429,6 +465,9 @@ func (a *applier) updateRow(t *catalog.Table, before, after []any) error {
 		}
 	}
 	a.batch.rows++
+	if a.sqlFor(t).net {
+		return a.netUpdate(t, before, after)
+	}
 	a.closeStatement()
 	mark := len(a.buf)
 	a.buf = append(a.buf, a.sqlFor(t).update...)
@@ -506,7 +545,7 @@ func (a *applier) appendMatch(t *catalog.Table, row []any) ([]byte, error) {
 // closeStatement terminates the multi-row statement being built, if any.
 func (a *applier) closeStatement() {
 	switch a.stmt.kind {
-	case 'i', 'D':
+	case 'i', 'r', 'D':
 		a.buf = append(a.buf, ';')
 	case 'd':
 		a.buf = append(a.buf, ");"...)
@@ -516,6 +555,9 @@ func (a *applier) closeStatement() {
 
 // flush sends the buffered statements inside the open target transaction.
 func (a *applier) flush(ctx context.Context) error {
+	if err := a.writeNet(); err != nil {
+		return err
+	}
 	a.closeStatement()
 	if len(a.buf) == 0 {
 		return nil
@@ -523,11 +565,10 @@ func (a *applier) flush(ctx context.Context) error {
 	if !a.open {
 		a.buf = append([]byte("BEGIN;"), a.buf...)
 	}
-	if err := a.exec(ctx, a.buf); err != nil {
+	if err := a.send(ctx, nil); err != nil {
 		return err
 	}
 	a.open = true
-	a.buf = a.buf[:0]
 	return nil
 }
 
@@ -537,6 +578,9 @@ func (a *applier) flush(ctx context.Context) error {
 func (a *applier) commit(ctx context.Context) error {
 	if !a.pending() {
 		return nil
+	}
+	if err := a.writeNet(); err != nil {
+		return err
 	}
 	a.closeStatement()
 	if !a.open {
@@ -558,22 +602,25 @@ func (a *applier) commit(ctx context.Context) error {
 		a.buf = catalog.AppendString(a.buf, sj)
 	}
 	a.buf = append(a.buf, " WHERE id=1;COMMIT"...)
-	if err := a.exec(ctx, a.buf); err != nil {
-		return err
-	}
-	now := time.Now()
-	a.r.progress.applied(a.batch.transactions, a.batch.rows, a.batch.heartbeat, now)
+	// The checkpoint as it will be once this commits; a failure ends the
+	// session, and the next reads the checkpoint from the target again.
 	a.cp.Position, a.cp.GTID = a.safe, gtid
 	if a.batch.eventTime > 0 {
 		a.cp.EventTime = time.Unix(int64(a.batch.eventTime), 0)
 	}
 	a.cp.Transactions += uint64(a.batch.transactions)
 	a.cp.RowChanges += uint64(a.batch.rows)
-	a.r.progress.setPosition(a.safe, a.cp.EventTime)
 	if a.schemaChanged {
 		a.cp.PendingDDL = ""
 	}
-	a.buf, a.open, a.dirty, a.schemaChanged, a.batch = a.buf[:0], false, false, false, batchStats{}
+	batch, safe, eventTime := a.batch, a.safe, a.cp.EventTime
+	if err := a.send(ctx, func() {
+		a.r.progress.applied(batch.transactions, batch.rows, batch.heartbeat, time.Now())
+		a.r.progress.setPosition(safe, eventTime)
+	}); err != nil {
+		return err
+	}
+	a.open, a.dirty, a.schemaChanged, a.batch = false, false, false, batchStats{}
 	if a.window != nil && a.safe.Compare(a.window.until) >= 0 {
 		a.window = nil // every later change applies to every row
 	}
@@ -581,24 +628,70 @@ func (a *applier) commit(ctx context.Context) error {
 }
 
 // rollback abandons the open target transaction; the stream restarts from
-// the checkpoint.
+// the checkpoint. The ROLLBACK is sent whatever the applier believes: a
+// batch that failed part way (a lock wait timeout ends only the statement)
+// leaves its transaction open, and the next BEGIN on this connection
+// would commit its first half.
 func (a *applier) rollback() {
-	if a.open {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_, _ = a.conn.ExecContext(ctx, "ROLLBACK")
-	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = a.settle()
+	_, _ = a.conn.ExecContext(ctx, "ROLLBACK")
 	a.buf, a.open, a.stmt, a.batch = a.buf[:0], false, openStatement{}, batchStats{}
+	a.net.reset()
 }
 
-func (a *applier) exec(ctx context.Context, q []byte) error {
+// inflight is a buffer of statements the target is executing. The applier
+// builds the next batch meanwhile, so decoding and writing SQL overlap the
+// target's work; anything else that uses the connection settles it first.
+type inflight struct {
+	buf  []byte
+	done chan error
+	then func() // after it succeeded: progress of a commit
+}
+
+// send hands the buffer to the target, after the one sent before has
+// succeeded, and gives the applier a fresh buffer.
+func (a *applier) send(ctx context.Context, then func()) error {
+	if err := a.settle(); err != nil {
+		return err
+	}
+	f := &inflight{buf: a.buf, done: make(chan error, 1), then: then}
+	at := a.trxStart
+	// Not cancelled with the session: a stop lets the statements finish
+	// (within the statement timeout) and commits up to the boundary.
+	ectx := context.WithoutCancel(ctx)
+	go func() { f.done <- a.exec(ectx, f.buf, at) }()
+	a.sent, a.buf = f, a.spare[:0]
+	return nil
+}
+
+// settle waits for the statements in flight and returns their error.
+func (a *applier) settle() error {
+	f := a.sent
+	if f == nil {
+		return nil
+	}
+	err := <-f.done
+	a.sent, a.spare = nil, f.buf
+	if err != nil {
+		return err
+	}
+	if f.then != nil {
+		f.then()
+	}
+	return nil
+}
+
+// exec runs statements of the transaction that began at position at.
+func (a *applier) exec(ctx context.Context, q []byte, at Position) error {
 	ctx, cancel := context.WithTimeout(ctx, a.r.statementTimeout())
 	defer cancel()
 	if _, err := a.conn.ExecContext(ctx, string(q)); err != nil {
 		if transient(err) {
 			return fmt.Errorf("target: %w", err)
 		}
-		return &StopError{Position: a.trxStart, Reason: "the target rejected a change: " + err.Error(),
+		return &StopError{Position: at, Reason: "the target rejected a change: " + err.Error(),
 			Fix: "the target's data or schema differs from the source's; run switcharoo verify, repair the target, then restart replicate"}
 	}
 	return nil
@@ -619,12 +712,16 @@ func sameValue(x, y any) bool {
 	return reflect.DeepEqual(x, y)
 }
 
-// tableSQL holds a table's statement prefixes.
+// tableSQL holds a table's statement prefixes, and whether its changes
+// are applied as net changes.
 type tableSQL struct {
 	writable []int
 	insert   string // INSERT INTO `db`.`t` (`a`,`b`) VALUES
+	replace  string // REPLACE INTO `db`.`t` (`a`,`b`) VALUES
 	update   string // UPDATE `db`.`t` SET
 	delete   string // DELETE FROM `db`.`t` WHERE
+	net      bool   // netEligible, once netKnown
+	netKnown bool
 }
 
 func (a *applier) sqlFor(t *catalog.Table) *tableSQL {
@@ -638,6 +735,7 @@ func (a *applier) sqlFor(t *catalog.Table) *tableSQL {
 		cols[i] = catalog.QuoteIdent(t.Columns[c].Name)
 	}
 	s.insert = "INSERT INTO " + target + " (" + strings.Join(cols, ",") + ") VALUES "
+	s.replace = "REPLACE" + strings.TrimPrefix(s.insert, "INSERT")
 	s.update = "UPDATE " + target + " SET "
 	s.delete = "DELETE FROM " + target + " WHERE "
 	a.sql[t.Name] = s

@@ -3,6 +3,7 @@ package binlog
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"github.com/switcharoo/switcharoo/internal/catalog"
@@ -142,7 +143,7 @@ func (r *Replicator) createTargetTables(ctx context.Context, snap *snapshot, sch
 	if err != nil {
 		return fmt.Errorf("target: %w", err)
 	}
-	defer conn.Close()
+	defer closeUnchecked(conn)
 	if _, err := conn.ExecContext(ctx, "SET SESSION foreign_key_checks = 0"); err != nil {
 		return fmt.Errorf("target: %w", err)
 	}
@@ -314,7 +315,7 @@ func (r *Replicator) copyChunks(ctx context.Context, snap *snapshot, snapshotID 
 				cancel()
 				return
 			}
-			defer dst.Close()
+			defer closeUnchecked(dst)
 			for c := range work {
 				if err := r.copyChunk(ctx, src, dst, snapshotID, c); err != nil {
 					errs <- err
@@ -481,4 +482,17 @@ func (r *Replicator) logCopyProgress(ctx context.Context) func() {
 		}
 	})
 	return func() { cancel(); wg.Wait() }
+}
+
+// closeUnchecked returns a connection that ran with foreign_key_checks = 0
+// to the pool with them on again, so that no later user of the pool (the
+// applier) inherits the setting; a connection that cannot be reset is
+// discarded.
+func closeUnchecked(conn *sql.Conn) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := conn.ExecContext(ctx, "SET SESSION foreign_key_checks = 1"); err != nil {
+		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+	}
+	conn.Close()
 }

@@ -174,13 +174,11 @@ func (a *applier) updateSchema(ctx context.Context, plan *ddlPlan) error {
 	schema := a.cp.Schema
 	for _, t := range plan.drop {
 		delete(schema, t)
-		delete(a.sql, t)
 	}
 	if plan.dropDB != "" {
 		for t := range schema {
 			if t.DB == plan.dropDB {
 				delete(schema, t)
-				delete(a.sql, t)
 			}
 		}
 	}
@@ -199,9 +197,12 @@ func (a *applier) updateSchema(ctx context.Context, plan *ddlPlan) error {
 			src := back[tn]
 			t.Name = src
 			schema[src] = t
-			delete(a.sql, src)
 		}
 	}
+	// Statements and net-change eligibility are derived again for every
+	// table: a change to one table can change another's (a foreign key
+	// that now references it).
+	clear(a.sql)
 	a.schemaChanged = true
 	return nil
 }

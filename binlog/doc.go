@@ -39,7 +39,10 @@
 //     source transactions in target transactions that also move the
 //     checkpoint row. That is the exactly-once invariant: the data and the
 //     position it corresponds to commit together, so after any crash they
-//     agree and the stream resumes at a transaction start.
+//     agree and the stream resumes at a transaction start. Tables where the
+//     order of rows' end states cannot matter get net changes
+//     (netchange.go): a batch's last image of each row, written as one
+//     DELETE and one REPLACE per table.
 //  4. catalog.Schema (schema.go, tablemap.go, ddl.go, ddlapply.go): TABLE_MAP events
 //     from MySQL 5.6 and MariaDB carry no column names, so the replicator
 //     keeps a schema map, read from information_schema at the snapshot,

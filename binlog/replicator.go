@@ -225,6 +225,12 @@ func (r *Replicator) session(ctx context.Context, until *Position, onCommit func
 		return fmt.Errorf("target: %w", err)
 	}
 	defer conn.Close()
+	// Foreign keys are checked, and cascade, on the target as on the
+	// source: the binlog holds no row a cascade changed. (Said explicitly,
+	// whatever session state a pooled connection carries.)
+	if _, err := conn.ExecContext(ctx, "SET SESSION foreign_key_checks = 1"); err != nil {
+		return fmt.Errorf("target: %w", err)
+	}
 	cp, err := ReadCheckpoint(ctx, r.target.db, r.cfg.Replication.CheckpointSchema)
 	if err != nil {
 		return fmt.Errorf("target: %w", err)
@@ -257,9 +263,21 @@ func (r *Replicator) session(ctx context.Context, until *Position, onCommit func
 			r.progress.setCaughtUp(!s.waiting())
 			onCommit()
 			if until != nil && a.safe.Compare(*until) >= 0 {
+				if err := a.settle(); err != nil {
+					a.rollback()
+					return err
+				}
 				return errCaughtUp
 			}
 			continue
+		}
+		if !s.waiting() {
+			// Nothing to build meanwhile: let the commit in flight finish,
+			// so status and lag say where the target is.
+			if err := a.settle(); err != nil {
+				a.rollback()
+				return err
+			}
 		}
 		ev, err := s.next(ctx)
 		if err != nil {
@@ -285,7 +303,11 @@ func (r *Replicator) stopSession(a *applier) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := a.commit(ctx); err != nil {
+	err := a.commit(ctx)
+	if err == nil {
+		err = a.settle()
+	}
+	if err != nil {
 		a.rollback()
 		r.log.Warn().Err(err).Msg("could not commit the last batch while stopping; it will be applied again from the checkpoint")
 	}
