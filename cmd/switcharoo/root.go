@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"runtime/pprof"
 
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
@@ -18,6 +20,8 @@ type cli struct {
 	configPath string
 	logFormat  string
 	logLevel   string
+	cpuProfile string
+	profile    *os.File // open while the CPU profile is written
 
 	stdout, stderr io.Writer
 	log            zerolog.Logger
@@ -30,6 +34,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root := c.rootCommand()
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
+	if c.profile != nil {
+		pprof.StopCPUProfile()
+		if cerr := c.profile.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("--cpu-profile: %w", cerr)
+		}
+	}
 	if err == nil {
 		return exitcode.OK
 	}
@@ -57,6 +67,17 @@ rollback. See docs/ for the configuration and every command.`,
 				return exitcode.With(exitcode.Usage, err)
 			}
 			c.log = log
+			if c.cpuProfile != "" {
+				f, err := os.Create(c.cpuProfile)
+				if err != nil {
+					return exitcode.With(exitcode.Usage, fmt.Errorf("--cpu-profile: %w", err))
+				}
+				if err := pprof.StartCPUProfile(f); err != nil {
+					f.Close()
+					return exitcode.With(exitcode.Usage, fmt.Errorf("--cpu-profile: %w", err))
+				}
+				c.profile = f
+			}
 			c.started = true
 			return nil
 		},
@@ -67,6 +88,7 @@ rollback. See docs/ for the configuration and every command.`,
 	flags.StringVarP(&c.configPath, "config", "c", "./switcharoo.yaml", "configuration file")
 	flags.StringVar(&c.logFormat, "log-format", "", "log format: console or json (default: console on a terminal, json otherwise)")
 	flags.StringVar(&c.logLevel, "log-level", "info", "log level: trace, debug, info, warn or error")
+	flags.StringVar(&c.cpuProfile, "cpu-profile", "", "write a Go CPU profile of the command to this file (go tool pprof reads it)")
 
 	root.AddCommand(c.versionCommand(), c.configCommand(), c.replicateCommand(), c.statusCommand(), c.verifyCommand(), c.dnsCommand(), c.appCommand(), c.sandboxCommand())
 	root.AddCommand(c.runbookCommands()...)
