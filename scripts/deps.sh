@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what switcharoo's tests need, when it is missing: MariaDB and
-# BIND 9. The tests start their own throwaway servers; this script never
+# BIND 9; with the argument "bench", also what the benchmarks compare
+# against: sysbench, mydumper/myloader and percona-toolkit. The tests start their own throwaway servers; this script never
 # starts, stops or reconfigures the system's MariaDB or BIND service.
 set -euo pipefail
 
@@ -9,14 +10,19 @@ have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
 missing=()
 { have mariadbd && have mariadb-install-db; } || missing+=(mariadb-server)
 have named || missing+=(bind9)
+if [ "${1:-}" = bench ]; then
+  have sysbench || missing+=(sysbench)
+  { have mydumper && have myloader; } || missing+=(mydumper)
+  have pt-table-checksum || missing+=(percona-toolkit)
+fi
 
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "deps: everything the tests need is installed"
+  echo "deps: everything the ${1:-test}s need is installed"
   exit 0
 fi
 
 if ! command -v apt-get >/dev/null 2>&1; then
-  echo "deps: missing ${missing[*]}. Install MariaDB 10.6 or newer (mariadbd, mariadb-install-db) and BIND 9 (named) with your system's package manager; the tests start their own servers." >&2
+  echo "deps: missing ${missing[*]}. Install them with your system's package manager (MariaDB 10.6 or newer: mariadbd, mariadb-install-db; BIND 9: named); the tests and benchmarks start their own servers." >&2
   exit 1
 fi
 
