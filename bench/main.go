@@ -86,6 +86,7 @@ func run(ctx context.Context, o options) (err error) {
 	defer b.stopServers()
 	b.report.Machine = readMachine(o.binaryAbs)
 	b.report.Settings = strings.Join(serverSettings, " ")
+	b.report.Command = strings.Join(append([]string{"go run ./bench"}, os.Args[1:]...), " ")
 
 	err = b.scenarios(ctx)
 	if err != nil {

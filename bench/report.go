@@ -15,6 +15,7 @@ import (
 type report struct {
 	Date         string        `json:"date"`
 	Minutes      float64       `json:"minutes"`
+	Command      string        `json:"command"`
 	Machine      machine       `json:"machine"`
 	Settings     string        `json:"server_settings"`
 	Measurements []measurement `json:"measurements"`
@@ -183,7 +184,7 @@ func (r *report) markdown() string {
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
 	p("# switcharoo benchmarks")
 	p("")
-	p("Measured %s in %.0f minutes by `go tool task bench` (`go run ./bench`); every figure below comes from this one run, baselines side by side.", r.Date, r.Minutes)
+	p("Measured %s in %.1f minutes by `go tool task bench` (`%s`); every figure below comes from this one run, baselines side by side.", r.Date, r.Minutes, r.Command)
 	if r.Failure != "" {
 		p("")
 		p("**The run failed:** %s", r.Failure)
