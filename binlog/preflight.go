@@ -143,21 +143,9 @@ func (r *Replicator) checkSourceBinlog(ctx context.Context, add func(string, ...
 	if v["server_id"] == id {
 		add("replication.server_id %s is the source's own server_id; choose another", id)
 	}
-	_ = catalog.ScanRows(ctx, r.source.db, "SHOW SLAVE HOSTS", nil, func(rows *sql.Rows) error {
-		cols, _ := rows.Columns()
-		vals := make([]sql.NullString, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			return err
-		}
-		if vals[0].String == id {
-			add("replication.server_id %s is used by a replica connected to the source (host %q); choose another, or stop the other replicate", id, vals[1].String)
-		}
-		return nil
-	})
+	if host := r.replicaUsing(ctx, id); host != "" {
+		add("replication.server_id %s is used by a replica connected to the source (host %q); choose another, or stop the other replicate", id, host)
+	}
 	e := r.log.Info().Str("binlog_format", v["binlog_format"]).Str("binlog_checksum", v["binlog_checksum"])
 	if mode := v["gtid_mode"]; mode != "" { // MySQL; MariaDB always has GTIDs
 		e = e.Str("gtid_mode", mode)
@@ -209,6 +197,41 @@ func (g grants) has(db string, privs ...string) bool {
 		}
 	}
 	return false
+}
+
+// replicaUsing returns the host of a replica registered on the source with
+// server_id id, or "". A replicator that died (SIGKILL, a crash, a reboot)
+// stays registered until the source next writes to its connection: at the
+// latest one heartbeat period later, when the source sends a heartbeat. A
+// registration that lasts longer than that belongs to a live replica.
+func (r *Replicator) replicaUsing(ctx context.Context, id string) string {
+	deadline := time.Now().Add(heartbeatPeriod(r.cfg.Replication.StallTimeout) + 2*time.Second)
+	for {
+		host := ""
+		_ = catalog.ScanRows(ctx, r.source.db, "SHOW SLAVE HOSTS", nil, func(rows *sql.Rows) error {
+			cols, _ := rows.Columns()
+			vals := make([]sql.NullString, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				return err
+			}
+			if vals[0].String == id {
+				host = vals[1].String
+			}
+			return nil
+		})
+		if host == "" || time.Now().After(deadline) {
+			return host
+		}
+		select {
+		case <-ctx.Done():
+			return host
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 func (r *Replicator) checkSourceGrants(ctx context.Context, add func(string, ...any)) {

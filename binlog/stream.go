@@ -29,6 +29,12 @@ type stream struct {
 // bounded whatever the backlog.
 const eventBuffer = 1024
 
+// heartbeatPeriod is how often the source sends a heartbeat on an idle
+// stream: three within stall_timeout.
+func heartbeatPeriod(stall time.Duration) time.Duration {
+	return min(stall/3, 10*time.Second)
+}
+
 // openStream starts reading the source's binlog at from. The reader
 // goroutine ends when ctx ends or the connection fails; close releases
 // the connection and waits for it.
@@ -38,7 +44,7 @@ func (r *Replicator) openStream(ctx context.Context, from Position) (*stream, er
 	if err != nil {
 		return nil, err
 	}
-	heartbeat := min(r.cfg.Replication.StallTimeout/3, 10*time.Second)
+	heartbeat := heartbeatPeriod(r.cfg.Replication.StallTimeout)
 	syncer := replication.NewBinlogSyncer(replication.BinlogSyncerConfig{
 		ServerID:                r.cfg.Replication.ServerID,
 		Flavor:                  r.source.flavor,
