@@ -127,6 +127,40 @@ func TestStalledSourceIsDetected(t *testing.T) {
 	r.assertSame("app")
 }
 
+// The target, then the source, restarted mid-stream (every connection
+// lost; the source's binlog rotated): replication recovers each time and
+// ends identical. The writer pauses while the source is down, as the
+// application would.
+func TestServersRestartedMidStream(t *testing.T) {
+	r := faultRig(t)
+	w := startWriter(r, 1, 5000)
+	run := r.run(binlog.RunOptions{})
+	r.waitFor(run, "streaming", r.streamedMore(20))
+	recoveries := func() int { return strings.Count(r.log.String(), "replication recovered") }
+
+	if err := r.dst.Restart(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	r.waitFor(run, "recovery after the target's restart", func() bool { return recoveries() >= 1 })
+	at := r.transactions()
+	r.waitFor(run, "changes applied after the target's restart", r.streamedMore(at+20))
+	t.Logf("%d writes before the source's restart", w.finish())
+
+	if err := r.src.Restart(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	w = startWriter(r, 1, 5000)
+	r.waitFor(run, "recovery after the source's restart", func() bool { return recoveries() >= 2 })
+	at = r.transactions()
+	r.waitFor(run, "changes applied after the source's restart", r.streamedMore(at+20))
+	t.Logf("%d writes after it", w.finish())
+	r.waitCaughtUp(run)
+	if err := run.stop(); err != nil {
+		t.Fatalf("replicate: %v\n%s", err, r.log)
+	}
+	r.assertSame("app")
+}
+
 // proxy is an in-process toxiproxy in front of a server.
 type proxy struct {
 	p    *toxiproxy.Proxy

@@ -168,13 +168,7 @@ func (b *BIND) LogTail(n int) string {
 // Stop ends named and removes its directory. Safe to call more than once.
 func (b *BIND) Stop() {
 	if b.cmd != nil {
-		_ = b.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-b.exited:
-		case <-time.After(10 * time.Second):
-			_ = b.cmd.Process.Kill()
-			<-b.exited
-		}
+		terminate(b.cmd.Process, b.exited, 10*time.Second)
 		b.cmd = nil
 	}
 	if b.Dir != "" {

@@ -183,20 +183,45 @@ func dsn(addr string, port int, database string) string {
 // Stop ends the server (SIGTERM, then SIGKILL after 30 s) and removes its
 // directory. It is safe to call more than once.
 func (m *MariaDB) Stop() {
-	if m.cmd != nil {
-		_ = m.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-m.exited:
-		case <-time.After(30 * time.Second):
-			_ = m.cmd.Process.Kill()
-			<-m.exited
-		}
-		m.cmd = nil
-	}
+	m.shutdown()
 	if m.Dir != "" {
 		_ = os.RemoveAll(m.Dir)
 		m.Dir = ""
 	}
+}
+
+// shutdown stops the server process, cleanly if it can within 30 s.
+func (m *MariaDB) shutdown() {
+	if m.cmd != nil {
+		terminate(m.cmd.Process, m.exited, 30*time.Second)
+		m.cmd = nil
+	}
+}
+
+// terminate sends SIGTERM to a process this package started, and SIGKILL
+// if it has not exited after grace; exited is closed once it is reaped.
+func terminate(p *os.Process, exited <-chan struct{}, grace time.Duration) {
+	_ = p.Signal(syscall.SIGTERM)
+	select {
+	case <-exited:
+	case <-time.After(grace):
+		_ = p.Kill()
+		<-exited
+	}
+}
+
+// Restart shuts the server down cleanly and starts it again on the same
+// port with the same data — a maintenance restart, as its clients see
+// it: every connection lost, the binlog rotated.
+func (m *MariaDB) Restart(ctx context.Context) error {
+	server, _, err := binaries()
+	if err != nil {
+		return err
+	}
+	m.shutdown()
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	return m.launch(ctx, server, m.Port)
 }
 
 // ErrorLogTail returns the last n lines of the server's error log.
