@@ -4,6 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math/rand/v2"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -161,6 +164,67 @@ func TestServersRestartedMidStream(t *testing.T) {
 	r.assertSame("app")
 }
 
+// Network faults between the replicator and each server, as a VPN has
+// them, under writes: connections reset, a blackhole longer than
+// stall_timeout (source side: the target's statement timeout is 30 s at
+// least, by design, for large batches), added latency with jitter, and a
+// 32 KB/s link. After each, replication makes progress again; at the end
+// the tables are identical. SWITCHAROO_CHAOS_FAULTS sets how many of each
+// kind on each side (3; `go tool task chaos` does 20).
+func TestNetworkFaults(t *testing.T) {
+	n := 3
+	if s := os.Getenv("SWITCHAROO_CHAOS_FAULTS"); s != "" {
+		var err error
+		if n, err = strconv.Atoi(s); err != nil || n <= 0 {
+			t.Fatalf("SWITCHAROO_CHAOS_FAULTS=%q: want a positive number", s)
+		}
+	}
+	r := faultRig(t)
+	source := startProxy(t, r.cfg.Source.Host, r.cfg.Source.Port)
+	target := startProxy(t, r.cfg.Target.Host, r.cfg.Target.Port)
+	r.cfg.Source.Port, r.cfg.Target.Port = source.port, target.port
+	r.cfg.Source.ConnectTimeout, r.cfg.Target.ConnectTimeout = 2*time.Second, 2*time.Second
+	w := startWriter(r, 1, 5000)
+	t.Cleanup(func() { w.finish() })
+	run := r.run(binlog.RunOptions{})
+	r.waitFor(run, "streaming", r.streamedMore(20))
+
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 3))
+	counts := map[string]int{}
+	for range n {
+		for _, side := range []struct {
+			name string
+			p    *proxy
+		}{{"source", source}, {"target", target}} {
+			for _, f := range []struct {
+				kind, toxic, attributes string
+				hold                    time.Duration
+			}{
+				{"reset", "reset_peer", `{"timeout": 0}`, 200 * time.Millisecond},
+				{"blackhole", "timeout", `{"timeout": 0}`, r.cfg.Replication.StallTimeout + time.Second},
+				{"latency", "latency", `{"latency": 80, "jitter": 40}`, time.Second},
+				{"bandwidth", "bandwidth", `{"rate": 32}`, time.Second},
+			} {
+				if side.name == "target" && f.kind == "blackhole" {
+					continue
+				}
+				at := r.transactions()
+				side.p.toxic(t, f.toxic, f.attributes)
+				time.Sleep(f.hold + time.Duration(rng.IntN(300))*time.Millisecond) // the fault's length, not a wait for a condition
+				side.p.heal(t)
+				r.waitFor(run, fmt.Sprintf("progress after a %s on the %s side", f.kind, side.name), r.streamedMore(at+5))
+				counts[side.name+" "+f.kind]++
+			}
+		}
+	}
+	t.Logf("faults injected: %v; %d writes", counts, w.finish())
+	r.waitCaughtUp(run)
+	if err := run.stop(); err != nil {
+		t.Fatalf("replicate: %v\n%s", err, r.log)
+	}
+	r.assertSame("app")
+}
+
 // proxy is an in-process toxiproxy in front of a server.
 type proxy struct {
 	p    *toxiproxy.Proxy
@@ -183,10 +247,13 @@ func startProxy(t *testing.T, host string, port int) *proxy {
 }
 
 // stall drops every byte both ways and keeps connections open.
-func (p *proxy) stall(t *testing.T) {
+func (p *proxy) stall(t *testing.T) { p.toxic(t, "timeout", `{"timeout": 0}`) }
+
+// toxic adds a toxiproxy toxic of kind with attributes (JSON) both ways.
+func (p *proxy) toxic(t *testing.T, kind, attributes string) {
 	t.Helper()
 	for _, stream := range []string{"downstream", "upstream"} {
-		spec := fmt.Sprintf(`{"name": "stall-%s", "type": "timeout", "stream": %q, "attributes": {"timeout": 0}}`, stream, stream)
+		spec := fmt.Sprintf(`{"name": "%s-%s", "type": %q, "stream": %q, "attributes": %s}`, kind, stream, kind, stream, attributes)
 		if _, err := p.p.Toxics.AddToxicJson(strings.NewReader(spec)); err != nil {
 			t.Fatal(err)
 		}
