@@ -63,9 +63,11 @@
 //     on the target, refreshed every second, is what `switcharoo status`
 //     and the runbook read.
 //
-// Memory is bounded by design: at most 2 × 1024 events are read ahead, and the
-// applier sends its SQL buffer to the target whenever it holds 1 MB, inside
-// the open target transaction, however large the source transaction.
+// Memory is bounded by design: at most 2 × 1024 events are read ahead; the
+// applier holds at most 2000 rows' net changes before writing them as SQL,
+// and sends its SQL buffer to the target whenever it holds 1 MB, inside the
+// open target transaction, however large the source transaction; one more
+// buffer is in flight while the next is built.
 //
 // This package imports no other top-level package of switcharoo.
 package binlog
