@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,44 +24,7 @@ import (
 // (which starts reverse replication as a process of its own); status;
 // rollback (which stops it); resume refused (exit 2); sandbox down.
 func TestRunbookCommands(t *testing.T) {
-	for k, v := range cutover.SandboxCredentials {
-		t.Setenv(k, v)
-	}
-	bin := sandboxtest.Binary(t)
-	dir := t.TempDir()
-	upOut, upLog := createFile(t, "up.out"), createFile(t, "up.log")
-	up := exec.Command(bin, "--log-format", "json", "--log-level", "warn", "sandbox", "up", "--dir", dir)
-	up.Stdout, up.Stderr = upOut, upLog
-	if err := up.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- up.Wait() }()
-	t.Cleanup(func() {
-		select {
-		case <-exited:
-		default:
-			_ = up.Process.Signal(syscall.SIGTERM)
-			<-exited
-		}
-		if t.Failed() {
-			t.Logf("sandbox up:\n%s\n%s", contents(upOut), contents(upLog))
-		}
-	})
-	deadline := time.Now().Add(3 * time.Minute)
-	for !strings.Contains(contents(upOut), "The sandbox is up") {
-		select {
-		case err := <-exited:
-			if strings.Contains(contents(upLog), "not installed") && os.Getenv("CI") != "true" {
-				t.Skipf("skipping: %s", contents(upLog))
-			}
-			t.Fatalf("sandbox up exited: %v\n%s", err, contents(upLog))
-		case <-time.After(100 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the sandbox did not come up")
-		}
-	}
+	dir, exited := sandboxUp(t)
 	cfg := filepath.Join(dir, "switcharoo.yaml")
 
 	r := runBinary(t, "-c", cfg, "plan", "-o", "json")
@@ -117,6 +82,51 @@ func TestRunbookCommands(t *testing.T) {
 	case <-time.After(time.Minute):
 		t.Fatal("sandbox up still runs a minute after sandbox down")
 	}
+}
+
+// sandboxUp runs `switcharoo sandbox up` in dir until the test ends and
+// returns once the sandbox is up; exited receives the process's end.
+func sandboxUp(t *testing.T) (dir string, exited chan error) {
+	t.Helper()
+	for k, v := range cutover.SandboxCredentials {
+		t.Setenv(k, v)
+	}
+	bin := sandboxtest.Binary(t)
+	dir = t.TempDir()
+	upOut, upLog := createFile(t, "up.out"), createFile(t, "up.log")
+	up := exec.Command(bin, "--log-format", "json", "--log-level", "warn", "sandbox", "up", "--dir", dir)
+	up.Stdout, up.Stderr = upOut, upLog
+	if err := up.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited = make(chan error, 1)
+	go func() { exited <- up.Wait() }()
+	t.Cleanup(func() {
+		select {
+		case <-exited:
+		default:
+			_ = up.Process.Signal(syscall.SIGTERM)
+			<-exited
+		}
+		if t.Failed() {
+			t.Logf("sandbox up:\n%s\n%s", contents(upOut), contents(upLog))
+		}
+	})
+	deadline := time.Now().Add(3 * time.Minute)
+	for !strings.Contains(contents(upOut), "The sandbox is up") {
+		select {
+		case err := <-exited:
+			if strings.Contains(contents(upLog), "not installed") && os.Getenv("CI") != "true" {
+				t.Skipf("skipping: %s", contents(upLog))
+			}
+			t.Fatalf("sandbox up exited: %v\n%s", err, contents(upLog))
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the sandbox did not come up")
+		}
+	}
+	return dir, exited
 }
 
 func createFile(t *testing.T, name string) *os.File {
@@ -200,4 +210,57 @@ func TestDemo(t *testing.T) {
 			t.Errorf("demo's output lacks %q:\n%s", want, r.stdout)
 		}
 	}
+}
+
+// The orchestrator SIGKILLed at random moments of the night, several
+// times, then resumed each time: the night finishes, and the status says
+// every step is done.
+func TestRunSurvivesSIGKILL(t *testing.T) {
+	dir, _ := sandboxUp(t)
+	cfg := filepath.Join(dir, "switcharoo.yaml")
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 4))
+	killed := 0
+night:
+	for attempt := range 8 {
+		command := "resume"
+		if attempt == 0 {
+			command = "run"
+		}
+		var stderr bytes.Buffer
+		cmd := exec.Command(sandboxtest.Binary(t), "--log-format", "json", "-c", cfg, command, "--yes")
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("%s ended with %v before it was killed\n%s", command, err, stderr.String())
+			}
+			t.Logf("the night finished after %d SIGKILLs", killed)
+			break night
+		case <-time.After(time.Duration(300+rng.IntN(1500)) * time.Millisecond): // a random moment of the night
+			if err := cmd.Process.Kill(); err != nil {
+				t.Fatal(err)
+			}
+			<-done
+			killed++
+		}
+	}
+	if r := runBinary(t, "-c", cfg, "resume", "--yes"); r.code != 0 && !strings.Contains(r.stderr, "no interrupted run") {
+		t.Fatalf("the last resume: exit %d\n%s", r.code, r.stderr)
+	}
+	r := runBinary(t, "-c", cfg, "status", "-o", "json")
+	var st struct {
+		Runbook *cutover.RunStatus `json:"runbook"`
+	}
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &st) != nil || st.Runbook == nil || st.Runbook.State != "finished" || len(st.Runbook.Done) != 13 {
+		t.Fatalf("status after %d SIGKILLs and resume: exit %d\n%s\n%s", killed, r.code, r.stdout, r.stderr)
+	}
+	if killed == 0 {
+		t.Error("the night was never killed")
+	}
+	t.Logf("%d SIGKILLs", killed)
 }
