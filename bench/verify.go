@@ -135,13 +135,15 @@ func makeDifferences(ctx context.Context, m *sandbox.MariaDB) error {
 	return nil
 }
 
+// ptLine is a table's line of pt-table-checksum's report.
+var ptLine = regexp.MustCompile(`^\S+\s+(\d+)\s+(\d+)\s+(\d+)\s+\d+\s+\d+\s+\d+\s+[\d.]+\s+sbtest\.`)
+
 // ptDiffs sums the DIFFS and ROWS columns of pt-table-checksum's report:
 // TS ERRORS DIFFS ROWS DIFF_ROWS CHUNKS SKIPPED TIME TABLE.
 func ptDiffs(out string) (diffs, rows int64, err error) {
-	line := regexp.MustCompile(`^\S+\s+(\d+)\s+(\d+)\s+(\d+)\s+\d+\s+\d+\s+\d+\s+[\d.]+\s+sbtest\.`)
 	tables := 0
 	for _, l := range strings.Split(out, "\n") {
-		m := line.FindStringSubmatch(strings.TrimSpace(l))
+		m := ptLine.FindStringSubmatch(strings.TrimSpace(l))
 		if m == nil {
 			continue
 		}

@@ -633,9 +633,9 @@ func (a *applier) commit(ctx context.Context) error {
 // leaves its transaction open, and the next BEGIN on this connection
 // would commit its first half.
 func (a *applier) rollback() {
+	_ = a.settle() // may take up to the statement timeout: before the ROLLBACK's own deadline
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_ = a.settle()
 	_, _ = a.conn.ExecContext(ctx, "ROLLBACK")
 	a.buf, a.open, a.stmt, a.batch = a.buf[:0], false, openStatement{}, batchStats{}
 	a.net.reset()

@@ -107,19 +107,15 @@ func (a *applier) netPut(t *catalog.Table, r netRow) error {
 // netUpdate records an update: when it changes the key, the old key's row
 // is gone.
 func (a *applier) netUpdate(t *catalog.Table, before, after []any) error {
-	oldKey, err := netKey(t, before)
-	if err != nil {
-		return err
+	for _, c := range t.Key {
+		if !sameValue(before[c], after[c]) {
+			if err := a.netPut(t, netRow{row: before, deleted: true}); err != nil {
+				return err
+			}
+			break
+		}
 	}
-	newKey, err := netKey(t, after)
-	if err != nil {
-		return err
-	}
-	if oldKey != newKey {
-		a.net.put(t, oldKey, netRow{row: before, deleted: true})
-	}
-	a.net.put(t, newKey, netRow{row: after})
-	return nil
+	return a.netPut(t, netRow{row: after})
 }
 
 // writeNet appends the pending end states to the statement buffer: per
@@ -154,7 +150,7 @@ func (a *applier) netEligible(ctx context.Context, t *catalog.Table) (bool, erro
 	if s.netKnown {
 		return s.net, nil
 	}
-	ok, err := netEligible(ctx, a, t)
+	ok, err := readNetEligible(ctx, a, t)
 	if err != nil {
 		return false, fmt.Errorf("target: read the keys, foreign keys and triggers of %s: %w", a.r.filter.Target(t.Name), err)
 	}
@@ -162,7 +158,8 @@ func (a *applier) netEligible(ctx context.Context, t *catalog.Table) (bool, erro
 	return ok, nil
 }
 
-func netEligible(ctx context.Context, a *applier, t *catalog.Table) (bool, error) {
+// readNetEligible reads t's keys, foreign keys and triggers on the target.
+func readNetEligible(ctx context.Context, a *applier, t *catalog.Table) (bool, error) {
 	if len(t.Key) == 0 {
 		return false, nil
 	}

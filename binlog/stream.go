@@ -165,7 +165,7 @@ type stallConn struct {
 
 func (c *stallConn) Read(p []byte) (int, error) {
 	if !c.manual.Load() {
-		if now := time.Now(); c.cleared.Swap(false) || now.Sub(c.renewed) > c.stall/10 {
+		if now := time.Now(); c.cleared.Load() && c.cleared.Swap(false) || now.Sub(c.renewed) > c.stall/10 {
 			if err := c.Conn.SetReadDeadline(now.Add(c.stall)); err != nil {
 				return 0, err
 			}

@@ -3,7 +3,6 @@ package cutover
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -42,10 +41,8 @@ func startSandbox(t *testing.T) *Sandbox {
 	}
 	bin := sandboxtest.Binary(t)
 	sb, err := StartSandbox(context.Background(), t.TempDir(), bin, testLogger(t))
-	if errors.Is(err, sandbox.ErrNotInstalled) && os.Getenv("CI") != "true" {
-		t.Skipf("skipping: %v", err)
-	}
 	if err != nil {
+		sandboxtest.SkipIfNotInstalled(t, err)
 		t.Fatalf("start the sandbox: %v", err)
 	}
 	t.Cleanup(func() {

@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -79,48 +77,24 @@ replication:
 
 	phases := map[string]int{}
 	for i := range kills {
-		var stderr bytes.Buffer
-		cmd := exec.Command(sandboxtest.Binary(t), "--log-format", "json", "-c", config, "replicate")
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		exited := make(chan error, 1)
-		go func() { exited <- cmd.Wait() }()
+		p := startBinary(t, "--log-format", "json", "-c", config, "replicate")
 		// Kill once it has done something in the phase it is in: copied
 		// rows (the first half of the kills, while the copy lasts), or
 		// applied changes; then at a random moment up to 300 ms later.
 		start, startRows := checkpointOf(dst), rowsOf(dst)
 		inCopy := i < kills/2 && start.Phase != "streaming" // else the copy is over
-		deadline := time.Now().Add(time.Minute)
-		for {
+		p.waitFor(t, fmt.Sprintf("progress before kill %d", i+1), time.Minute, func() bool {
 			cp := checkpointOf(dst)
-			if inCopy && cp.Phase == "copying" && rowsOf(dst) > startRows ||
-				!inCopy && cp.Phase == "streaming" && cp.Position.Compare(start.Position) > 0 {
-				break
-			}
 			if inCopy && cp.Phase == "streaming" {
 				inCopy = false // the copy ended before this kill
 			}
-			select {
-			case err := <-exited:
-				t.Fatalf("replicate ended before kill %d: %v\n%s", i+1, err, stderr.String())
-			case <-time.After(10 * time.Millisecond):
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("kill %d: replicate made no progress in a minute\n%s", i+1, stderr.String())
-			}
-		}
-		select {
-		case err := <-exited:
-			t.Fatalf("replicate ended before kill %d: %v\n%s", i+1, err, stderr.String())
-		case <-time.After(time.Duration(rng.IntN(300)) * time.Millisecond):
-		}
+			return inCopy && cp.Phase == "copying" && rowsOf(dst) > startRows ||
+				!inCopy && cp.Phase == "streaming" && cp.Position.Compare(start.Position) > 0
+		})
 		phase := checkpointOf(dst).Phase
-		if err := cmd.Process.Kill(); err != nil {
-			t.Fatal(err)
+		if ended, err := p.killAfter(t, time.Duration(rng.IntN(300))*time.Millisecond); ended {
+			t.Fatalf("replicate ended before kill %d: %v\n%s", i+1, err, p.stderr.String())
 		}
-		<-exited
 		phases[phase]++
 	}
 	stop.Store(true)
@@ -194,30 +168,12 @@ replication: {server_id: 777, databases: [app], heartbeat: 0s, stall_timeout: 6s
 	streamAndKill := func() {
 		t.Helper()
 		round++
-		var stderr bytes.Buffer
-		cmd := exec.Command(sandboxtest.Binary(t), "--log-format", "json", "-c", config, "replicate")
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		exited := make(chan error, 1)
-		go func() { exited <- cmd.Wait() }()
+		p := startBinary(t, "--log-format", "json", "-c", config, "replicate")
 		sandboxtest.Exec(t, src, fmt.Sprintf("INSERT INTO app.t VALUES (%d)", 100+round))
-		deadline := time.Now().Add(30 * time.Second)
-		for rowsWith(dst, 100+round) == 0 {
-			select {
-			case err := <-exited:
-				t.Fatalf("start %d: replicate ended: %v\n%s", round, err, stderr.String())
-			case <-time.After(20 * time.Millisecond):
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("start %d: not streaming after 30s\n%s", round, stderr.String())
-			}
+		p.waitFor(t, fmt.Sprintf("start %d streaming", round), 30*time.Second, func() bool { return rowsWith(dst, 100+round) > 0 })
+		if ended, err := p.killAfter(t, 0); ended {
+			t.Fatalf("start %d: replicate ended: %v\n%s", round, err, p.stderr.String())
 		}
-		if err := cmd.Process.Kill(); err != nil {
-			t.Fatal(err)
-		}
-		<-exited
 	}
 	// The source often notices a dead replica at once; kill until it has
 	// not, then start again at once.

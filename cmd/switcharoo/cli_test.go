@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/switcharoo/switcharoo/internal/sandboxtest"
 )
 
 // result is what one in-process run of the CLI produced.
@@ -66,4 +70,56 @@ func mustRead(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// process is the switcharoo binary running in the background.
+type process struct {
+	cmd    *exec.Cmd
+	stderr bytes.Buffer
+	exited chan error // receives the process's end, once
+}
+
+// startBinary starts the switcharoo binary with args.
+func startBinary(t *testing.T, args ...string) *process {
+	t.Helper()
+	p := &process{cmd: exec.Command(sandboxtest.Binary(t), args...), exited: make(chan error, 1)}
+	p.cmd.Stderr = &p.stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.exited <- p.cmd.Wait() }()
+	return p
+}
+
+// waitFor polls cond every 10 ms until it holds; the test fails if the
+// process ends first or timeout passes.
+func (p *process) waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		select {
+		case err := <-p.exited:
+			t.Fatalf("%v ended while waiting for %s: %v\n%s", p.cmd.Args[1:], what, err, p.stderr.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%v: %s not within %s\n%s", p.cmd.Args[1:], what, timeout, p.stderr.String())
+		}
+	}
+}
+
+// killAfter SIGKILLs the process after d, unless it ends first: then it
+// returns ended and how it ended.
+func (p *process) killAfter(t *testing.T, d time.Duration) (ended bool, err error) {
+	t.Helper()
+	select {
+	case err := <-p.exited:
+		return true, err
+	case <-time.After(d):
+	}
+	if err := p.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-p.exited
+	return false, nil
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -220,34 +219,23 @@ func TestRunSurvivesSIGKILL(t *testing.T) {
 	cfg := filepath.Join(dir, "switcharoo.yaml")
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 4))
 	killed := 0
-night:
 	for attempt := range 8 {
 		command := "resume"
 		if attempt == 0 {
 			command = "run"
 		}
-		var stderr bytes.Buffer
-		cmd := exec.Command(sandboxtest.Binary(t), "--log-format", "json", "-c", cfg, command, "--yes")
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Fatalf("%s ended with %v before it was killed\n%s", command, err, stderr.String())
-			}
-			t.Logf("the night finished after %d SIGKILLs", killed)
-			break night
-		case <-time.After(time.Duration(300+rng.IntN(1500)) * time.Millisecond): // a random moment of the night
-			if err := cmd.Process.Kill(); err != nil {
-				t.Fatal(err)
-			}
-			<-done
+		p := startBinary(t, "--log-format", "json", "-c", cfg, command, "--yes")
+		// At a random moment of the night.
+		ended, err := p.killAfter(t, time.Duration(300+rng.IntN(1500))*time.Millisecond)
+		if !ended {
 			killed++
+			continue
 		}
+		if err != nil {
+			t.Fatalf("%s ended with %v before it was killed\n%s", command, err, p.stderr.String())
+		}
+		t.Logf("the night finished after %d SIGKILLs", killed)
+		break
 	}
 	if r := runBinary(t, "-c", cfg, "resume", "--yes"); r.code != 0 && !strings.Contains(r.stderr, "no interrupted run") {
 		t.Fatalf("the last resume: exit %d\n%s", r.code, r.stderr)

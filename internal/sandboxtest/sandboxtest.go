@@ -81,12 +81,19 @@ func StartN(t testing.TB, n int, opts ...Option) []*sandbox.MariaDB {
 		})
 	}
 	if err := errors.Join(errs...); err != nil {
-		if errors.Is(err, sandbox.ErrNotInstalled) && os.Getenv("CI") != "true" {
-			t.Skipf("skipping: %v", err)
-		}
+		SkipIfNotInstalled(t, err)
 		t.Fatalf("start MariaDB: %v", err)
 	}
 	return servers
+}
+
+// SkipIfNotInstalled skips t when err says a server's binaries are
+// missing, except in CI (CI=true), where every test must run.
+func SkipIfNotInstalled(t testing.TB, err error) {
+	t.Helper()
+	if errors.Is(err, sandbox.ErrNotInstalled) && os.Getenv("CI") != "true" {
+		t.Skipf("skipping: %v", err)
+	}
 }
 
 // nextServerID numbers the servers of one test binary.
@@ -194,10 +201,8 @@ func Open(t testing.TB, e config.Endpoint) *sql.DB {
 func StartBIND(t testing.TB, zone string, records ...string) *sandbox.BIND {
 	t.Helper()
 	b, err := sandbox.StartBIND(context.Background(), sandbox.BINDOptions{Zone: zone, Records: records})
-	if errors.Is(err, sandbox.ErrNotInstalled) && os.Getenv("CI") != "true" {
-		t.Skipf("skipping: %v", err)
-	}
 	if err != nil {
+		SkipIfNotInstalled(t, err)
 		t.Fatalf("start BIND: %v", err)
 	}
 	t.Cleanup(func() {
