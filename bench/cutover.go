@@ -8,9 +8,11 @@ import (
 
 	"github.com/rs/zerolog"
 	"github.com/switcharoo/switcharoo/cutover"
+	"github.com/switcharoo/switcharoo/internal/config"
 )
 
-// cutover runs the demo's night on a fresh sandbox several times: its
+// cutover runs the demo's night on a fresh sandbox several times in each
+// place of the DNS swap (before and after the redeploy): its
 // sample web service and cron job write through the DNS name all along,
 // and the runbook's write probe measures the unavailability window.
 func (b *bench) cutover(ctx context.Context) error {
@@ -24,18 +26,20 @@ func (b *bench) cutover(ctx context.Context) error {
 	defer logFile.Close()
 	log := zerolog.New(logFile).Level(zerolog.WarnLevel).With().Timestamp().Logger()
 	for i := 1; i <= b.o.cutovers; i++ {
-		b.logf("cutover %d of %d", i, b.o.cutovers)
-		r, err := b.night(ctx, filepath.Join(b.o.workDir, fmt.Sprintf("night-%d", i)), log)
-		if err != nil {
-			return err
+		for _, order := range []string{config.DNSSwapAfterDeploy, config.DNSSwapBeforeDeploy} {
+			b.logf("cutover %d of %d, dns_swap %s", i, b.o.cutovers, order)
+			r, err := b.night(ctx, filepath.Join(b.o.workDir, fmt.Sprintf("night-%d-%s", i, order)), order, log)
+			if err != nil {
+				return err
+			}
+			b.report.Cutover = append(b.report.Cutover, r)
 		}
-		b.report.Cutover = append(b.report.Cutover, r)
 	}
 	return nil
 }
 
 // night is one sandbox's night, measured.
-func (b *bench) night(ctx context.Context, dir string, log zerolog.Logger) (cutoverRun, error) {
+func (b *bench) night(ctx context.Context, dir, order string, log zerolog.Logger) (cutoverRun, error) {
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		return cutoverRun{}, err
 	}
@@ -44,6 +48,7 @@ func (b *bench) night(ctx context.Context, dir string, log zerolog.Logger) (cuto
 		return cutoverRun{}, err
 	}
 	defer sb.Stop()
+	sb.Config.Cutover.DNSSwap = order
 	rb, err := cutover.New(ctx, sb.Config, log, cutover.Options{Yes: true, StartReverse: sb.StartReverse})
 	if err != nil {
 		return cutoverRun{}, err
@@ -60,7 +65,7 @@ func (b *bench) night(ctx context.Context, dir string, log zerolog.Logger) (cuto
 	if err != nil {
 		return cutoverRun{}, err
 	}
-	run := cutoverRun{WindowMS: report.Writes.WindowMS, DNSCacheMS: report.Writes.DNSCacheMS,
+	run := cutoverRun{DNSSwap: order, WindowMS: report.Writes.WindowMS, DNSCacheMS: report.Writes.DNSCacheMS,
 		Acknowledged: acked, Lost: len(lost), StepMS: map[string]int64{}}
 	for _, s := range report.Steps {
 		if !s.Undo {
@@ -76,6 +81,7 @@ func (b *bench) night(ctx context.Context, dir string, log zerolog.Logger) (cuto
 
 // cutoverRun is one night's measure.
 type cutoverRun struct {
+	DNSSwap      string           `json:"dns_swap"`
 	WindowMS     int64            `json:"write_unavailability_ms"`
 	DNSCacheMS   int64            `json:"dns_cache_ms"`
 	Acknowledged int              `json:"writes_acknowledged"`

@@ -26,8 +26,10 @@ const (
 	CommandStop = "stop"
 )
 
-// controlPoll is how often a replicator reads its control row.
-const controlPoll = 200 * time.Millisecond
+// controlPoll is how often a replicator reads its control row (one read
+// by primary key on the target): the runbook's fence and stop wait for it
+// while writes are unavailable.
+const controlPoll = 50 * time.Millisecond
 
 // control is the command in effect. beat is held while a heartbeat is
 // written, so that once quiet is in effect no heartbeat is in flight.
@@ -83,7 +85,7 @@ func WaitForCommand(ctx context.Context, target *sql.DB, schema, command string,
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
+		case <-time.After(controlPoll / 2):
 		}
 	}
 }

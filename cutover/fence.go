@@ -14,10 +14,13 @@ import (
 //
 // The source (MySQL 5.6 in the reference case) has no super_read_only:
 // read_only stops ordinary users but not SUPER ones, so the fence is
-// read_only, a grace period for clients to finish, the remaining client
-// connections killed (never replication threads), then FLUSH TABLES WITH
-// READ LOCK held by the runbook's own connection, and a check that the
-// binlog position no longer moves.
+// read_only, a grace period in which transactions with uncommitted changes
+// may end (only SUPER ones can still commit; the others fail at COMMIT),
+// the remaining client connections killed (never replication threads),
+// then FLUSH TABLES WITH READ LOCK held by the runbook's own connection,
+// and a check that the binlog position no longer moves. The grace ends as
+// soon as no such transaction is open: writes are unavailable for as
+// little as the clients need.
 //
 // A target (Aurora MySQL, where nobody has SUPER) is fenced by locking the
 // application's accounts (cutover.app_users) and killing their
@@ -194,6 +197,34 @@ func (l *globalLock) release() {
 	_, _ = l.conn.ExecContext(ctx, "UNLOCK TABLES")
 	_ = l.conn.Close()
 	l.conn = nil
+}
+
+// standStill is how long the binlog position must not move under the
+// global read lock for the fence to count as holding.
+const standStill = 100 * time.Millisecond
+
+// waitForWriters waits, up to grace, until no other session has a
+// transaction with uncommitted changes, and says how many are left.
+// InnoDB serves INNODB_TRX from a cache it refreshes only when the table
+// was not read for 100 ms, so it is polled more slowly than that.
+func (s *server) waitForWriters(ctx context.Context, grace time.Duration) (int, error) {
+	deadline := time.Now().Add(grace)
+	for {
+		var open int
+		err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM information_schema.INNODB_TRX
+			WHERE trx_mysql_thread_id <> CONNECTION_ID() AND trx_rows_modified > 0`).Scan(&open)
+		if err != nil {
+			return 0, fmt.Errorf("%s: list open transactions: %w", s.name, err)
+		}
+		if open == 0 || !time.Now().Before(deadline) {
+			return open, nil
+		}
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(min(150*time.Millisecond, time.Until(deadline))):
+		}
+	}
 }
 
 // stablePosition reads the binlog position twice, apart, and fails if it

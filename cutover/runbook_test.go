@@ -437,6 +437,88 @@ func TestFailures(t *testing.T) {
 		noneLost(t, sb, sb.Source)
 	})
 
+	t.Run("transaction open at the fence", func(t *testing.T) {
+		// Not a failure: a SUPER user's transaction with changes is open
+		// when read_only goes on. The fence waits (up to fence_grace) for
+		// it; it commits, and the change moves with the night.
+		conn, err := src.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		for _, q := range []string{"BEGIN", "UPDATE app.customers SET balance = 4242.42 WHERE id = 4"} {
+			if _, err := conn.ExecContext(ctx, q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cfg := copyConfig(sb)
+		cfg.Cutover.FenceGrace = time.Minute
+		committed := make(chan error, 1)
+		rb := newRunbook(t, sb, cfg, func(s string, at hookPoint) bool {
+			if s == "fence-source" && at == beforeApply {
+				go func() {
+					for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+						var ro bool
+						if err := src.QueryRowContext(ctx, "SELECT @@global.read_only").Scan(&ro); err != nil || ro {
+							break
+						}
+					}
+					_, err := conn.ExecContext(ctx, "COMMIT")
+					committed <- err
+				}()
+			}
+			return false
+		})
+		if report, err := rb.Run(ctx); err != nil || report.Outcome != "finished" {
+			t.Fatalf("run: %v", err)
+		}
+		if err := <-committed; err != nil {
+			t.Fatalf("the transaction open at the fence could not commit: %v", err)
+		}
+		if got := query(t, dst, "SELECT balance FROM app.customers WHERE id = 4"); got != "4242.42" {
+			t.Errorf("the target has balance %s for the row changed under the fence, want 4242.42", got)
+		}
+		if _, err := newRunbook(t, sb, cfg, nil).Rollback(ctx); err != nil {
+			t.Fatalf("rollback: %v", err)
+		}
+		onSource(t, sb)
+		noneLost(t, sb, sb.Source)
+	})
+
+	t.Run("deploy after the swap", func(t *testing.T) {
+		// With cutover.dns_swap: before-deploy the swap comes first and is
+		// the point of no return: a failed rollout is not undone; resume
+		// retries it once fixed.
+		cfg := copyConfig(sb)
+		cfg.Cutover.DNSSwap = config.DNSSwapBeforeDeploy
+		broken := copyConfig(sb)
+		broken.Cutover.DNSSwap = config.DNSSwapBeforeDeploy
+		broken.App.Deploy[0].Environment = append(broken.App.Deploy[0].Environment, config.EnvVar{Name: "DB_PORT", Value: "not-a-port"})
+		report, err := newRunbook(t, sb, broken, nil).Run(ctx)
+		if exitcode.Of(err) != exitcode.NeedsHuman || !strings.Contains(err.Error(), "circuit breaker") {
+			t.Fatalf("want a stop for a person (exit 4) naming the circuit breaker, got %v (exit %d)", err, exitcode.Of(err))
+		}
+		var steps []string
+		for _, s := range report.Steps {
+			steps = append(steps, s.Step)
+		}
+		if want := []string{"unfence-target", "dns-swap", "deploy"}; !slices.Equal(steps[len(steps)-3:], want) {
+			t.Fatalf("steps %v, want them to end with %v", steps, want)
+		}
+		if report.Outcome != "failed after the point of no return" {
+			t.Fatalf("report: %+v", report)
+		}
+		if report, err := newRunbook(t, sb, cfg, nil).Resume(ctx); err != nil || report.Outcome != "finished" {
+			t.Fatalf("resume after the fix: %v", err)
+		}
+		onTarget(t, sb)
+		if _, err := newRunbook(t, sb, cfg, nil).Rollback(ctx); err != nil {
+			t.Fatalf("rollback: %v", err)
+		}
+		onSource(t, sb)
+		noneLost(t, sb, sb.Source)
+	})
+
 	t.Run("interrupted", func(t *testing.T) {
 		// Ctrl-C during the final verify: the step finishes, the night
 		// pauses before the next one. While the runbook is down (its

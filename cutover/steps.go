@@ -13,12 +13,17 @@ import (
 	"github.com/switcharoo/switcharoo/checks"
 	"github.com/switcharoo/switcharoo/deploy"
 	"github.com/switcharoo/switcharoo/dnsswap"
+	"github.com/switcharoo/switcharoo/internal/config"
 	"github.com/switcharoo/switcharoo/internal/mysqlconn"
 )
 
-// The steps of the night, in the reference migration's order. Facts they
-// record in the journal: fence_position (the source's position under the
-// fence), source_server_id and target_server_id, reverse_start.
+// The steps of the night, in the reference migration's order, or with the
+// DNS swap before the deploy (cutover.dns_swap: before-deploy) when clients
+// reach the database through the swapped name: their writes then resume at
+// the swap, not after the rollout. With DNS the swap is the point of no
+// return, wherever it stands; without, the deploy is. Facts the steps record in the journal: fence_position (the
+// source's position under the fence), source_server_id and
+// target_server_id, reverse_start.
 func (rb *Runbook) buildSteps() []*step {
 	c := rb.cfg.Cutover
 	steps := []*step{
@@ -35,11 +40,15 @@ func (rb *Runbook) buildSteps() []*step {
 		&step{name: "verify", plan: rb.planVerify, apply: rb.verify},
 		&step{name: "stop-replication", plan: rb.planStopReplication, apply: rb.stopReplication, undo: rb.resumeReplication},
 		&step{name: "unfence-target", plan: rb.planUnfenceTarget, apply: rb.target.unfenceTarget, undo: rb.target.fenceTarget},
-		&step{name: "deploy", plan: rb.planApp(deploy.Deploy), apply: rb.runApp(deploy.Deploy), undo: rb.undoApp(deploy.Deploy), noReturn: rb.dns == nil},
 	)
-	if rb.dns != nil {
-		steps = append(steps, &step{name: "dns-swap", plan: rb.planSwap, apply: rb.swapDNS, undo: rb.swapDNSBack, noReturn: true,
-			approve: "Swap DNS now? This is the point of no return: after it, going back is `switcharoo rollback`."})
+	redeploy := &step{name: "deploy", plan: rb.planApp(deploy.Deploy), apply: rb.runApp(deploy.Deploy), undo: rb.undoApp(deploy.Deploy), noReturn: rb.dns == nil}
+	switch {
+	case rb.dns == nil:
+		steps = append(steps, redeploy)
+	case c.DNSSwap == config.DNSSwapBeforeDeploy:
+		steps = append(steps, rb.swapStep(), redeploy)
+	default:
+		steps = append(steps, redeploy, rb.swapStep())
 	}
 	return append(steps,
 		&step{name: "start-app", plan: rb.planApp(deploy.Start), apply: rb.runApp(deploy.Start)},
@@ -48,6 +57,12 @@ func (rb *Runbook) buildSteps() []*step {
 			return "stop forward replication (it must never resume after the switch); write the report", nil
 		}, apply: rb.finish},
 	)
+}
+
+// swapStep moves the DNS records: the point of no return.
+func (rb *Runbook) swapStep() *step {
+	return &step{name: "dns-swap", plan: rb.planSwap, apply: rb.swapDNS, undo: rb.swapDNSBack, noReturn: true,
+		approve: "Swap DNS now? This is the point of no return: after it, going back is `switcharoo rollback`."}
 }
 
 // planTTL says when the swap is allowed.
@@ -120,7 +135,7 @@ func (rb *Runbook) undoApp(p deploy.Phase) func(context.Context) error {
 }
 
 func (rb *Runbook) planFence(context.Context) (string, error) {
-	return fmt.Sprintf("silence the replicator's heartbeat; SET GLOBAL read_only = ON on the source %s; wait %s for clients to finish; "+
+	return fmt.Sprintf("silence the replicator's heartbeat; SET GLOBAL read_only = ON on the source %s; wait up to %s for open transactions to end; "+
 		"kill the remaining client connections (not replication); FLUSH TABLES WITH READ LOCK on the runbook's own connection; "+
 		"record the binlog position once it no longer moves", mysqlconn.Addr(rb.cfg.Source), rb.cfg.Cutover.FenceGrace), nil
 }
@@ -137,10 +152,13 @@ func (rb *Runbook) fenceSource(ctx context.Context) error {
 	if err := rb.source.setReadOnly(ctx, true); err != nil {
 		return err
 	}
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-time.After(rb.cfg.Cutover.FenceGrace):
+	open, err := rb.source.waitForWriters(ctx, rb.cfg.Cutover.FenceGrace)
+	if err != nil {
+		return err
+	}
+	if open > 0 {
+		rb.log.Warn().Int("transactions", open).Dur("fence_grace", rb.cfg.Cutover.FenceGrace).
+			Msg("transactions with uncommitted changes still open after the grace: their connections are killed and they roll back")
 	}
 	killed, err := rb.source.killClients(ctx, nil)
 	if err != nil {
@@ -151,7 +169,7 @@ func (rb *Runbook) fenceSource(ctx context.Context) error {
 	if rb.lock, err = rb.source.takeGlobalLock(ctx, 30*time.Second); err != nil {
 		return err
 	}
-	pos, err := rb.source.stablePosition(ctx, 500*time.Millisecond)
+	pos, err := rb.source.stablePosition(ctx, standStill)
 	if err != nil {
 		return err
 	}
@@ -191,7 +209,7 @@ func (rb *Runbook) restoreFence(ctx context.Context, acted, completed map[string
 	if rb.lock, err = rb.source.takeGlobalLock(ctx, 30*time.Second); err != nil {
 		return false, err
 	}
-	pos, err := rb.source.stablePosition(ctx, 500*time.Millisecond)
+	pos, err := rb.source.stablePosition(ctx, standStill)
 	if err != nil {
 		return false, err
 	}
@@ -347,7 +365,7 @@ func (rb *Runbook) waitReverse(ctx context.Context, timeout time.Duration) error
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
+		case <-time.After(25 * time.Millisecond):
 		}
 	}
 }

@@ -28,9 +28,18 @@ type route53p struct {
 	zone    string // fully qualified
 	zoneID  string
 	insync  time.Duration // bound on the wait for INSYNC
-	poll    time.Duration
+	poll    time.Duration // the first wait between GetChange calls; it doubles up to maxPoll
 	limiter *rate.Limiter
 }
+
+// Pacing: a burst of two lets a swap read its record and send the change
+// at once (the write-unavailability window runs meanwhile); three a second
+// after it keep any one second at five requests at most.
+const (
+	pacing      = 3
+	pacingBurst = 2
+	maxPoll     = 2 * time.Second
+)
 
 func newRoute53(ctx context.Context, c *config.Config) (*route53p, error) {
 	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(c.AWS.Region),
@@ -53,8 +62,8 @@ func newRoute53(ctx context.Context, c *config.Config) (*route53p, error) {
 		zone:    dns.Fqdn(strings.ToLower(c.DNS.Zone)),
 		zoneID:  c.DNS.Route53.HostedZoneID,
 		insync:  c.DNS.PropagationTimeout,
-		poll:    time.Second,
-		limiter: rate.NewLimiter(4, 1),
+		poll:    250 * time.Millisecond,
+		limiter: rate.NewLimiter(pacing, pacingBurst),
 	}, nil
 }
 
@@ -163,28 +172,16 @@ func toRoute53(rs RecordSet) *types.ResourceRecordSet {
 	return s
 }
 
-// Apply UPSERTs every record in one ChangeBatch, after checking that each
-// still holds the value it was read with (Route 53 has no value-dependent
-// UPSERT), and waits until Route 53 reports the change INSYNC.
+// Apply UPSERTs every record in one ChangeBatch and waits until Route 53
+// reports the change INSYNC. Route 53 has no value-dependent UPSERT: the
+// old values are those the swap read, a moment before, to plan it.
 func (p *route53p) Apply(ctx context.Context, changes []Change) error {
 	zone, err := p.hostedZone(ctx)
 	if err != nil {
 		return err
 	}
-	keys := make([]Key, len(changes))
-	for i, c := range changes {
-		keys[i] = c.To.Key
-	}
-	now, err := p.Get(ctx, keys)
-	if err != nil {
-		return err
-	}
 	batch := &types.ChangeBatch{Comment: aws.String("switcharoo")}
-	for i, c := range changes {
-		if !now[i].SameValue(c.From) || (c.From.Alias == nil && now[i].TTL != c.From.TTL && c.From.Exists()) {
-			return &RefusedError{Reason: fmt.Sprintf("%s is now %s (TTL %d), not %s as read; someone changed it meanwhile — run `switcharoo dns status` and decide",
-				c.To.Key, now[i].ValueString(), now[i].TTL, c.From.ValueString())}
-		}
+	for _, c := range changes {
 		batch.Changes = append(batch.Changes, types.Change{Action: types.ChangeActionUpsert, ResourceRecordSet: toRoute53(c.To)})
 	}
 	if err := p.limiter.Wait(ctx); err != nil {
@@ -204,6 +201,7 @@ func (p *route53p) Apply(ctx context.Context, changes []Change) error {
 func (p *route53p) waitInSync(ctx context.Context, id string) error {
 	ctx, cancel := context.WithTimeout(ctx, p.insync)
 	defer cancel()
+	wait := p.poll
 	for {
 		if err := p.limiter.Wait(ctx); err != nil {
 			return fmt.Errorf("Route 53: change %s not INSYNC within %s", id, p.insync)
@@ -218,8 +216,9 @@ func (p *route53p) waitInSync(ctx context.Context, id string) error {
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("Route 53: change %s not INSYNC within %s", id, p.insync)
-		case <-time.After(p.poll):
+		case <-time.After(wait):
 		}
+		wait = min(2*wait, maxPoll)
 	}
 }
 

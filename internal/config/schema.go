@@ -319,6 +319,11 @@ type Cutover struct {
 	// ReverseReplication starts replication from target back to source
 	// after the switch, so that a rollback loses nothing.
 	ReverseReplication bool `yaml:"reverse_replication"`
+	// DNSSwap places the dns-swap step: DNSSwapAfterDeploy (the reference
+	// order: the app is redeployed with the new database host, then the
+	// names move) or DNSSwapBeforeDeploy (clients follow a database name,
+	// so writes resume at the swap; the point of no return comes earlier).
+	DNSSwap string `yaml:"dns_swap"`
 	// HealthTimeout bounds the health checks after the switch.
 	HealthTimeout time.Duration `yaml:"health_timeout"`
 	// UndoTimeout bounds undoing the night after a failure.
@@ -331,6 +336,12 @@ type Cutover struct {
 	// the source makes preflight refuse: the fence would wait for it.
 	LongQuery time.Duration `yaml:"long_query"`
 }
+
+// The places of the dns-swap step in the night.
+const (
+	DNSSwapAfterDeploy  = "after-deploy"
+	DNSSwapBeforeDeploy = "before-deploy"
+)
 
 // Defaults returns the configuration that an empty file means.
 func Defaults() Config {
@@ -368,6 +379,7 @@ func Defaults() Config {
 			FenceGrace:     2 * time.Second,
 			CatchUpTimeout: time.Minute,
 			Verify:         "fast",
+			DNSSwap:        DNSSwapAfterDeploy,
 			HealthTimeout:  2 * time.Minute,
 			UndoTimeout:    5 * time.Minute,
 		},

@@ -352,6 +352,9 @@ func validateCutover(r *report, c *Cutover) {
 	if c.Verify != "full" && c.Verify != "fast" {
 		r.add("cutover.verify", "must be full or fast, got %q", c.Verify)
 	}
+	if c.DNSSwap != DNSSwapAfterDeploy && c.DNSSwap != DNSSwapBeforeDeploy {
+		r.add("cutover.dns_swap", "must be %s or %s, got %q", DNSSwapAfterDeploy, DNSSwapBeforeDeploy, c.DNSSwap)
+	}
 	atLeast(r, "cutover.catch_up_timeout", c.CatchUpTimeout, time.Second)
 	atLeast(r, "cutover.health_timeout", c.HealthTimeout, time.Second)
 	atLeast(r, "cutover.undo_timeout", c.UndoTimeout, time.Second)
