@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"github.com/switcharoo/switcharoo/internal/catalog"
 	"reflect"
@@ -28,8 +29,11 @@ import (
 // consecutive deletes one DELETE ... IN. The buffer is bounded, and so is
 // memory, whatever the size of a source transaction.
 type applier struct {
-	r      *Replicator
-	conn   *sql.Conn
+	r    *Replicator
+	conn *sql.Conn
+	// watch is the session's target watchdog: the statements run under
+	// its context, and it is told when they are in flight.
+	watch  *targetWatch
 	cp     Checkpoint  // as committed
 	window *copyWindow // rows copied under later snapshots; nil when none
 	gtids  gomysql.GTIDSet
@@ -634,7 +638,7 @@ func (a *applier) commit(ctx context.Context) error {
 // would commit its first half.
 func (a *applier) rollback() {
 	_ = a.settle() // may take up to the statement timeout: before the ROLLBACK's own deadline
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(a.watch.statements, 10*time.Second)
 	defer cancel()
 	_, _ = a.conn.ExecContext(ctx, "ROLLBACK")
 	a.buf, a.open, a.stmt, a.batch = a.buf[:0], false, openStatement{}, batchStats{}
@@ -659,9 +663,9 @@ func (a *applier) send(ctx context.Context, then func()) error {
 	f := &inflight{buf: a.buf, done: make(chan error, 1), then: then}
 	at := a.trxStart
 	// Not cancelled with the session: a stop lets the statements finish
-	// (within the statement timeout) and commits up to the boundary.
-	ectx := context.WithoutCancel(ctx)
-	go func() { f.done <- a.exec(ectx, f.buf, at) }()
+	// (within the statement timeout) and commits up to the boundary. Only
+	// the target's watchdog cancels them, when the target stops answering.
+	go func() { f.done <- a.exec(a.watch.statements, f.buf, at) }()
 	a.sent, a.buf = f, a.spare[:0]
 	return nil
 }
@@ -687,7 +691,12 @@ func (a *applier) settle() error {
 func (a *applier) exec(ctx context.Context, q []byte, at Position) error {
 	ctx, cancel := context.WithTimeout(ctx, a.r.statementTimeout())
 	defer cancel()
+	a.watch.busySince.Store(time.Now().UnixNano())
+	defer a.watch.busySince.Store(0)
 	if _, err := a.conn.ExecContext(ctx, string(q)); err != nil {
+		if cause := context.Cause(ctx); errors.Is(cause, errTargetStalled) {
+			return fmt.Errorf("target: %w", cause)
+		}
 		if transient(err) {
 			return fmt.Errorf("target: %w", err)
 		}

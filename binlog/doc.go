@@ -52,10 +52,12 @@
 //     schema the replicator did not follow stops replication instead of
 //     putting values in the wrong columns.
 //  5. Faults (replicator.go): any transient failure of either side — a
-//     lost or stalled connection (stall_timeout), a restarting server —
-//     rolls back the open target transaction and starts a new session from
-//     the checkpoint, with exponential backoff up to max_backoff; each
-//     outage and its length is logged. A named lock on the target keeps a
+//     lost or stalled connection (stall_timeout; on the target, a watchdog
+//     in watchdog.go pings it and checks that the server runs the batch in
+//     flight), a restarting server — rolls back the open target
+//     transaction and starts a new session from the checkpoint, with
+//     exponential backoff up to max_backoff; each outage and its length is
+//     logged. A named lock on the target keeps a
 //     second replicator out.
 //  6. Lag (heartbeat.go, status.go): a heartbeat row written on the source
 //     every replication.heartbeat by the replicator's own clock gives the

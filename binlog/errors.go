@@ -14,6 +14,9 @@ import (
 	"github.com/switcharoo/switcharoo/internal/exitcode"
 )
 
+// errTargetStalled: the target's watchdog got no answer to a ping.
+var errTargetStalled = errors.New("the target did not answer a ping")
+
 // PreflightError lists every reason replicate refused to start. Nothing
 // was changed. Exit code 2.
 type PreflightError struct {
@@ -97,6 +100,9 @@ func isNoSuchTable(err error) bool {
 func transient(err error) bool {
 	if err == nil {
 		return false
+	}
+	if errors.Is(err, errTargetStalled) {
+		return true
 	}
 	switch mysqlErrno(err) {
 	case errLockWaitTimeout, errLockDeadlock, errReadOnly, errServerShutdown, errQueryInterrupted,

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 	"github.com/switcharoo/switcharoo/binlog"
+	"github.com/switcharoo/switcharoo/internal/sandboxtest"
 )
 
 func faultRig(t *testing.T) *rig {
@@ -157,6 +158,7 @@ func TestServersRestartedMidStream(t *testing.T) {
 	at = r.transactions()
 	r.waitFor(run, "changes applied after the source's restart", r.streamedMore(at+20))
 	t.Logf("%d writes after it", w.finish())
+	sandboxtest.Count(t, "server restarted mid-stream", 2)
 	r.waitCaughtUp(run)
 	if err := run.stop(); err != nil {
 		t.Fatalf("replicate: %v\n%s", err, r.log)
@@ -166,9 +168,9 @@ func TestServersRestartedMidStream(t *testing.T) {
 
 // Network faults between the replicator and each server, as a VPN has
 // them, under writes: connections reset, a blackhole longer than
-// stall_timeout (source side: the target's statement timeout is 30 s at
-// least, by design, for large batches), added latency with jitter, and a
-// 32 KB/s link. After each, replication makes progress again; at the end
+// stall_timeout (on the target side, held until the target's watchdog
+// gives up on the statements in flight, long before their 30 s timeout),
+// added latency with jitter, and a 32 KB/s link. After each, replication makes progress again; at the end
 // the tables are identical. SWITCHAROO_CHAOS_FAULTS sets how many of each
 // kind on each side (3; `go tool task chaos` does 20).
 func TestNetworkFaults(t *testing.T) {
@@ -205,19 +207,30 @@ func TestNetworkFaults(t *testing.T) {
 				{"latency", "latency", `{"latency": 80, "jitter": 40}`, time.Second},
 				{"bandwidth", "bandwidth", `{"rate": 32}`, time.Second},
 			} {
-				if side.name == "target" && f.kind == "blackhole" {
-					continue
-				}
 				at := r.transactions()
+				noticed := r.log.count("the target does not answer")
 				side.p.toxic(t, f.toxic, f.attributes)
 				time.Sleep(f.hold + time.Duration(rng.IntN(300))*time.Millisecond) // the fault's length, not a wait for a condition
+				if side.name == "target" && f.kind == "blackhole" {
+					// A statement sent into the blackhole would wait for
+					// its timeout (30 s): the target's watchdog must give
+					// up on it well before, while the blackhole lasts.
+					r.waitWithin(run, "the target's watchdog to notice the blackhole", 20*time.Second, func() bool {
+						return r.log.count("the target does not answer") > noticed
+					})
+				}
 				side.p.heal(t)
 				r.waitFor(run, fmt.Sprintf("progress after a %s on the %s side", f.kind, side.name), r.streamedMore(at+5))
 				counts[side.name+" "+f.kind]++
 			}
 		}
 	}
-	t.Logf("faults injected: %v; %d writes", counts, w.finish())
+	writes := w.finish()
+	t.Logf("faults injected: %v; %d writes", counts, writes)
+	for kind, n := range counts {
+		sandboxtest.Count(t, "network fault: "+kind, int64(n))
+	}
+	sandboxtest.Count(t, "source writes under faults", writes)
 	r.waitCaughtUp(run)
 	if err := run.stop(); err != nil {
 		t.Fatalf("replicate: %v\n%s", err, r.log)

@@ -215,8 +215,19 @@ func (r *Replicator) stream(ctx context.Context, until *Position) error {
 
 // session streams from the committed checkpoint until an error. Whatever
 // is not committed when it ends is rolled back; the next session starts
-// from the checkpoint again.
+// from the checkpoint again. A watchdog ends it when the target stops
+// answering.
 func (r *Replicator) session(ctx context.Context, until *Position, onCommit func()) error {
+	ctx, watch, stop := r.watchTarget(ctx)
+	defer stop()
+	err := r.streamSession(ctx, watch, until, onCommit)
+	if cause := context.Cause(ctx); errors.Is(cause, errTargetStalled) {
+		return fmt.Errorf("target: %w", cause)
+	}
+	return err
+}
+
+func (r *Replicator) streamSession(ctx context.Context, watch *targetWatch, until *Position, onCommit func()) error {
 	if err := r.ensureLock(ctx); err != nil {
 		return err
 	}
@@ -247,6 +258,12 @@ func (r *Replicator) session(ctx context.Context, until *Position, onCommit func
 	if err != nil {
 		return err
 	}
+	a.watch = watch
+	var connID int64
+	if err := conn.QueryRowContext(ctx, "SELECT CONNECTION_ID()").Scan(&connID); err != nil {
+		return fmt.Errorf("target: %w", err)
+	}
+	watch.connID.Store(connID)
 	s, err := r.openStream(ctx, cp.Position)
 	if err != nil {
 		return fmt.Errorf("source: %w", err)

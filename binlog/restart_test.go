@@ -123,7 +123,13 @@ func TestRestartMidCopyAndMidStream(t *testing.T) {
 // the replicator ends.
 func (r *rig) waitFor(run *running, what string, cond func() bool) {
 	r.t.Helper()
-	deadline := time.Now().Add(time.Minute)
+	r.waitWithin(run, what, time.Minute, cond)
+}
+
+// waitWithin is waitFor with a deadline of its own.
+func (r *rig) waitWithin(run *running, what string, limit time.Duration, cond func() bool) {
+	r.t.Helper()
+	deadline := time.Now().Add(limit)
 	for !cond() {
 		select {
 		case <-run.done:

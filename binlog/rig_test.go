@@ -140,6 +140,7 @@ func (r *rig) assertSameTable(srcDB, dstDB, table string) {
 	q := "SELECT * FROM `%s`.`" + table + "` ORDER BY 1"
 	want := sandboxtest.Dump(r.t, r.srcDB, fmt.Sprintf(q, srcDB))
 	have := sandboxtest.Dump(r.t, r.dstDB, fmt.Sprintf(q, dstDB))
+	sandboxtest.Count(r.t, "rows compared, source against target", int64(len(want)))
 	if !slices.Equal(want, have) {
 		r.t.Errorf("table %s differs: source has %d rows, target %d\n%s", table, len(want), len(have), firstDifference(want, have))
 	}
@@ -191,6 +192,13 @@ func (l *logBuffer) String() string {
 
 // contains reports whether the log holds s.
 func (l *logBuffer) contains(s string) bool { return strings.Contains(l.String(), s) }
+
+// count counts s in the whole log (String shows only its end).
+func (l *logBuffer) count(s string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Count(l.b.String(), s)
+}
 
 var _ = errors.New
 
