@@ -5,11 +5,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"github.com/switcharoo/switcharoo/internal/catalog"
+	"maps"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/switcharoo/switcharoo/internal/catalog"
 	"github.com/switcharoo/switcharoo/internal/config"
 	"github.com/switcharoo/switcharoo/internal/mysqlconn"
 )
@@ -23,6 +24,15 @@ func (r *Replicator) preflight(ctx context.Context, opts RunOptions) (*copyPlan,
 
 	srcOK := r.identify(ctx, "source", r.cfg.Source, &r.source, add)
 	dstOK := r.identify(ctx, "target", r.cfg.Target, &r.target, add)
+	if dstOK && strings.HasSuffix(r.cfg.Replication.CheckpointSchema, ReverseSuffix) {
+		// Reverse replication never copies: it streams from where the
+		// runbook seeded it, or refuses alone, before the other checks
+		// (which would speak of the wrong direction's tables).
+		if _, err := ReadCheckpoint(ctx, r.target.db, r.cfg.Replication.CheckpointSchema); errors.Is(err, ErrNoCheckpoint) {
+			return nil, &PreflightError{Problems: []string{"reverse replication has no starting point: the runbook seeds it at the switch " +
+				"(step stop-replication, with cutover.reverse_replication: true); before a night there is nothing to replicate back"}}
+		}
+	}
 	plan := &copyPlan{}
 	if srcOK {
 		r.checkSourceBinlog(ctx, add)
@@ -397,9 +407,11 @@ func (r *Replicator) checkCheckpoint(ctx context.Context, plan *copyPlan, opts R
 	r.log.Info().Str("phase", cp.Phase).Stringer("checkpoint", cp.Position).Msg("resuming")
 }
 
-// checkTargetEmpty refuses to copy into tables that hold rows.
+// checkTargetEmpty refuses to copy into tables that hold rows, or that
+// exist without a column of the source's.
 func (r *Replicator) checkTargetEmpty(ctx context.Context, plan *copyPlan, add func(string, ...any)) {
 	var full []string
+	existing := map[catalog.TableName]catalog.TableName{} // target name → source name
 	for _, t := range plan.tables {
 		dst := r.filter.Target(t)
 		var one int
@@ -407,13 +419,43 @@ func (r *Replicator) checkTargetEmpty(ctx context.Context, plan *copyPlan, add f
 		switch {
 		case err == nil:
 			full = append(full, dst.String())
-		case errors.Is(err, sql.ErrNoRows), isNoSuchTable(err):
+		case errors.Is(err, sql.ErrNoRows):
+			existing[dst] = t
+		case isNoSuchTable(err):
 		default:
 			add("target: cannot read %s: %v", dst, err)
 		}
 	}
 	if len(full) > 0 {
 		add("target tables already hold rows: %s; replicate copies into absent or empty tables only: empty or drop them, or point target at an empty server", strings.Join(full, ", "))
+	}
+	if len(existing) == 0 {
+		return
+	}
+	names := slices.SortedFunc(maps.Keys(existing), func(a, b catalog.TableName) int { return strings.Compare(a.String(), b.String()) })
+	have, err := catalog.LoadTables(ctx, r.target.db, names)
+	if err != nil {
+		add("target: cannot read the definitions of %v: %v", names, err)
+		return
+	}
+	for _, dst := range names {
+		src, tgt := plan.schema[existing[dst]], have[dst]
+		if src == nil || tgt == nil {
+			continue
+		}
+		for _, c := range src.Columns {
+			if c.Generated {
+				continue
+			}
+			i := slices.IndexFunc(tgt.Columns, func(h catalog.Column) bool { return strings.EqualFold(h.Name, c.Name) })
+			switch {
+			case i < 0:
+				add("target table %s exists without the source's column %s; create the table as on the source (SHOW CREATE TABLE), or drop it and let replicate create it", dst, c.Name)
+			case tgt.Columns[i].DataType != c.DataType:
+				add("target table %s has column %s as %s where the source has %s; make it %s, or drop the table and let replicate create it",
+					dst, c.Name, tgt.Columns[i].Type, c.Type, c.Type)
+			}
+		}
 	}
 }
 

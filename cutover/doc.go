@@ -28,7 +28,9 @@
 // its result after, with the facts it recorded (the fenced binlog position,
 // the servers' ids, where reverse replication started). Resume and rollback
 // rebuild the run from it. run.lock, an flock in state_dir, keeps a second
-// operator out.
+// operator out; its holder removes it on letting go (a command refused
+// leaves state_dir as it found it), and a process killed leaves it behind,
+// unlocked, for the next one to take.
 //
 // # Fences
 //

@@ -138,8 +138,14 @@ func lastRun(events []Event) []Event {
 }
 
 // lock is the single-run lock: an exclusive flock on a file in state_dir,
-// released by the kernel when the process ends, however it ends.
-type lock struct{ f *os.File }
+// released by the kernel when the process ends, however it ends. The
+// holder removes the file when it lets go, so a refused command leaves
+// state_dir as it was; a taker that locked a file removed meanwhile
+// (it opened the path before the holder removed it) tries again.
+type lock struct {
+	f    *os.File
+	path string
+}
 
 const lockFile = "run.lock"
 
@@ -148,23 +154,32 @@ func takeLock(dir, what string) (*lock, error) {
 		return nil, fmt.Errorf("state_dir: %w", err)
 	}
 	path := filepath.Join(dir, lockFile)
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("open the run lock: %w", err)
+	for {
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("open the run lock: %w", err)
+		}
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+			holder, _ := os.ReadFile(path)
+			f.Close()
+			return nil, &RefusedError{Reason: fmt.Sprintf("another switcharoo run, resume or rollback holds %s (%s); wait for it, or make sure it is gone",
+				path, strings.TrimSpace(string(holder)))}
+		}
+		held, err1 := f.Stat()
+		named, err2 := os.Stat(path)
+		if err1 != nil || err2 != nil || !os.SameFile(held, named) {
+			f.Close() // locked a file the last holder removed
+			continue
+		}
+		host, _ := os.Hostname()
+		_ = f.Truncate(0)
+		_, _ = f.WriteAt([]byte(fmt.Sprintf("%s by pid %d on %s since %s\n", what, os.Getpid(), host, time.Now().UTC().Format(time.RFC3339))), 0)
+		return &lock{f: f, path: path}, nil
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		holder, _ := os.ReadFile(path)
-		f.Close()
-		return nil, &RefusedError{Reason: fmt.Sprintf("another switcharoo run, resume or rollback holds %s (%s); wait for it, or make sure it is gone",
-			path, strings.TrimSpace(string(holder)))}
-	}
-	host, _ := os.Hostname()
-	_ = f.Truncate(0)
-	_, _ = f.WriteAt([]byte(fmt.Sprintf("%s by pid %d on %s since %s\n", what, os.Getpid(), host, time.Now().UTC().Format(time.RFC3339))), 0)
-	return &lock{f: f}, nil
 }
 
 func (l *lock) release() {
+	_ = os.Remove(l.path) // while still held: no one can have it in between
 	_ = syscall.Flock(int(l.f.Fd()), syscall.LOCK_UN)
 	_ = l.f.Close()
 }

@@ -11,7 +11,7 @@ import (
 )
 
 // Two operators cannot run at once: the second is refused, naming the
-// holder, until the first lets go.
+// holder, until the first lets go; letting go leaves no file behind.
 func TestSingleRunLock(t *testing.T) {
 	dir := t.TempDir()
 	first, err := takeLock(dir, "switcharoo run")
@@ -29,6 +29,9 @@ func TestSingleRunLock(t *testing.T) {
 		t.Fatalf("after the first let go: %v", err)
 	}
 	second.release()
+	if _, err := os.Stat(filepath.Join(dir, lockFile)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the lock file outlives its release: %v", err)
+	}
 }
 
 // The journal survives a torn last line (the next event is not lost with

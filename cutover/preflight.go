@@ -96,7 +96,7 @@ func (rb *Runbook) preflight(ctx context.Context) error {
 		case err != nil:
 			add("verify: %v", err)
 		case !r.Identical:
-			add("verify: the target differs from the source in %d places (switcharoo verify lists them)", len(r.Differences))
+			add("verify: the target differs from the source (differences: %d; switcharoo verify lists them)", len(r.Differences))
 		}
 	}
 	if len(problems) > 0 {

@@ -287,7 +287,7 @@ func (rb *Runbook) verify(ctx context.Context) error {
 		}
 		shown = append(shown, fmt.Sprintf("%s %s %v %s", d.Kind, d.Table, d.Key, d.Detail))
 	}
-	return fmt.Errorf("the target differs from the fenced source in %d places: %s", len(r.Differences), strings.Join(shown, "; "))
+	return fmt.Errorf("the target differs from the fenced source (differences: %d): %s", len(r.Differences), strings.Join(shown, "; "))
 }
 
 func (rb *Runbook) planStopReplication(context.Context) (string, error) {

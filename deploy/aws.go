@@ -2,15 +2,12 @@ package deploy
 
 import (
 	"context"
-	"fmt"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
+	"github.com/switcharoo/switcharoo/internal/awsenv"
 	"github.com/switcharoo/switcharoo/internal/config"
 )
 
@@ -23,15 +20,9 @@ type clients struct {
 }
 
 func newClients(ctx context.Context, c config.AWS) (*clients, error) {
-	cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(c.Region),
-		awsconfig.WithRetryer(func() aws.Retryer {
-			return retry.NewStandard(func(o *retry.StandardOptions) {
-				o.MaxAttempts = 8
-				o.MaxBackoff = 20 * time.Second
-			})
-		}))
+	cfg, err := awsenv.Load(ctx, c, 8)
 	if err != nil {
-		return nil, fmt.Errorf("AWS configuration: %w", err)
+		return nil, err
 	}
 	endpoint := func(url string) *string {
 		if url == "" {

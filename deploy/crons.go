@@ -87,7 +87,7 @@ func (a *rule) describe(ctx context.Context) (*eventbridge.DescribeRuleOutput, e
 	out, err := a.r.aws.events.DescribeRule(ctx, &eventbridge.DescribeRuleInput{Name: aws.String(a.spec.Rule), EventBusName: a.bus()})
 	var nf *ebtypes.ResourceNotFoundException
 	if errors.As(err, &nf) {
-		return nil, fmt.Errorf("EventBridge rule %q not found on bus %s; check app.*.rule and aws.region", a.spec.Rule, orDefault(a.spec.EventBus))
+		return nil, fmt.Errorf("EventBridge rule %q not found on bus %s; check %s and aws.region", a.spec.Rule, orDefault(a.spec.EventBus), a.key("rule"))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("EventBridge: describe rule %s: %w", a.spec.Rule, err)
@@ -225,7 +225,7 @@ func (a *sched) get(ctx context.Context) (*scheduler.GetScheduleOutput, error) {
 	out, err := a.r.aws.scheduler.GetSchedule(ctx, &scheduler.GetScheduleInput{Name: aws.String(a.spec.Schedule), GroupName: aws.String(orDefault(a.spec.Group))})
 	var nf *schedtypes.ResourceNotFoundException
 	if errors.As(err, &nf) {
-		return nil, fmt.Errorf("schedule %q not found in group %s; check app.*.schedule and group", a.spec.Schedule, orDefault(a.spec.Group))
+		return nil, fmt.Errorf("schedule %q not found in group %s; check %s and %s", a.spec.Schedule, orDefault(a.spec.Group), a.key("schedule"), a.key("group"))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("Scheduler: get schedule %s: %w", a.spec.Schedule, err)

@@ -30,7 +30,7 @@ func (a *ecsService) describe(ctx context.Context) (*types.Service, error) {
 		Cluster: aws.String(a.spec.Cluster), Services: []string{a.spec.Service}})
 	var nf *types.ClusterNotFoundException
 	if errors.As(err, &nf) {
-		return nil, fmt.Errorf("ECS cluster %q not found; check app.*.cluster and aws.region", a.spec.Cluster)
+		return nil, fmt.Errorf("ECS cluster %q not found; check %s and aws.region", a.spec.Cluster, a.key("cluster"))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("ECS: describe service %s: %w", a.resource(), err)
@@ -40,7 +40,7 @@ func (a *ecsService) describe(ctx context.Context) (*types.Service, error) {
 			return &s, nil
 		}
 	}
-	return nil, fmt.Errorf("ECS service %q not found in cluster %q; check app.*.service", a.spec.Service, a.spec.Cluster)
+	return nil, fmt.Errorf("ECS service %q not found in cluster %q; check %s", a.spec.Service, a.spec.Cluster, a.key("service"))
 }
 
 func (a *ecsService) Plan(ctx context.Context) (string, error) {

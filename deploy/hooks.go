@@ -25,6 +25,14 @@ const (
 type execAction struct{ base }
 
 func (a *execAction) Plan(context.Context) (string, error) {
+	for field, command := range map[string][]string{"command": a.spec.Command, "undo": a.spec.Undo} {
+		if len(command) == 0 {
+			continue
+		}
+		if _, err := exec.LookPath(command[0]); err != nil {
+			return "", fmt.Errorf("%s: %s is not an executable file here (%v); fix the path, or install it", a.key(field), command[0], errors.Unwrap(err))
+		}
+	}
 	plan := "run " + strings.Join(a.spec.Command, " ")
 	if len(a.spec.Undo) > 0 {
 		plan += "; undo: " + strings.Join(a.spec.Undo, " ")

@@ -249,6 +249,11 @@ func (b base) Name() string {
 	return fmt.Sprintf("%s[%d] %s %s", b.phase, b.index, b.spec.Kind, name)
 }
 
+// key is the configuration key of one of the action's fields.
+func (b base) key(field string) string {
+	return fmt.Sprintf("app.%s[%d].%s", b.phase, b.index, field)
+}
+
 // resource names what the action acts on, across phases: the stop and the
 // start of one rule share what was recorded.
 func (b base) resource() string {

@@ -9,11 +9,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 	"github.com/aws/aws-sdk-go-v2/service/route53/types"
 	"github.com/miekg/dns"
+	"github.com/switcharoo/switcharoo/internal/awsenv"
 	"github.com/switcharoo/switcharoo/internal/config"
 	"golang.org/x/time/rate"
 )
@@ -42,15 +41,9 @@ const (
 )
 
 func newRoute53(ctx context.Context, c *config.Config) (*route53p, error) {
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(c.AWS.Region),
-		awsconfig.WithRetryer(func() aws.Retryer {
-			return retry.NewStandard(func(o *retry.StandardOptions) {
-				o.MaxAttempts = 10
-				o.MaxBackoff = 20 * time.Second
-			})
-		}))
+	awsCfg, err := awsenv.Load(ctx, c.AWS, 10)
 	if err != nil {
-		return nil, fmt.Errorf("AWS configuration: %w", err)
+		return nil, err
 	}
 	client := route53.NewFromConfig(awsCfg, func(o *route53.Options) {
 		if ep := c.AWS.Endpoints.Route53; ep != "" {

@@ -1,7 +1,9 @@
 package dnsswap
 
 import (
+	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -63,4 +65,40 @@ func (s *state) lookup(k Key) *recordState {
 // save writes the state durably.
 func (s *state) save(dir string) error {
 	return statefile.Save(filepath.Join(dir, stateFile), s)
+}
+
+// saveBeforeApply writes the state before changes are applied — after a
+// crash in between, a later swap waits (at worst) for a TTL that was never
+// lowered — and returns what to call with Apply's error: when the
+// provider refused the changes (so nothing changed), the file is put back
+// as it was.
+func (s *state) saveBeforeApply(dir string) (func(error) error, error) {
+	path := filepath.Join(dir, stateFile)
+	old, err := os.ReadFile(path)
+	existed := err == nil
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("DNS state: %w", err)
+	}
+	if err := s.save(dir); err != nil {
+		return nil, err
+	}
+	return func(applyErr error) error {
+		var refused *RefusedError
+		if !errors.As(applyErr, &refused) {
+			return applyErr
+		}
+		var err error
+		if existed {
+			tmp := path + ".tmp"
+			if err = os.WriteFile(tmp, old, 0o600); err == nil {
+				err = os.Rename(tmp, path)
+			}
+		} else {
+			err = os.Remove(path)
+		}
+		if err != nil {
+			return fmt.Errorf("%w (and the DNS state could not be put back: %v)", applyErr, err)
+		}
+		return applyErr
+	}, nil
 }

@@ -145,14 +145,17 @@ func (s *Swapper) LowerTTL(ctx context.Context) ([]Lowered, error) {
 		l.SwapAllowedAt = r.LoweredAt.Add(time.Duration(r.OldTTL) * time.Second)
 		out = append(out, l)
 	}
-	// Recorded before the change: after a crash in between, a later swap
-	// waits (at worst) for a TTL that was never lowered.
-	if err := st.save(s.stateDir); err != nil {
-		return nil, err
-	}
-	if len(changes) > 0 {
-		if err := s.provider.Apply(ctx, changes); err != nil {
+	if len(changes) == 0 {
+		if err := st.save(s.stateDir); err != nil {
 			return nil, err
+		}
+	} else {
+		refused, err := st.saveBeforeApply(s.stateDir)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.provider.Apply(ctx, changes); err != nil {
+			return nil, refused(err)
 		}
 	}
 	for _, l := range out {
@@ -208,11 +211,12 @@ func (s *Swapper) Swap(ctx context.Context, opts SwapOptions) (*SwapReport, erro
 	}
 	report := &SwapReport{Changes: plan}
 	if len(changes) > 0 {
-		if err := st.save(s.stateDir); err != nil {
+		refused, err := st.saveBeforeApply(s.stateDir)
+		if err != nil {
 			return nil, err
 		}
 		if err := s.provider.Apply(ctx, changes); err != nil {
-			return nil, err
+			return nil, refused(err)
 		}
 		for _, c := range changes {
 			r := st.record(c.To.Key)

@@ -70,7 +70,7 @@ Exit codes: 0 identical, 1 differences found, 2 usage or config error,
 				return err
 			}
 			if !report.Identical {
-				return exitcode.With(exitcode.Problem, fmt.Errorf("the target differs from the source in %d places", len(report.Differences)))
+				return exitcode.With(exitcode.Problem, fmt.Errorf("the target differs from the source (differences: %d; the report above lists them)", len(report.Differences)))
 			}
 			return nil
 		},

@@ -155,6 +155,21 @@ func (e *AWS) CreateService(cluster, name, taskDef string, desired int, circuitB
 	c.services[name] = s
 }
 
+// ServiceState describes a service for comparisons: its primary
+// deployment's task definition and its desired count; "" when the
+// service does not exist.
+func (e *AWS) ServiceState(cluster, name string) string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	c := e.clusters[cluster]
+	if c == nil || c.services[name] == nil {
+		return ""
+	}
+	s := c.services[name]
+	td := s.deployments[0].td
+	return fmt.Sprintf("%s:%d, %d desired, %d deployments", td.family, td.revision, s.desired, len(s.deployments))
+}
+
 func (e *AWS) newDeployment(td *ecsTaskDef) *ecsDeployment {
 	now := time.Now()
 	return &ecsDeployment{id: fmt.Sprintf("ecs-svc/%019d", e.next()), td: td, rollout: "IN_PROGRESS", created: now, updated: now}
