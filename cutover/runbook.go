@@ -412,6 +412,9 @@ const (
 	afterStep                    // result journaled: the step boundary
 )
 
+// undoHook prefixes a step's name at the hook points of its undo.
+const undoHook = "undo "
+
 func (rb *Runbook) at(step string, p hookPoint) bool {
 	return rb.hook != nil && rb.hook(step, p)
 }
@@ -444,9 +447,13 @@ func (rb *Runbook) undoAll(ctx context.Context, done map[string]bool, kind strin
 		if err := rb.j.append(Event{Run: rb.run, Step: s.name, Kind: evUndoIntent}); err != nil {
 			return nil, err
 		}
+		rb.at(undoHook+s.name, beforeApply)
 		start := time.Now()
 		rb.log.Info().Str("step", s.name).Msg("undo")
 		err := s.undo(uctx)
+		if err == nil && rb.at(undoHook+s.name, insideStep) {
+			return nil, errCrash
+		}
 		rb.record(Entry{Step: s.name, Undo: true, Start: start, End: time.Now(), Result: resultOf(err), Error: errString(err)})
 		if err != nil {
 			rb.log.Error().Err(err).Str("step", s.name).Msg("undo failed")
@@ -458,6 +465,9 @@ func (rb *Runbook) undoAll(ctx context.Context, done map[string]bool, kind strin
 			break
 		}
 		_ = rb.j.append(Event{Run: rb.run, Step: s.name, Kind: evUndone})
+		if rb.at(undoHook+s.name, afterStep) {
+			return nil, errCrash
+		}
 		if err := rb.checkOnePrimary(uctx); err != nil {
 			errs = append(errs, err)
 			break

@@ -16,6 +16,7 @@ import (
 	"github.com/switcharoo/switcharoo/binlog"
 	"github.com/switcharoo/switcharoo/internal/config"
 	"github.com/switcharoo/switcharoo/internal/exitcode"
+	"github.com/switcharoo/switcharoo/internal/sandboxtest"
 )
 
 var nightSteps = []string{"preflight", "ttl", "stop-app", "fence-source", "catch-up", "verify", "stop-replication",
@@ -219,7 +220,9 @@ func checkReport(t *testing.T, r *Report, kind, outcome string, steps []string) 
 // The orchestrator dies inside every step (after it acted, before its
 // result is journaled) and at every step boundary, one death per process;
 // each time a new process resumes from the journal. The night ends as
-// an uninterrupted one does, nothing lost, never two primaries.
+// an uninterrupted one does, nothing lost, never two primaries. Then the
+// rollback dies inside and after every undo, each time taken up by
+// another rollback, and ends with the application on the source.
 func TestCrashAndResume(t *testing.T) {
 	sb := startSandbox(t)
 	stopWatch := watchPrimaries(t, sb)
@@ -268,11 +271,39 @@ func TestCrashAndResume(t *testing.T) {
 	if report.Outcome != "finished" {
 		t.Fatalf("outcome %s", report.Outcome)
 	}
+	sandboxtest.Count(t, "runbook process deaths, at and inside every step (in-process)", int64(len(crashes)))
 	onTarget(t, sb)
 	noneLost(t, sb, sb.Target)
 	if _, err := newRunbook(t, sb, sb.Config, nil).Resume(ctx); exitcode.Of(err) != exitcode.Usage {
 		t.Errorf("resume after a finished night: %v, want a refusal", err)
 	}
+
+	// Then the rollback dies inside and after every undo, and each time
+	// another rollback takes it up.
+	crashes, next = nil, 0
+	for _, s := range []string{"dns-swap", "deploy", "unfence-target", "stop-replication", "fence-source", "stop-app"} {
+		crashes = append(crashes, crash{undoHook + s, insideStep}, crash{undoHook + s, afterStep})
+	}
+	for process := 0; ; process++ {
+		rb := newRunbook(t, sb, sb.Config, hook)
+		report, err = rb.Rollback(ctx)
+		rb.Close()
+		if !errors.Is(err, errCrash) {
+			break
+		}
+		if process > 2*len(crashes) {
+			t.Fatalf("the rollback still crashing after %d processes", process)
+		}
+	}
+	if err != nil || report.Outcome != "rolled back" {
+		t.Fatalf("the last rollback: %v", err)
+	}
+	if next != len(crashes) {
+		t.Fatalf("only %d of %d rollback crashes happened", next, len(crashes))
+	}
+	sandboxtest.Count(t, "runbook process deaths, at and inside every undo of a rollback (in-process)", int64(len(crashes)))
+	onSource(t, sb)
+	noneLost(t, sb, sb.Source)
 	stopWatch()
 }
 
