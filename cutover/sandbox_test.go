@@ -276,7 +276,11 @@ func noneLost(t *testing.T, sb *Sandbox, m *sandbox.MariaDB) {
 		if err != nil {
 			return false, err.Error()
 		}
-		return len(lost) == 0 && acked > 0, fmt.Sprintf("%d acknowledged, %d missing: %v", acked, len(lost), lost[:min(len(lost), 10)])
+		ok := len(lost) == 0 && acked > 0
+		if ok {
+			sandboxtest.Count(t, "acknowledged application writes checked", int64(acked))
+		}
+		return ok, fmt.Sprintf("%d acknowledged, %d missing: %v", acked, len(lost), lost[:min(len(lost), 10)])
 	})
 }
 

@@ -116,6 +116,11 @@ replication:
 		t.Fatalf("verify after %d kills: exit %d, %+v, %v\n%s%s", kills, r.code, v, err, r.stdout, r.stderr)
 	}
 	t.Logf("verify: %d rows identical", v.Rows)
+	for phase, n := range phases {
+		sandboxtest.Count(t, "replicate SIGKILLed while "+phase, int64(n))
+	}
+	sandboxtest.Count(t, "source writes under faults", writes.Load())
+	sandboxtest.Count(t, "rows compared, source against target", v.Rows)
 }
 
 // checkpointOf is the target's checkpoint, or the zero one before the

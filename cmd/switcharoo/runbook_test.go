@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -25,8 +26,15 @@ import (
 func TestRunbookCommands(t *testing.T) {
 	dir, exited := sandboxUp(t)
 	cfg := filepath.Join(dir, "switcharoo.yaml")
+	var printed strings.Builder // everything the commands printed, swept for secrets at the end
+	run := func(args ...string) result {
+		t.Helper()
+		r := runBinary(t, args...)
+		printed.WriteString(r.stdout + r.stderr)
+		return r
+	}
 
-	r := runBinary(t, "-c", cfg, "plan", "-o", "json")
+	r := run("-c", cfg, "plan", "-o", "json")
 	var plan struct {
 		Steps []cutover.PlannedStep `json:"steps"`
 		Hash  string                `json:"hash"`
@@ -34,10 +42,10 @@ func TestRunbookCommands(t *testing.T) {
 	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &plan) != nil || len(plan.Steps) != 13 || len(plan.Hash) != 16 {
 		t.Fatalf("plan: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
-	if r := runBinary(t, "-c", cfg, "run", "--yes", "--plan-hash", "0123456789abcdef"); r.code != 2 || !strings.Contains(r.stderr, "the plan changed") {
+	if r := run("-c", cfg, "run", "--yes", "--plan-hash", "0123456789abcdef"); r.code != 2 || !strings.Contains(r.stderr, "the plan changed") {
 		t.Fatalf("run with another plan's hash: exit %d\n%s", r.code, r.stderr)
 	}
-	r = runBinary(t, "-c", cfg, "run", "--yes", "--plan-hash", plan.Hash, "-o", "json")
+	r = run("-c", cfg, "run", "--yes", "--plan-hash", plan.Hash, "-o", "json")
 	var report cutover.Report
 	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &report) != nil || report.Outcome != "finished" {
 		t.Fatalf("run: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
@@ -47,7 +55,7 @@ func TestRunbookCommands(t *testing.T) {
 		t.Fatalf("reverse replication (PID %d) is not running after the night", reverse)
 	}
 
-	r = runBinary(t, "-c", cfg, "status", "-o", "json")
+	r = run("-c", cfg, "status", "-o", "json")
 	var st struct {
 		State   string             `json:"state"`
 		Runbook *cutover.RunStatus `json:"runbook"`
@@ -57,19 +65,40 @@ func TestRunbookCommands(t *testing.T) {
 		t.Fatalf("status after the night: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 
-	r = runBinary(t, "-c", cfg, "rollback")
+	r = run("-c", cfg, "rollback")
 	if r.code != 0 || !strings.Contains(r.stdout, "rollback "+report.Run+": rolled back") {
 		t.Fatalf("rollback: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	waitUntil(t, "reverse replication to exit after the rollback", func() bool { return !running(reverse) })
-	if r := runBinary(t, "-c", cfg, "status"); r.code != 0 || !strings.Contains(r.stdout, "rolled back, run "+report.Run) {
+	if r := run("-c", cfg, "status"); r.code != 0 || !strings.Contains(r.stdout, "rolled back, run "+report.Run) {
 		t.Errorf("status after the rollback: exit %d\n%s", r.code, r.stdout)
 	}
-	if r := runBinary(t, "-c", cfg, "resume", "--yes"); r.code != 2 || !strings.Contains(r.stderr, "no interrupted run") {
+	if r := run("-c", cfg, "resume", "--yes"); r.code != 2 || !strings.Contains(r.stderr, "no interrupted run") {
 		t.Errorf("resume with nothing to resume: exit %d\n%s", r.code, r.stderr)
 	}
 
-	if r := runBinary(t, "sandbox", "down", "--dir", dir); r.code != 0 {
+	// No secret of the night (the application's password, the AWS secret
+	// key) in any output, the journal, the reports or the state files.
+	secrets := []string{strings.TrimSpace(string(mustRead(t, filepath.Join(dir, "app.pw")))), cutover.SandboxCredentials["AWS_SECRET_ACCESS_KEY"]}
+	swept := 0
+	err := filepath.WalkDir(filepath.Join(dir, "state"), func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		printed.WriteString(string(mustRead(t, path)))
+		swept++
+		return nil
+	})
+	if err != nil || swept < 3 {
+		t.Fatalf("swept %d state files: %v", swept, err)
+	}
+	for _, secret := range secrets {
+		if len(secret) < 8 || strings.Contains(printed.String(), secret) {
+			t.Errorf("a secret (%d bytes) shows in the output or the state files", len(secret))
+		}
+	}
+
+	if r := run("sandbox", "down", "--dir", dir); r.code != 0 {
 		t.Fatalf("sandbox down: exit %d\n%s", r.code, r.stderr)
 	}
 	select {
@@ -265,4 +294,5 @@ func TestRunSurvivesSIGKILL(t *testing.T) {
 		t.Error("the night was never killed")
 	}
 	t.Logf("%d SIGKILLs", killed)
+	sandboxtest.Count(t, "switcharoo run/resume SIGKILLed mid-night", int64(killed))
 }
