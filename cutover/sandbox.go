@@ -3,11 +3,9 @@ package cutover
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -144,52 +142,9 @@ func (s *Sandbox) Stop() {
 }
 
 // LostWrites returns the writes the sample application saw acknowledged
-// that the given server does not hold. The acknowledgements are read
-// first: a write acknowledged by then was committed by then, so the rows
-// read after must hold it, however busy the writers still are.
+// that the given server does not hold, and how many were acknowledged.
 func (s *Sandbox) LostWrites(ctx context.Context, on *sandbox.MariaDB) ([]int64, int, error) {
-	b, err := os.ReadFile(s.AckFile)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, 0, nil
-	}
-	if err != nil {
-		return nil, 0, err
-	}
-	var acked []int64
-	lines := strings.Split(string(b), "\n")
-	for _, line := range lines[:len(lines)-1] { // the last is empty, or an id still being written
-		if id, err := strconv.ParseInt(line, 10, 64); err == nil {
-			acked = append(acked, id)
-		}
-	}
-	db, err := sql.Open("mysql", on.DSN(""))
-	if err != nil {
-		return nil, 0, err
-	}
-	defer db.Close()
-	held := map[int64]bool{}
-	rows, err := db.QueryContext(ctx, "SELECT id FROM app.writes")
-	if err != nil {
-		return nil, 0, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, 0, err
-		}
-		held[id] = true
-	}
-	if err := rows.Err(); err != nil {
-		return nil, 0, err
-	}
-	var lost []int64
-	for _, id := range acked {
-		if !held[id] {
-			lost = append(lost, id)
-		}
-	}
-	return lost, len(acked), nil
+	return sandbox.LostWrites(ctx, s.AckFile, on.DSN(""))
 }
 
 // Demo runs the whole night on a fresh sandbox in dir: plan, run, report;

@@ -20,7 +20,8 @@ import (
 // The replicator SIGKILLed at random moments, in its copy and in its
 // stream, under writes all along and restarted each time: once it has
 // caught up, verify finds the tables identical — no row missing, none
-// applied twice. SWITCHAROO_CHAOS_KILLS sets the number of kills (20;
+// applied twice. Half the kills land in a copy (begun again from an empty
+// target when one ends first). SWITCHAROO_CHAOS_KILLS sets the number of kills (20;
 // `go tool task chaos` runs more) and SWITCHAROO_CHAOS_SEED the seed.
 func TestReplicateSurvivesSIGKILL(t *testing.T) {
 	kills := envInt(t, "SWITCHAROO_CHAOS_KILLS", 20)
@@ -75,14 +76,22 @@ replication:
 		}
 	})
 
-	phases := map[string]int{}
+	phases, copies := map[string]int{}, 1
 	for i := range kills {
+		start := checkpointOf(dst)
+		if i < kills/2 && start.Phase == "streaming" {
+			// The copy is over before half the kills: begin it again
+			// (replicate is down), so that as many land in a copy.
+			sandboxtest.Exec(t, dst, "DROP DATABASE app", "DROP DATABASE _switcharoo")
+			start = checkpointOf(dst)
+			copies++
+		}
+		startRows := rowsOf(dst)
+		inCopy := i < kills/2
 		p := startBinary(t, "--log-format", "json", "-c", config, "replicate")
 		// Kill once it has done something in the phase it is in: copied
-		// rows (the first half of the kills, while the copy lasts), or
-		// applied changes; then at a random moment up to 300 ms later.
-		start, startRows := checkpointOf(dst), rowsOf(dst)
-		inCopy := i < kills/2 && start.Phase != "streaming" // else the copy is over
+		// rows (the first half of the kills), or applied changes; then at
+		// a random moment up to 300 ms later.
 		p.waitFor(t, fmt.Sprintf("progress before kill %d", i+1), time.Minute, func() bool {
 			cp := checkpointOf(dst)
 			if inCopy && cp.Phase == "streaming" {
@@ -99,7 +108,7 @@ replication:
 	}
 	stop.Store(true)
 	wg.Wait()
-	t.Logf("%d writes; SIGKILLed %d times: %v", writes.Load(), kills, phases)
+	t.Logf("%d writes; SIGKILLed %d times: %v, over %d copies", writes.Load(), kills, phases, copies)
 	if phases["copying"] == 0 || phases["streaming"] == 0 {
 		t.Errorf("kills by phase %v: want some in the copy and some in the stream", phases)
 	}

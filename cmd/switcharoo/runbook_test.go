@@ -1,21 +1,28 @@
 package main
 
 import (
+	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/switcharoo/switcharoo/cutover"
+	"github.com/switcharoo/switcharoo/internal/config"
+	"github.com/switcharoo/switcharoo/internal/sandbox"
 	"github.com/switcharoo/switcharoo/internal/sandboxtest"
 )
 
@@ -246,6 +253,12 @@ func TestDemo(t *testing.T) {
 func TestRunSurvivesSIGKILL(t *testing.T) {
 	dir, _ := sandboxUp(t)
 	cfg := filepath.Join(dir, "switcharoo.yaml")
+	conf, err := config.Load(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	source, target := rootDSN(conf.Source), rootDSN(conf.Target)
+	twoPrimaries := watchOnePrimary(t, source, target)
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 4))
 	// The next command: resume a night in progress, else run one (a run
 	// killed in its preflight has journaled nothing yet).
@@ -295,4 +308,88 @@ func TestRunSurvivesSIGKILL(t *testing.T) {
 	}
 	t.Logf("%d SIGKILLs", killed)
 	sandboxtest.Count(t, "switcharoo run/resume SIGKILLed mid-night", int64(killed))
+
+	// Then the rollback, killed at random moments, taken up again.
+	killed = 0
+	for range 5 {
+		p := startBinary(t, "--log-format", "json", "-c", cfg, "rollback")
+		ended, err := p.killAfter(t, time.Duration(200+rng.IntN(1500))*time.Millisecond)
+		if !ended {
+			killed++
+			continue
+		}
+		if err != nil {
+			t.Fatalf("rollback ended with %v before it was killed\n%s", err, p.stderr.String())
+		}
+		break
+	}
+	if st := status(); st.State != "rolled back" {
+		if r := runBinary(t, "-c", cfg, "rollback"); r.code != 0 {
+			t.Fatalf("the last rollback: exit %d\n%s", r.code, r.stderr)
+		}
+	}
+	if st := status(); st.State != "rolled back" {
+		t.Fatalf("status after %d SIGKILLs of the rollback: %+v", killed, st)
+	}
+	t.Logf("the rollback SIGKILLed %d times", killed)
+	sandboxtest.Count(t, "switcharoo rollback SIGKILLed", int64(killed))
+	if n := twoPrimaries(); n > 0 {
+		t.Errorf("both servers took application writes at once %d times", n)
+	}
+	waitUntil(t, "every acknowledged write on the source", func() bool {
+		lost, acked, err := sandbox.LostWrites(context.Background(), filepath.Join(dir, "acked-writes"), source)
+		if err == nil && len(lost) == 0 && acked > 0 {
+			sandboxtest.Count(t, "acknowledged application writes checked", int64(acked))
+			return true
+		}
+		return false
+	})
+}
+
+// rootDSN is a sandbox server's root account.
+func rootDSN(e config.Endpoint) string {
+	c := mysql.NewConfig()
+	c.User, c.Net, c.Addr = "root", "tcp", net.JoinHostPort(e.Host, strconv.Itoa(e.Port))
+	return c.FormatDSN()
+}
+
+// watchOnePrimary polls read_only on both servers until the test ends;
+// the returned function stops it and says how often both were writable.
+// Each look reads the source, the target, then the source again: a
+// switch between the reads is not taken for two primaries.
+func watchOnePrimary(t *testing.T, source, target string) func() int {
+	t.Helper()
+	open := func(dsn string) *sql.DB {
+		db, err := sql.Open("mysql", dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	src, dst := open(source), open(target)
+	writable := func(db *sql.DB) bool {
+		var ro int
+		return db.QueryRow("SELECT @@global.read_only").Scan(&ro) == nil && ro == 0
+	}
+	var stop atomic.Bool
+	var both atomic.Int64
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for !stop.Load() {
+			if writable(src) && writable(dst) && writable(src) {
+				both.Add(1)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+	stopped := func() int {
+		if stop.CompareAndSwap(false, true) {
+			<-done
+		}
+		return int(both.Load())
+	}
+	t.Cleanup(func() { stopped() })
+	return stopped
 }
