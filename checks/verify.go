@@ -38,6 +38,9 @@ type VerifyOptions struct {
 	Fenced bool
 	// Progress is how often progress is logged.
 	Progress time.Duration
+	// OnProgress, when set, is told every second the rows compared and
+	// the source's estimate of the rows to compare.
+	OnProgress func(rows, estimate int64)
 }
 
 // OptionsFrom returns the verification options of a configuration.
@@ -90,6 +93,8 @@ type verifier struct {
 	report Report
 	rows   atomic.Int64
 	chunks atomic.Int64
+	// estimate is the rows to compare, from the source's statistics.
+	estimate int64
 }
 
 // Verify compares every replicated table of the source with the target,
@@ -207,12 +212,15 @@ func (v *verifier) mode(ctx context.Context) string {
 // tables lists the tables to compare, reporting tables found on one side
 // only and tables whose columns differ.
 func (v *verifier) tables(ctx context.Context) ([]*tableJob, error) {
-	names, _, err := catalog.ListTables(ctx, v.src, v.filter)
+	names, estimates, err := catalog.ListTables(ctx, v.src, v.filter)
 	if err != nil {
 		return nil, fmt.Errorf("source: %w", err)
 	}
 	if len(v.opts.Tables) > 0 {
 		names = slices.DeleteFunc(names, func(t catalog.TableName) bool { return !catalog.MatchQualified(v.opts.Tables, t) })
+	}
+	for _, n := range names {
+		v.estimate += estimates[n]
 	}
 	srcSchema, err := catalog.LoadTables(ctx, v.src, names)
 	if err != nil {
@@ -469,13 +477,29 @@ func (v *verifier) report1(ctx context.Context, c *chunk, s, d sum) error {
 	return nil
 }
 
-// logProgress logs chunks and rows compared until stopped.
+// logProgress logs chunks and rows compared until stopped, and tells
+// OnProgress every second.
 func (v *verifier) logProgress(ctx context.Context, start time.Time) func() {
-	if v.opts.Progress <= 0 {
-		return func() {}
-	}
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
+	if on := v.opts.OnProgress; on != nil {
+		wg.Go(func() {
+			t := time.NewTicker(time.Second)
+			defer t.Stop()
+			for {
+				on(v.rows.Load(), max(v.estimate, v.rows.Load()))
+				select {
+				case <-ctx.Done():
+					on(v.rows.Load(), max(v.estimate, v.rows.Load()))
+					return
+				case <-t.C:
+				}
+			}
+		})
+	}
+	if v.opts.Progress <= 0 {
+		return func() { cancel(); wg.Wait() }
+	}
 	wg.Go(func() {
 		t := time.NewTicker(v.opts.Progress)
 		defer t.Stop()

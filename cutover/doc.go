@@ -66,6 +66,14 @@
 // write the old primary took to the first the new one took, with the DNS
 // cache's share (the records' TTL) shown apart.
 //
+// # Cockpit
+//
+// With Options.Board (--http) the runbook reports to internal/cockpit as
+// it goes: the steps and undos with their times and outcomes, the write
+// probe's writes, the final verify's progress, and, read from the target
+// every second (cockpit.go), replication's status; FollowReplication does
+// the last for replicate alone.
+//
 // # Sandbox
 //
 // sandbox.go runs the whole world on one machine for `switcharoo demo`,

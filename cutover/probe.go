@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/switcharoo/switcharoo/internal/catalog"
+	"github.com/switcharoo/switcharoo/internal/cockpit"
 	"github.com/switcharoo/switcharoo/internal/config"
 )
 
@@ -26,6 +27,7 @@ type probe struct {
 
 	mu     sync.Mutex
 	events []probeEvent
+	board  *cockpit.Board // nil: no cockpit
 }
 
 // probeEvent is one attempted write.
@@ -114,6 +116,7 @@ func (p *probe) run(ctx context.Context) {
 			p.events = append(p.events, e)
 		}
 		p.mu.Unlock()
+		p.board.Probed(e.At, e.ServerID)
 		select {
 		case <-ctx.Done():
 			return

@@ -2,6 +2,7 @@ package cutover
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -40,13 +41,19 @@ type ReportStep struct {
 
 func (rb *Runbook) record(e Entry) {
 	rb.mu.Lock()
-	defer rb.mu.Unlock()
 	rb.timeline = append(rb.timeline, e)
+	rb.mu.Unlock()
+	var err error
+	if e.Error != "" {
+		err = errors.New(e.Error)
+	}
+	rb.opts.Board.StepEnded(e.Step, e.Undo, err)
 }
 
 // report builds the timeline report and writes it, as Markdown and JSON,
 // into state_dir/reports.
 func (rb *Runbook) report(kind, outcome string) *Report {
+	rb.opts.Board.Ended(outcome)
 	rb.mu.Lock()
 	r := &Report{Run: rb.run, Kind: kind, Outcome: outcome}
 	for _, e := range rb.timeline {

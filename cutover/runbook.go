@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/switcharoo/switcharoo/deploy"
 	"github.com/switcharoo/switcharoo/dnsswap"
+	"github.com/switcharoo/switcharoo/internal/cockpit"
 	"github.com/switcharoo/switcharoo/internal/config"
 	"github.com/switcharoo/switcharoo/internal/mysqlconn"
 )
@@ -31,6 +32,8 @@ type Options struct {
 	StartReverse func(ctx context.Context) error
 	// PlanHash, when set, must equal the hash of the plan as run now.
 	PlanHash string
+	// Board, when set, is the cockpit the night reports to (--http).
+	Board *cockpit.Board
 }
 
 // Runbook runs the switchover night.
@@ -100,6 +103,14 @@ func New(ctx context.Context, cfg *config.Config, log zerolog.Logger, opts Optio
 		return nil, err
 	}
 	rb.steps = rb.buildSteps()
+	names := make([]string, len(rb.steps))
+	for i, s := range rb.steps {
+		names[i] = s.name
+	}
+	opts.Board.Plan(names)
+	if rb.probe != nil {
+		rb.probe.board = opts.Board
+	}
 	return rb, nil
 }
 
@@ -157,6 +168,7 @@ func (rb *Runbook) Run(ctx context.Context) (*Report, error) {
 		return nil, err
 	}
 	defer lk.release()
+	defer rb.followReplication(ctx)()
 	events, err := readLastRun(rb.cfg.StateDir)
 	if err != nil {
 		return nil, err
@@ -165,8 +177,10 @@ func (rb *Runbook) Run(ctx context.Context) (*Report, error) {
 		return nil, &RefusedError{Reason: fmt.Sprintf("run %s was interrupted and is not finished: use `switcharoo resume` or `switcharoo rollback`", events[0].Run)}
 	}
 	start := time.Now()
+	rb.opts.Board.StepStarted(rb.steps[0].name, false)
 	_, hash, err := rb.plan(ctx)
 	if err != nil {
+		rb.opts.Board.StepEnded(rb.steps[0].name, false, err)
 		return nil, err
 	}
 	if rb.opts.PlanHash != "" && hash != rb.opts.PlanHash {
@@ -199,6 +213,7 @@ func (rb *Runbook) Resume(ctx context.Context) (*Report, error) {
 		return nil, err
 	}
 	defer lk.release()
+	defer rb.followReplication(ctx)()
 	events, err := readLastRun(rb.cfg.StateDir)
 	if err != nil {
 		return nil, err
@@ -242,6 +257,7 @@ func (rb *Runbook) Rollback(ctx context.Context) (*Report, error) {
 		return nil, err
 	}
 	defer lk.release()
+	defer rb.followReplication(ctx)()
 	events, err := readLastRun(rb.cfg.StateDir)
 	if err != nil {
 		return nil, err
@@ -368,6 +384,7 @@ func (rb *Runbook) do(ctx context.Context, s *step) error {
 	}
 	start := time.Now()
 	rb.log.Info().Str("step", s.name).Msg("step")
+	rb.opts.Board.StepStarted(s.name, false)
 	sctx := context.WithoutCancel(ctx)
 	if s.interruptible {
 		sctx = ctx
@@ -450,6 +467,7 @@ func (rb *Runbook) undoAll(ctx context.Context, done map[string]bool, kind strin
 		rb.at(undoHook+s.name, beforeApply)
 		start := time.Now()
 		rb.log.Info().Str("step", s.name).Msg("undo")
+		rb.opts.Board.StepStarted(s.name, true)
 		err := s.undo(uctx)
 		if err == nil && rb.at(undoHook+s.name, insideStep) {
 			return nil, errCrash

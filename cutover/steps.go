@@ -271,6 +271,7 @@ func (rb *Runbook) planVerify(context.Context) (string, error) {
 func (rb *Runbook) verify(ctx context.Context) error {
 	opts := checks.OptionsFrom(rb.cfg)
 	opts.Fenced, opts.Fast = true, rb.cfg.Cutover.Verify == "fast"
+	opts.OnProgress = rb.opts.Board.Verified
 	r, err := checks.Verify(ctx, rb.cfg, opts, rb.log)
 	if err != nil {
 		return err

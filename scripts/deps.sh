@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs what switcharoo's tests need, when it is missing: MariaDB and
-# BIND 9; with the argument "bench", also what the benchmarks compare
+# Installs what switcharoo's tests need, when it is missing: MariaDB,
+# BIND 9 and Chromium (the cockpit page is tested headless); with the argument "bench", also what the benchmarks compare
 # against: sysbench, mydumper/myloader and percona-toolkit. The tests start their own throwaway servers; this script never
 # starts, stops or reconfigures the system's MariaDB or BIND service.
 set -euo pipefail
@@ -10,6 +10,7 @@ have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
 missing=()
 { have mariadbd && have mariadb-install-db; } || missing+=(mariadb-server)
 have named || missing+=(bind9)
+have chromium || missing+=(chromium)
 if [ "${1:-}" = bench ]; then
   have sysbench || missing+=(sysbench)
   { have mydumper && have myloader; } || missing+=(mydumper)

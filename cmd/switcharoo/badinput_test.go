@@ -122,6 +122,9 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{name: "environment override of the wrong type", config: base, args: []string{"replicate", "--until-caught-up"}, env: map[string]string{"SWITCHAROO_REPLICATION_WORKERS": "many"},
 			code: 2, want: []string{"replication.workers (from SWITCHAROO_REPLICATION_WORKERS): must be an integer"}},
 
+		{name: "status page beyond loopback without a token", config: base, args: []string{"replicate", "--until-caught-up", "--http", "0.0.0.0:0"},
+			code: 2, want: []string{"--http 0.0.0.0:0 is reachable beyond this machine", "SWITCHAROO_HTTP_TOKEN"}},
+
 		// The servers.
 		{name: "wrong source password", config: withSource(srcLine[:len(srcLine)-1] + ", password_env: BAD_INPUT_PW}"), env: map[string]string{"BAD_INPUT_PW": "wrong-password-1"},
 			args: []string{"replicate", "--until-caught-up"}, code: 2, want: []string{"access denied", "source.user", "source.password_env"}},

@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/switcharoo/switcharoo/binlog"
+	"github.com/switcharoo/switcharoo/cutover"
 	"github.com/switcharoo/switcharoo/internal/exitcode"
 )
 
@@ -36,6 +37,17 @@ again and it continues from the checkpoint kept on the target.`,
 			if reverse {
 				cfg = binlog.ReverseConfig(cfg)
 			}
+			board, err := c.serveCockpit("replicate")
+			if err != nil {
+				return err
+			}
+			if board != nil {
+				stop, err := cutover.FollowReplication(cmd.Context(), cfg, board)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
 			r, err := binlog.New(cfg, c.log)
 			if err != nil {
 				return err
@@ -45,6 +57,7 @@ again and it continues from the checkpoint kept on the target.`,
 		},
 	}
 	cmd.Flags().BoolVar(&opts.UntilCaughtUp, "until-caught-up", false, "exit 0 once everything the source had written when replicate started is applied")
+	c.httpFlag(cmd)
 	cmd.Flags().BoolVar(&reverse, "reverse", false, "replicate from the target back to the source, from where the runbook seeded it at the switchover")
 	cmd.Flags().StringVar(&ddlApplied, "ddl-applied", "", "FILE:POS of a schema change you applied to the target by hand after a stop under replication.ddl: stop")
 	return cmd

@@ -9,9 +9,11 @@ import (
 
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
+	"github.com/switcharoo/switcharoo/internal/cockpit"
 	"github.com/switcharoo/switcharoo/internal/config"
 	"github.com/switcharoo/switcharoo/internal/exitcode"
 	"github.com/switcharoo/switcharoo/internal/logging"
+	"github.com/switcharoo/switcharoo/internal/secret"
 )
 
 // cli is what every command shares: the global flags, the output streams
@@ -22,6 +24,8 @@ type cli struct {
 	logLevel   string
 	cpuProfile string
 	profile    *os.File // open while the CPU profile is written
+	httpAddr   string
+	cockpit    *cockpit.Server // serving while the command runs (--http)
 
 	stdout, stderr io.Writer
 	log            zerolog.Logger
@@ -34,6 +38,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root := c.rootCommand()
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
+	if c.cockpit != nil {
+		if cerr := c.cockpit.Close(); cerr != nil {
+			c.log.Warn().Err(cerr).Msg("closing the cockpit")
+		}
+	}
 	if c.profile != nil {
 		pprof.StopCPUProfile()
 		if cerr := c.profile.Close(); cerr != nil && err == nil {
@@ -93,6 +102,31 @@ rollback. See docs/ for the configuration and every command.`,
 	root.AddCommand(c.versionCommand(), c.configCommand(), c.replicateCommand(), c.statusCommand(), c.verifyCommand(), c.dnsCommand(), c.appCommand(), c.sandboxCommand())
 	root.AddCommand(c.runbookCommands()...)
 	return root
+}
+
+// httpFlag adds --http to a command that serves the cockpit.
+func (c *cli) httpFlag(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&c.httpAddr, "http", "", "serve the live status page and Prometheus /metrics on this address, e.g. 127.0.0.1:8080 (beyond loopback, "+cockpit.TokenEnv+" must hold a bearer token)")
+}
+
+// serveCockpit starts the cockpit when --http was given, with the log
+// copied into it; nil without --http.
+func (c *cli) serveCockpit(command string) (*cockpit.Board, error) {
+	if c.httpAddr == "" {
+		return nil, nil
+	}
+	board := cockpit.NewBoard(command)
+	log, err := logging.New(c.stderr, c.logFormat, c.logLevel, board)
+	if err != nil {
+		return nil, exitcode.With(exitcode.Usage, err)
+	}
+	srv, err := cockpit.Serve(c.httpAddr, secret.New(os.Getenv(cockpit.TokenEnv)), board)
+	if err != nil {
+		return nil, exitcode.With(exitcode.Usage, err)
+	}
+	c.log, c.cockpit = log, srv
+	c.log.Info().Str("url", "http://"+srv.Addr+"/").Msg("the cockpit serves the live status page and /metrics")
+	return board, nil
 }
 
 // loadConfig loads the file given by --config.

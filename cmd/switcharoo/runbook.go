@@ -19,10 +19,14 @@ import (
 	"github.com/switcharoo/switcharoo/internal/exitcode"
 )
 
-// runbook builds the runbook of the config given by --config.
+// runbook builds the runbook of the config given by --config, reporting
+// to the cockpit when --http was given.
 func (c *cli) runbook(cmd *cobra.Command, opts cutover.Options) (*cutover.Runbook, error) {
 	cfg, err := c.loadConfig()
 	if err != nil {
+		return nil, err
+	}
+	if opts.Board, err = c.serveCockpit(cmd.Name()); err != nil {
 		return nil, err
 	}
 	opts.StartReverse = func(ctx context.Context) error { return startReverse(c.configPath, cfg.StateDir) }
@@ -180,6 +184,7 @@ at the next step boundary. A failure before the DNS swap undoes everything
 		},
 	}
 	run.Flags().BoolVar(&yes, "yes", false, "do not ask for approval before the fence and the DNS swap")
+	c.httpFlag(run)
 	run.Flags().StringVar(&planHash, "plan-hash", "", "refuse to run unless the plan is the one reviewed (its hash from switcharoo plan)")
 	resume := &cobra.Command{
 		Use:   "resume",
@@ -202,6 +207,7 @@ at the next step boundary. A failure before the DNS swap undoes everything
 		},
 	}
 	resume.Flags().BoolVar(&yes, "yes", false, "do not ask for approval")
+	c.httpFlag(resume)
 	rollback := &cobra.Command{
 		Use:   "rollback",
 		Short: "Go back to the source after a full or partial run, losing nothing",
@@ -266,5 +272,7 @@ at the next step boundary. A failure before the DNS swap undoes everything
 	for _, cmd := range []*cobra.Command{plan, run, resume, rollback, rehearse} {
 		cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 	}
+	c.httpFlag(rollback)
+	c.httpFlag(rehearse)
 	return []*cobra.Command{plan, run, resume, rollback, rehearse, demo}
 }

@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math/rand/v2"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,6 +23,7 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/switcharoo/switcharoo/cutover"
+	"github.com/switcharoo/switcharoo/internal/cockpit"
 	"github.com/switcharoo/switcharoo/internal/config"
 	"github.com/switcharoo/switcharoo/internal/sandbox"
 	"github.com/switcharoo/switcharoo/internal/sandboxtest"
@@ -392,4 +395,62 @@ func watchOnePrimary(t *testing.T, source, target string) func() int {
 	}
 	t.Cleanup(func() { stopped() })
 	return stopped
+}
+
+// The night with --http: the cockpit serves the runbook's steps as they
+// go, replication's status, the probe's writes and the log, and the
+// metrics; the log it shows holds no secret.
+func TestCockpitDuringTheNight(t *testing.T) {
+	dir, _ := sandboxUp(t)
+	cfg := filepath.Join(dir, "switcharoo.yaml")
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	p := startBinary(t, "--log-format", "json", "-c", cfg, "run", "--yes", "--http", addr)
+	var seen cockpit.State
+	steps := map[string]bool{}
+	p.waitFor(t, "the cockpit to show the night's steps under way and done", 2*time.Minute, func() bool {
+		res, err := http.Get("http://" + addr + "/api/state")
+		if err != nil {
+			return false
+		}
+		defer res.Body.Close()
+		var st cockpit.State
+		if json.NewDecoder(res.Body).Decode(&st) != nil {
+			return false
+		}
+		seen = st
+		for _, s := range st.Steps {
+			if s.State == cockpit.StepRunning || s.State == cockpit.StepDone {
+				steps[s.Name] = true
+			}
+		}
+		return st.Command == "run" && len(st.Steps) == 13 && st.Replication != nil && len(st.Probe) > 0 && len(st.Log) > 0 && steps["fence-source"]
+	})
+	res, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	for _, want := range []string{`switcharoo_step_duration_seconds{command="run",outcome="done",step="preflight"}`, `switcharoo_replication_lag_seconds{command="run"}`, `switcharoo_probe_writes_total{command="run"`} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	select {
+	case err := <-p.exited:
+		if err != nil {
+			t.Fatalf("run --http: %v\n%s", err, p.stderr.String())
+		}
+	case <-time.After(2 * time.Minute):
+		t.Fatal("the night did not end")
+	}
+	pw := strings.TrimSpace(string(mustRead(t, filepath.Join(dir, "app.pw"))))
+	if b, _ := json.Marshal(seen); strings.Contains(string(b), pw) || strings.Contains(string(metrics), pw) {
+		t.Error("the cockpit shows the application's password")
+	}
 }

@@ -25,8 +25,8 @@ var (
 )
 
 // New returns a logger writing to w in the given format ("" = auto) at the
-// given level ("" = info).
-func New(w io.Writer, format, level string) (zerolog.Logger, error) {
+// given level ("" = info), and to each of also as plain console lines.
+func New(w io.Writer, format, level string, also ...io.Writer) (zerolog.Logger, error) {
 	lvl := zerolog.InfoLevel
 	if level != "" {
 		l, err := zerolog.ParseLevel(strings.ToLower(level))
@@ -48,6 +48,13 @@ func New(w io.Writer, format, level string) (zerolog.Logger, error) {
 	}
 	if format == "console" {
 		w = zerolog.ConsoleWriter{Out: w, TimeFormat: "15:04:05.000", NoColor: !isTerminal(w)}
+	}
+	if len(also) > 0 {
+		ws := []io.Writer{w}
+		for _, a := range also {
+			ws = append(ws, zerolog.ConsoleWriter{Out: a, TimeFormat: "15:04:05.000", NoColor: true})
+		}
+		w = zerolog.MultiLevelWriter(ws...)
 	}
 	return zerolog.New(w).Level(lvl).With().Timestamp().Logger(), nil
 }
