@@ -13,15 +13,15 @@ import (
 	"github.com/switcharoo/switcharoo/internal/mysqlconn"
 )
 
-// FollowReplication feeds board, every second until stop, with the
-// status that forward replication writes on the target: for `replicate
-// --http`, which runs no runbook.
-func FollowReplication(ctx context.Context, cfg *config.Config, board *cockpit.Board) (stop func(), err error) {
+// FollowReplication calls fn, every second until stop, with the status
+// that replication writes on cfg's target: for replicate's cockpit and
+// progress bar, as the runbook follows it for its own cockpit.
+func FollowReplication(ctx context.Context, cfg *config.Config, fn func(cockpit.Replication)) (stop func(), err error) {
 	db, err := mysqlconn.Open(cfg.Target, "", nil)
 	if err != nil {
 		return nil, err
 	}
-	stopFollow := follow(ctx, db, cfg.Replication.CheckpointSchema, board)
+	stopFollow := follow(ctx, db, cfg.Replication.CheckpointSchema, fn)
 	return func() { stopFollow(); db.Close() }, nil
 }
 
@@ -30,10 +30,10 @@ func (rb *Runbook) followReplication(ctx context.Context) (stop func()) {
 	if rb.opts.Board == nil {
 		return func() {}
 	}
-	return follow(ctx, rb.target.db, rb.cfg.Replication.CheckpointSchema, rb.opts.Board)
+	return follow(ctx, rb.target.db, rb.cfg.Replication.CheckpointSchema, rb.opts.Board.Replicated)
 }
 
-func follow(ctx context.Context, db *sql.DB, schema string, board *cockpit.Board) (stop func()) {
+func follow(ctx context.Context, db *sql.DB, schema string, fn func(cockpit.Replication)) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
@@ -42,7 +42,7 @@ func follow(ctx context.Context, db *sql.DB, schema string, board *cockpit.Board
 		defer t.Stop()
 		for {
 			if r, ok := readReplication(ctx, db, schema); ok {
-				board.Replicated(r)
+				fn(r)
 			}
 			select {
 			case <-ctx.Done():

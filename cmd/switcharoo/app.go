@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -21,10 +20,10 @@ disable and drain scheduled jobs, hooks), app.deploy (redeploy against the new
 database) and app.start (bring back what stop stopped, then the start list).
 See docs/app.md.`,
 	}
-	cmd.PersistentFlags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	outputFlag(cmd.PersistentFlags(), &output)
 	runner := func(cmd *cobra.Command) (*deploy.Runner, error) {
-		if output != "text" && output != "json" {
-			return nil, exitcode.With(exitcode.Usage, fmt.Errorf("--output: must be text or json, got %q", output))
+		if err := checkOutput(output); err != nil {
+			return nil, err
 		}
 		cfg, err := c.loadConfig()
 		if err != nil {
@@ -34,9 +33,7 @@ See docs/app.md.`,
 	}
 	emit := func(v any, text func(w io.Writer) error) error {
 		if output == "json" {
-			enc := json.NewEncoder(c.stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(v)
+			return c.printJSON(v)
 		}
 		return text(c.stdout)
 	}

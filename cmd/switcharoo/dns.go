@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/switcharoo/switcharoo/dnsswap"
-	"github.com/switcharoo/switcharoo/internal/exitcode"
 )
 
 func (c *cli) dnsCommand() *cobra.Command {
@@ -22,10 +20,10 @@ func (c *cli) dnsCommand() *cobra.Command {
 		Long: `Works on the records listed in dns.records, through Route 53 or RFC 2136
 (dns.provider). See docs/dns.md.`,
 	}
-	cmd.PersistentFlags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	outputFlag(cmd.PersistentFlags(), &output)
 	swapper := func(cmd *cobra.Command) (*dnsswap.Swapper, error) {
-		if output != "text" && output != "json" {
-			return nil, exitcode.With(exitcode.Usage, fmt.Errorf("--output: must be text or json, got %q", output))
+		if err := checkOutput(output); err != nil {
+			return nil, err
 		}
 		cfg, err := c.loadConfig()
 		if err != nil {
@@ -35,9 +33,7 @@ func (c *cli) dnsCommand() *cobra.Command {
 	}
 	emit := func(v any, text func(w io.Writer) error) error {
 		if output == "json" {
-			enc := json.NewEncoder(c.stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(v)
+			return c.printJSON(v)
 		}
 		return text(c.stdout)
 	}

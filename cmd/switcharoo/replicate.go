@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/switcharoo/switcharoo/binlog"
 	"github.com/switcharoo/switcharoo/cutover"
+	"github.com/switcharoo/switcharoo/internal/cockpit"
 	"github.com/switcharoo/switcharoo/internal/exitcode"
 )
 
@@ -41,8 +42,15 @@ again and it continues from the checkpoint kept on the target.`,
 			if err != nil {
 				return err
 			}
-			if board != nil {
-				stop, err := cutover.FollowReplication(cmd.Context(), cfg, board)
+			if board != nil || c.bar != nil {
+				stop, err := cutover.FollowReplication(cmd.Context(), cfg, func(r cockpit.Replication) {
+					board.Replicated(r)
+					if r.Copy != nil {
+						c.bar.Set("copy", "rows", r.Copy.Done, r.Copy.Total)
+					} else {
+						c.bar.Finish()
+					}
+				})
 				if err != nil {
 					return err
 				}

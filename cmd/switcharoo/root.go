@@ -7,12 +7,14 @@ import (
 	"os"
 	"runtime/pprof"
 
+	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 	"github.com/switcharoo/switcharoo/internal/cockpit"
 	"github.com/switcharoo/switcharoo/internal/config"
 	"github.com/switcharoo/switcharoo/internal/exitcode"
 	"github.com/switcharoo/switcharoo/internal/logging"
+	"github.com/switcharoo/switcharoo/internal/progress"
 	"github.com/switcharoo/switcharoo/internal/secret"
 )
 
@@ -26,6 +28,7 @@ type cli struct {
 	profile    *os.File // open while the CPU profile is written
 	httpAddr   string
 	cockpit    *cockpit.Server // serving while the command runs (--http)
+	bar        *progress.Bar   // the log's writer when stderr is a terminal; nil otherwise
 
 	stdout, stderr io.Writer
 	log            zerolog.Logger
@@ -71,7 +74,10 @@ rollback. See docs/ for the configuration and every command.`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			log, err := logging.New(c.stderr, c.logFormat, c.logLevel)
+			if f, ok := c.stderr.(*os.File); ok && isatty.IsTerminal(f.Fd()) && c.logFormat != "json" {
+				c.bar = progress.New(c.stderr)
+			}
+			log, err := logging.New(c.logWriter(), c.logFormat, c.logLevel)
 			if err != nil {
 				return exitcode.With(exitcode.Usage, err)
 			}
@@ -104,6 +110,15 @@ rollback. See docs/ for the configuration and every command.`,
 	return root
 }
 
+// logWriter is where the log goes: stderr, through the progress bar on a
+// terminal.
+func (c *cli) logWriter() io.Writer {
+	if c.bar != nil {
+		return c.bar
+	}
+	return c.stderr
+}
+
 // httpFlag adds --http to a command that serves the cockpit.
 func (c *cli) httpFlag(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&c.httpAddr, "http", "", "serve the live status page and Prometheus /metrics on this address, e.g. 127.0.0.1:8080 (beyond loopback, "+cockpit.TokenEnv+" must hold a bearer token)")
@@ -116,7 +131,7 @@ func (c *cli) serveCockpit(command string) (*cockpit.Board, error) {
 		return nil, nil
 	}
 	board := cockpit.NewBoard(command)
-	log, err := logging.New(c.stderr, c.logFormat, c.logLevel, board)
+	log, err := logging.New(c.logWriter(), c.logFormat, c.logLevel, board)
 	if err != nil {
 		return nil, exitcode.With(exitcode.Usage, err)
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -96,9 +95,7 @@ func (c *cli) printReport(r *cutover.Report, output string) error {
 		return nil
 	}
 	if output == "json" {
-		enc := json.NewEncoder(c.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(r)
+		return c.printJSON(r)
 	}
 	var b strings.Builder
 	r.WriteText(&b)
@@ -109,16 +106,10 @@ func (c *cli) printReport(r *cutover.Report, output string) error {
 func (c *cli) runbookCommands() []*cobra.Command {
 	var output, planHash string
 	var yes bool
-	checkOutput := func() error {
-		if output != "text" && output != "json" {
-			return exitcode.With(exitcode.Usage, fmt.Errorf("--output: must be text or json, got %q", output))
-		}
-		return nil
-	}
 	// Approvals are asked on the terminal; without one, --yes must say so
 	// before anything starts.
 	checkApproval := func() error {
-		if err := checkOutput(); err != nil {
+		if err := checkOutput(output); err != nil {
 			return err
 		}
 		if !yes && !isatty.IsTerminal(os.Stdin.Fd()) {
@@ -131,7 +122,7 @@ func (c *cli) runbookCommands() []*cobra.Command {
 		Short: "Run the preflight and print the night's steps with their concrete actions; changes nothing",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkOutput(); err != nil {
+			if err := checkOutput(output); err != nil {
 				return err
 			}
 			rb, err := c.runbook(cmd, cutover.Options{})
@@ -144,9 +135,7 @@ func (c *cli) runbookCommands() []*cobra.Command {
 				return err
 			}
 			if output == "json" {
-				enc := json.NewEncoder(c.stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(map[string]any{"steps": steps, "hash": hash})
+				return c.printJSON(map[string]any{"steps": steps, "hash": hash})
 			}
 			for i, s := range steps {
 				timeout := ""
@@ -213,7 +202,7 @@ at the next step boundary. A failure before the DNS swap undoes everything
 		Short: "Go back to the source after a full or partial run, losing nothing",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkOutput(); err != nil {
+			if err := checkOutput(output); err != nil {
 				return err
 			}
 			rb, err := c.runbook(cmd, cutover.Options{})
@@ -233,7 +222,7 @@ at the next step boundary. A failure before the DNS swap undoes everything
 		Short: "Run the night for real against a rehearsal environment, then roll it back",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkOutput(); err != nil {
+			if err := checkOutput(output); err != nil {
 				return err
 			}
 			rb, err := c.runbook(cmd, cutover.Options{Yes: true})
@@ -270,7 +259,7 @@ at the next step boundary. A failure before the DNS swap undoes everything
 		},
 	}
 	for _, cmd := range []*cobra.Command{plan, run, resume, rollback, rehearse} {
-		cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+		outputFlag(cmd.Flags(), &output)
 	}
 	c.httpFlag(rollback)
 	c.httpFlag(rehearse)

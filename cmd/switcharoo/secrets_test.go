@@ -46,7 +46,8 @@ dns: {provider: rfc2136, zone: example.com, rfc2136: {server: "127.0.0.1:53", ts
 		for _, format := range []string{"json", "console"} {
 			t.Run(tc.name+"/"+format, func(t *testing.T) {
 				path := writeFile(t, "switcharoo.yaml", tc.yaml)
-				r := runCLI(t, "-c", path, "--log-format", format, "--log-level", "trace", "config", "check")
+				// The log format, and the output's: the same.
+				r := runCLI(t, "-c", path, "--log-format", format, "--log-level", "trace", "config", "check", "-o", map[string]string{"json": "json", "console": "text"}[format])
 				if r.code != tc.wantCode {
 					t.Fatalf("exit %d, want %d: %s", r.code, tc.wantCode, r.stderr)
 				}

@@ -1,14 +1,12 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
 	"github.com/switcharoo/switcharoo/binlog"
 	"github.com/switcharoo/switcharoo/cutover"
-	"github.com/switcharoo/switcharoo/internal/exitcode"
 	"github.com/switcharoo/switcharoo/internal/mysqlconn"
 )
 
@@ -22,8 +20,8 @@ works from any machine and whether or not replicate is running; and the last
 run of the night from the journal in state_dir.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if output != "text" && output != "json" {
-				return exitcode.With(exitcode.Usage, fmt.Errorf("--output: must be text or json, got %q", output))
+			if err := checkOutput(output); err != nil {
+				return err
 			}
 			cfg, err := c.loadConfig()
 			if err != nil {
@@ -47,9 +45,7 @@ run of the night from the journal in state_dir.`,
 				return err
 			}
 			if output == "json" {
-				enc := json.NewEncoder(c.stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(struct {
+				return c.printJSON(struct {
 					*binlog.Status
 					Runbook *cutover.RunStatus `json:"runbook"`
 				}{s, run})
@@ -59,7 +55,7 @@ run of the night from the journal in state_dir.`,
 			return err
 		},
 	}
-	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	outputFlag(cmd.Flags(), &output)
 	return cmd
 }
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -28,8 +27,8 @@ Exit codes: 0 identical, 1 differences found, 2 usage or config error,
 3 runtime error.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if output != "text" && output != "json" {
-				return exitcode.With(exitcode.Usage, fmt.Errorf("--output: must be text or json, got %q", output))
+			if err := checkOutput(output); err != nil {
+				return err
 			}
 			cfg, err := c.loadConfig()
 			if err != nil {
@@ -55,14 +54,16 @@ Exit codes: 0 identical, 1 differences found, 2 usage or config error,
 			case opts.MaxRate < 0:
 				return exitcode.With(exitcode.Usage, fmt.Errorf("--max-rate: must be 0 (no limit) or more, got %d", opts.MaxRate))
 			}
+			if c.bar != nil {
+				opts.OnProgress = func(rows, estimate int64) { c.bar.Set("verify", "rows", rows, estimate) }
+			}
 			report, err := checks.Verify(cmd.Context(), cfg, opts, c.log)
+			c.bar.Finish()
 			if err != nil {
 				return err
 			}
 			if output == "json" {
-				enc := json.NewEncoder(c.stdout)
-				enc.SetIndent("", "  ")
-				err = enc.Encode(report)
+				err = c.printJSON(report)
 			} else {
 				err = report.WriteText(c.stdout)
 			}
@@ -82,6 +83,6 @@ Exit codes: 0 identical, 1 differences found, 2 usage or config error,
 	f.IntVar(&flags.MaxRate, "max-rate", 0, "rows read per second from the source, 0 for no limit (default checks.verify.max_rate)")
 	f.BoolVar(&flags.Fast, "fast", false, "checksums and counts only: report differing chunks, not rows")
 	f.BoolVar(&flags.Fenced, "fenced", false, "the source takes no writes: one pass is definitive, no re-checks")
-	f.StringVarP(&output, "output", "o", "text", "output format: text or json")
+	outputFlag(f, &output)
 	return cmd
 }

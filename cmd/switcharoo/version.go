@@ -19,16 +19,25 @@ var (
 )
 
 func (c *cli) versionCommand() *cobra.Command {
-	return &cobra.Command{
+	var output string
+	cmd := &cobra.Command{
 		Use:   "version",
 		Short: "Print the version, commit and Go version",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			_, err := fmt.Fprintf(c.stdout, "switcharoo %s\ncommit     %s\ngo         %s %s/%s\n",
-				version, buildCommit(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			if err := checkOutput(output); err != nil {
+				return err
+			}
+			platform := runtime.GOOS + "/" + runtime.GOARCH
+			if output == "json" {
+				return c.printJSON(map[string]string{"version": version, "commit": buildCommit(), "go": runtime.Version(), "platform": platform})
+			}
+			_, err := fmt.Fprintf(c.stdout, "switcharoo %s\ncommit     %s\ngo         %s %s\n", version, buildCommit(), runtime.Version(), platform)
 			return err
 		},
 	}
+	outputFlag(cmd.Flags(), &output)
+	return cmd
 }
 
 func buildCommit() string {
