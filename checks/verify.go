@@ -490,7 +490,7 @@ func (v *verifier) logProgress(ctx context.Context, start time.Time) func() {
 				on(v.rows.Load(), max(v.estimate, v.rows.Load()))
 				select {
 				case <-ctx.Done():
-					on(v.rows.Load(), max(v.estimate, v.rows.Load()))
+					on(v.rows.Load(), v.rows.Load()) // compared: the estimate gives way
 					return
 				case <-t.C:
 				}

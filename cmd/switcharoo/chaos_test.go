@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -48,6 +49,7 @@ replication:
   stall_timeout: 5s
 `, servers[0].Port, servers[1].Port))
 
+	stopSysbench := sysbenchLoad(t, servers[0].Port)
 	var stop atomic.Bool
 	var writes atomic.Int64
 	var wg sync.WaitGroup
@@ -108,6 +110,7 @@ replication:
 	}
 	stop.Store(true)
 	wg.Wait()
+	stopSysbench()
 	t.Logf("%d writes; SIGKILLed %d times: %v, over %d copies", writes.Load(), kills, phases, copies)
 	if phases["copying"] == 0 || phases["streaming"] == 0 {
 		t.Errorf("kills by phase %v: want some in the copy and some in the stream", phases)
@@ -221,4 +224,42 @@ func registered(t *testing.T, db *sql.DB) int {
 		n++
 	}
 	return n
+}
+
+// sysbenchLoad writes with sysbench oltp_write_only (2 threads, 2 tables
+// of 10 000 rows in app) on the source at port until the returned
+// function stops it. Without sysbench it does nothing, unless
+// SWITCHAROO_CHAOS_SYSBENCH=1 (go tool task chaos) requires it.
+func sysbenchLoad(t *testing.T, port int) (stop func()) {
+	t.Helper()
+	if _, err := exec.LookPath("sysbench"); err != nil {
+		if os.Getenv("SWITCHAROO_CHAOS_SYSBENCH") == "1" {
+			t.Fatal("sysbench is not installed (scripts/deps.sh bench installs it)")
+		}
+		t.Log("sysbench is not installed: the load is the test's own writer alone")
+		return func() {}
+	}
+	args := []string{"oltp_write_only", "--db-driver=mysql", "--mysql-host=127.0.0.1", "--mysql-port=" + strconv.Itoa(port),
+		"--mysql-user=root", "--mysql-db=app", "--tables=2", "--table-size=10000"}
+	if out, err := exec.Command("sysbench", append(args, "prepare")...).CombinedOutput(); err != nil {
+		t.Fatalf("sysbench prepare: %v\n%s", err, out)
+	}
+	cmd := exec.Command("sysbench", append(args, "--threads=2", "--time=0", "--report-interval=0", "run")...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Log("sysbench oltp_write_only writes on the source too")
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		if err := cmd.Process.Signal(os.Interrupt); err != nil {
+			t.Errorf("sysbench ended before it was stopped: %v", err)
+		}
+		_ = cmd.Wait()
+	}
+	t.Cleanup(stop)
+	return stop
 }

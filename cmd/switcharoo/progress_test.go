@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -56,7 +57,8 @@ replication:
 	if err != nil {
 		t.Fatalf("replicate on a terminal: %v\n%q", err, screen)
 	}
-	if !strings.Contains(screen, "copy    ▕") || !strings.Contains(screen, "/ 600,000 rows  ETA") {
+	if !strings.Contains(screen, "copy    ▕") || !regexp.MustCompile(`\d+\.\d%  [\d,]+ / 600,\d{3} rows  ETA \d+s`).MatchString(screen) ||
+		!regexp.MustCompile(`copy    ▕█{30}▏ 100\.0%  [\d,]+ / [\d,]+ rows  ETA 0s\r\n`).MatchString(screen) {
 		t.Errorf("no copy progress bar on the terminal:\n%q", screen)
 	}
 	screen, err = onTerminal(t, "-c", config, "verify", "--fenced", "--max-rate", "150000")

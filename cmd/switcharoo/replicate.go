@@ -42,26 +42,34 @@ again and it continues from the checkpoint kept on the target.`,
 			if err != nil {
 				return err
 			}
+			stopFollow := func() {}
 			if board != nil || c.bar != nil {
-				stop, err := cutover.FollowReplication(cmd.Context(), cfg, func(r cockpit.Replication) {
+				stopFollow, err = cutover.FollowReplication(cmd.Context(), cfg, func(r cockpit.Replication) {
 					board.Replicated(r)
 					if r.Copy != nil {
 						c.bar.Set("copy", "rows", r.Copy.Done, r.Copy.Total)
 					} else {
-						c.bar.Finish()
+						c.bar.Complete() // the copy is over, if one was shown
 					}
 				})
 				if err != nil {
 					return err
 				}
-				defer stop()
 			}
 			r, err := binlog.New(cfg, c.log)
 			if err != nil {
+				stopFollow()
 				return err
 			}
 			defer r.Close()
-			return r.Run(cmd.Context(), opts)
+			err = r.Run(cmd.Context(), opts)
+			stopFollow()
+			if err == nil {
+				c.bar.Complete() // a copy shown is over
+			} else {
+				c.bar.Finish()
+			}
+			return err
 		},
 	}
 	cmd.Flags().BoolVar(&opts.UntilCaughtUp, "until-caught-up", false, "exit 0 once everything the source had written when replicate started is applied")

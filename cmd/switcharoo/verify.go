@@ -58,10 +58,11 @@ Exit codes: 0 identical, 1 differences found, 2 usage or config error,
 				opts.OnProgress = func(rows, estimate int64) { c.bar.Set("verify", "rows", rows, estimate) }
 			}
 			report, err := checks.Verify(cmd.Context(), cfg, opts, c.log)
-			c.bar.Finish()
 			if err != nil {
+				c.bar.Finish()
 				return err
 			}
+			c.bar.Complete()
 			if output == "json" {
 				err = c.printJSON(report)
 			} else {

@@ -52,6 +52,19 @@ func (b *Bar) Set(label, unit string, done, total int64) {
 	b.draw(now)
 }
 
+// Complete draws the bar full — the work is done, whatever the last count
+// or the estimate of the total said — and leaves it above what follows.
+func (b *Bar) Complete() {
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	b.done = max(b.done, b.total)
+	b.total = b.done
+	b.mu.Unlock()
+	b.Finish()
+}
+
 // Finish draws the bar a last time and leaves it above what follows.
 func (b *Bar) Finish() {
 	if b == nil {

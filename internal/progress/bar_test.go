@@ -45,3 +45,17 @@ func TestBarAndLogLines(t *testing.T) {
 		t.Errorf("after Finish the log is written as is: %q, %v", out.String(), err)
 	}
 }
+
+// Complete draws the bar full, whatever the estimate of the total said.
+func TestComplete(t *testing.T) {
+	var out bytes.Buffer
+	b := New(&out)
+	b.Set("verify", "rows", 90, 120)
+	b.Complete()
+	if !strings.HasSuffix(out.String(), "100.0%  120 / 120 rows  ETA 0s\n") {
+		t.Errorf("completed bar: %q", out.String())
+	}
+	var none *Bar // no terminal: nothing drawn, nothing fails
+	none.Set("copy", "rows", 1, 2)
+	none.Complete()
+}
