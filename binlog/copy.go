@@ -48,8 +48,9 @@ type chunk struct {
 }
 
 // snapshotLockWait bounds the wait of FLUSH TABLES WITH READ LOCK for
-// running statements (it blocks writes meanwhile).
-const snapshotLockWait = 30 * time.Second
+// running statements: the source's writes queue behind it meanwhile, so
+// it is short, and stableSnapshot tries again.
+const snapshotLockWait = 2 * time.Second
 
 func (r *Replicator) copy(ctx context.Context, plan *copyPlan) error {
 	snap, schema, err := r.stableSnapshot(ctx, plan)
@@ -107,8 +108,24 @@ func (r *Replicator) copy(ctx context.Context, plan *copyPlan) error {
 // before it: information_schema is not transactional, so a DDL between the
 // two reads would go unnoticed. It retries a few times.
 func (r *Replicator) stableSnapshot(ctx context.Context, plan *copyPlan) (*snapshot, catalog.Schema, error) {
+	backoff := time.Second
 	for attempt := 1; ; attempt++ {
 		snap, err := takeSnapshot(ctx, r.source.db, r.source.flavor, r.cfg.Replication.Workers, snapshotLockWait)
+		if err != nil && transient(err) && ctx.Err() == nil {
+			// Most often FLUSH TABLES WITH READ LOCK waited snapshotLockWait
+			// for a long statement that keeps a table open; writes were
+			// blocked only meanwhile. Try again, as the stream would.
+			r.log.Warn().Err(err).Stringer("retry_in", backoff).
+				Msg("could not take the copy's consistent snapshot (a long statement on the source? see its SHOW PROCESSLIST); retrying")
+			select {
+			case <-ctx.Done():
+				return nil, nil, ctx.Err()
+			case <-time.After(backoff):
+			}
+			backoff = min(2*backoff, r.cfg.Replication.MaxBackoff)
+			attempt--
+			continue
+		}
 		if err != nil {
 			return nil, nil, fmt.Errorf("source: consistent snapshot: %w", err)
 		}

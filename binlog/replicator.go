@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"github.com/switcharoo/switcharoo/internal/catalog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -33,6 +34,8 @@ type Replicator struct {
 	lock *sql.Conn
 	// control is the command the runbook gave, through the target.
 	control control
+	// bytesRead counts the bytes read from the source's binlog stream.
+	bytesRead atomic.Int64
 }
 
 // server is one side of replication.
@@ -330,6 +333,10 @@ func (r *Replicator) stopSession(a *applier) error {
 	}
 	return nil
 }
+
+// BinlogBytesRead is how many bytes this replicator has read from the
+// source's binlog stream since it was made: for replicate's metrics.
+func (r *Replicator) BinlogBytesRead() int64 { return r.bytesRead.Load() }
 
 // statementTimeout bounds one round trip of the applier: long enough for a
 // full batch on a slow target, short enough that a stalled connection is

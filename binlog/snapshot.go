@@ -22,11 +22,12 @@ type snapshot struct {
 // FLUSH TABLES WITH READ LOCK is held only while each connection starts a
 // consistent-snapshot transaction and the position is read, then released.
 // The lock waits at most lockWait for running statements to finish.
-func takeSnapshot(ctx context.Context, src *sql.DB, flavor string, n int, lockWait time.Duration) (s *snapshot, err error) {
-	s = &snapshot{}
+func takeSnapshot(ctx context.Context, src *sql.DB, flavor string, n int, lockWait time.Duration) (*snapshot, error) {
+	s := &snapshot{}
+	taken := false
 	defer func() {
-		if err != nil {
-			s.release()
+		if !taken {
+			s.release() // the connections opened so far
 		}
 	}()
 	lock, err := src.Conn(ctx)
@@ -73,6 +74,7 @@ func takeSnapshot(ctx context.Context, src *sql.DB, flavor string, n int, lockWa
 		return nil, fmt.Errorf("UNLOCK TABLES: %w", err)
 	}
 	s.lockTime = time.Since(start)
+	taken = true
 	return s, nil
 }
 

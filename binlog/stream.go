@@ -63,7 +63,7 @@ func (r *Replicator) openStream(ctx context.Context, from Position) (*stream, er
 		Dialer: stallDialer(&net.Dialer{
 			Timeout:   src.ConnectTimeout,
 			KeepAlive: 10 * time.Second,
-		}, r.cfg.Replication.StallTimeout),
+		}, r.cfg.Replication.StallTimeout, &r.bytesRead),
 	})
 	streamer, err := syncer.StartSync(gomysql.Position{Name: from.File, Pos: from.Pos})
 	if err != nil {
@@ -141,14 +141,15 @@ func (s *stream) close() {
 // on a stalled network would otherwise wait too. go-mysql's ReadTimeout
 // does the same by renewing the deadline before every packet, a timer
 // update per event that cost a sixth of the replicator's CPU on a backlog;
-// stallConn renews it at most every stall/10.
-func stallDialer(d *net.Dialer, stall time.Duration) func(ctx context.Context, network, addr string) (net.Conn, error) {
+// stallConn renews it at most every stall/10. It counts the bytes read
+// into read.
+func stallDialer(d *net.Dialer, stall time.Duration, read *atomic.Int64) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		c, err := d.DialContext(ctx, network, addr)
 		if err != nil {
 			return nil, err
 		}
-		return &stallConn{Conn: c, stall: stall}, nil
+		return &stallConn{Conn: c, stall: stall, read: read}, nil
 	}
 }
 
@@ -161,6 +162,7 @@ type stallConn struct {
 	renewed time.Time   // when the deadline was last moved; reads are serial
 	manual  atomic.Bool // the user set a deadline of their own
 	cleared atomic.Bool // the user cleared theirs: renew at the next read
+	read    *atomic.Int64
 }
 
 func (c *stallConn) Read(p []byte) (int, error) {
@@ -172,7 +174,9 @@ func (c *stallConn) Read(p []byte) (int, error) {
 			c.renewed = now
 		}
 	}
-	return c.Conn.Read(p)
+	n, err := c.Conn.Read(p)
+	c.read.Add(int64(n))
+	return n, err
 }
 
 func (c *stallConn) SetReadDeadline(t time.Time) error {

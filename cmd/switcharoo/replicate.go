@@ -42,12 +42,18 @@ again and it continues from the checkpoint kept on the target.`,
 			if err != nil {
 				return err
 			}
+			r, err := binlog.New(cfg, c.log)
+			if err != nil {
+				return err
+			}
+			defer r.Close()
 			stopFollow := func() {}
 			if board != nil || c.bar != nil {
-				stopFollow, err = cutover.FollowReplication(cmd.Context(), cfg, func(r cockpit.Replication) {
-					board.Replicated(r)
-					if r.Copy != nil {
-						c.bar.Set("copy", "rows", r.Copy.Done, r.Copy.Total)
+				stopFollow, err = cutover.FollowReplication(cmd.Context(), cfg, func(rep cockpit.Replication) {
+					rep.BinlogBytesRead = r.BinlogBytesRead()
+					board.Replicated(rep)
+					if rep.Copy != nil {
+						c.bar.Set("copy", "rows", rep.Copy.Done, rep.Copy.Total)
 					} else {
 						c.bar.Complete() // the copy is over, if one was shown
 					}
@@ -56,12 +62,6 @@ again and it continues from the checkpoint kept on the target.`,
 					return err
 				}
 			}
-			r, err := binlog.New(cfg, c.log)
-			if err != nil {
-				stopFollow()
-				return err
-			}
-			defer r.Close()
 			err = r.Run(cmd.Context(), opts)
 			stopFollow()
 			if err == nil {

@@ -6,7 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os/exec"
+	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -68,8 +73,15 @@ func TestReplicateCommand(t *testing.T) {
 		t.Fatalf("target has %d rows after --until-caught-up, want 1000", n)
 	}
 
+	// The long-running replicate serves its cockpit too.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cockpitAddr := l.Addr().String()
+	l.Close()
 	var logs bytes.Buffer
-	cmd := exec.Command(sandboxtest.Binary(t), "-c", cfg, "replicate")
+	cmd := exec.Command(sandboxtest.Binary(t), "-c", cfg, "replicate", "--http", cockpitAddr)
 	cmd.Stderr = &logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -122,6 +134,20 @@ func TestReplicateCommand(t *testing.T) {
 		st.Copy.RowsDone == nil || st.Copy.RowsTotal == nil {
 		t.Errorf("status JSON lacks fields of the contract: %+v", st)
 	}
+	// Its metrics: the 5 MB transaction was read from the binlog and applied.
+	bytesRead := regexp.MustCompile(`switcharoo_replication_binlog_bytes_read_total\{command="replicate"\} ([0-9.e+]+)`)
+	waitUntil(t, "the cockpit's metrics to count the binlog read and the rows applied", func() bool {
+		res, err := http.Get("http://" + cockpitAddr + "/metrics")
+		if err != nil {
+			return false
+		}
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		m := bytesRead.FindSubmatch(body)
+		read, _ := strconv.ParseFloat(string(m1(m)), 64)
+		return read > 5e6 && bytes.Contains(body, []byte(`switcharoo_replication_state{command="replicate",state="streaming"} 1`)) &&
+			regexp.MustCompile(`switcharoo_replication_row_changes_applied\{command="replicate"\} [1-9]`).Match(body)
+	})
 
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -158,4 +184,12 @@ func count(t *testing.T, db *sql.DB, q string) int {
 		t.Fatalf("%s: %v", q, err)
 	}
 	return n
+}
+
+// m1 is a regexp match's first group, or nothing.
+func m1(m [][]byte) []byte {
+	if len(m) < 2 {
+		return nil
+	}
+	return m[1]
 }

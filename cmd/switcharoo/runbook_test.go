@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -452,5 +453,38 @@ func TestCockpitDuringTheNight(t *testing.T) {
 	pw := strings.TrimSpace(string(mustRead(t, filepath.Join(dir, "app.pw"))))
 	if b, _ := json.Marshal(seen); strings.Contains(string(b), pw) || strings.Contains(string(metrics), pw) {
 		t.Error("the cockpit shows the application's password")
+	}
+}
+
+// The night's exit codes through the binary, as docs/cli.md lists them: a
+// deploy that fails before the point of no return is undone (3); after it
+// (the swap first, cutover.dns_swap: before-deploy) the night stops for a
+// person (4), resume finishes it once fixed (0), rollback brings it back
+// (0).
+func TestRunExitCodes(t *testing.T) {
+	dir, _ := sandboxUp(t)
+	good := filepath.Join(dir, "switcharoo.yaml")
+	conf := string(mustRead(t, good))
+	deployEnv := regexp.MustCompile(`environment: \[\{name: DB_HOST, value: ([0-9.]+)\}\]`)
+	if !deployEnv.MatchString(conf) {
+		t.Fatalf("the sandbox's deploy action changed; this test edits it:\n%s", conf)
+	}
+	broken := deployEnv.ReplaceAllString(conf, "environment: [{name: DB_HOST, value: $1}, {name: DB_PORT, value: not-a-port}]")
+	brokenPath := filepath.Join(dir, "broken.yaml")
+	if err := os.WriteFile(brokenPath, []byte(broken), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := runBinary(t, "-c", brokenPath, "run", "--yes", "-o", "json"); r.code != 3 || !strings.Contains(r.stdout, `"outcome": "undone"`) {
+		t.Fatalf("run with a deploy that fails: exit %d, want 3 (undone)\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	t.Setenv("SWITCHAROO_CUTOVER_DNS_SWAP", "before-deploy")
+	if r := runBinary(t, "-c", brokenPath, "run", "--yes", "-o", "json"); r.code != 4 || !strings.Contains(r.stdout, `"outcome": "failed after the point of no return"`) {
+		t.Fatalf("run with a deploy that fails after the swap: exit %d, want 4\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if r := runBinary(t, "-c", good, "resume", "--yes"); r.code != 0 {
+		t.Fatalf("resume once fixed: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := runBinary(t, "-c", good, "rollback"); r.code != 0 {
+		t.Fatalf("rollback: exit %d\n%s", r.code, r.stderr)
 	}
 }

@@ -50,13 +50,15 @@ type Step struct {
 
 // Replication is replication's last reported status.
 type Replication struct {
-	State         string    `json:"state"`
-	LagMillis     int64     `json:"lag_ms"`
-	RowsPerSecond float64   `json:"rows_per_second"`
-	Transactions  uint64    `json:"transactions"`
-	RowChanges    uint64    `json:"row_changes"`
-	Position      string    `json:"position"`
-	Copy          *Progress `json:"copy,omitempty"` // while copying
+	State         string  `json:"state"`
+	LagMillis     int64   `json:"lag_ms"`
+	RowsPerSecond float64 `json:"rows_per_second"`
+	Transactions  uint64  `json:"transactions"`
+	RowChanges    uint64  `json:"row_changes"`
+	Position      string  `json:"position"`
+	// BinlogBytesRead is known to replicate itself only (its own --http).
+	BinlogBytesRead int64     `json:"binlog_bytes_read,omitempty"`
+	Copy            *Progress `json:"copy,omitempty"` // while copying
 }
 
 // Progress is a count towards a total, with the time it began, from which

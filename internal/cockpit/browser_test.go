@@ -73,6 +73,7 @@ func TestPageInChromium(t *testing.T) {
 		regexp.MustCompile(`<li class="pending" data-step="dns-swap">`),
 		regexp.MustCompile(`<dd data-field="lag">1500 ms</dd>`),
 		regexp.MustCompile(`<dd data-field="rows/s">8,123</dd>`),
+		regexp.MustCompile(`<dd data-field="binlog read">3\.0 MiB</dd>`),
 		regexp.MustCompile(`250,000 / 400,000 rows compared \(62\.5 %\)</span><span>ETA `),
 		regexp.MustCompile(`<polyline points="(\d+\.\d,\d+\.\d ){60}\d+\.\d,\d+\.\d"></polyline>`),
 		regexp.MustCompile(`20 writes, 10 refused`),

@@ -26,7 +26,7 @@ func night(t *testing.T) *Board {
 	for i := range 60 { // ten minutes of lag history, a bump in the middle
 		b.state.Lag = append(b.state.Lag, LagPoint{At: time.Now().Add(time.Duration(i-60) * 10 * time.Second), LagMillis: int64(200 + 1800*max(0, 10-abs(i-30))/10)})
 	}
-	b.Replicated(Replication{State: "streaming", LagMillis: 1500, RowsPerSecond: 8123, Transactions: 42, RowChanges: 4200, Position: "binlog.000007:1234"})
+	b.Replicated(Replication{State: "streaming", LagMillis: 1500, RowsPerSecond: 8123, Transactions: 42, RowChanges: 4200, Position: "binlog.000007:1234", BinlogBytesRead: 3 << 20})
 	b.Verified(250_000, 400_000)
 	at := time.Now().Add(-2 * time.Second)
 	for i := range 20 {
@@ -109,6 +109,7 @@ func TestStateAndMetrics(t *testing.T) {
 		`switcharoo_step_duration_seconds{command="run",outcome="done",step="catch-up"}`,
 		`switcharoo_probe_writes_total{command="run",server_id="0"} 10`,
 		`switcharoo_probe_writes_total{command="run",server_id="1"} 10`,
+		`switcharoo_replication_binlog_bytes_read_total{command="run"} 3.145728e+06`,
 	} {
 		if code != http.StatusOK || !strings.Contains(body, want) {
 			t.Errorf("GET /metrics (%d) lacks %s", code, want)

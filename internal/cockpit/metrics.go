@@ -25,6 +25,8 @@ type metrics struct {
 	stepSeconds  *prometheus.GaugeVec
 	runbook      *prometheus.GaugeVec
 	probeWrites  *prometheus.CounterVec
+	bytesRead    prometheus.Counter
+	bytesSeen    int64 // the last total counted into bytesRead
 }
 
 func newMetrics(command string) metrics {
@@ -54,9 +56,10 @@ func newMetrics(command string) metrics {
 		stepState:    gaugeVec("step_state", "1 for each runbook step's current state.", "step", "state"),
 		stepSeconds:  gaugeVec("step_duration_seconds", "How long each runbook step (or its undo) took.", "step", "outcome"),
 		runbook:      gaugeVec("runbook_outcome", "1 for how the command ended (finished, rolled back, undone, paused, failed...).", "outcome"),
+		bytesRead:    prometheus.NewCounter(prometheus.CounterOpts{Namespace: "switcharoo", Name: "replication_binlog_bytes_read_total", Help: "Bytes read from the source's binlog stream (replicate's own metrics).", ConstLabels: labels}),
 		probeWrites:  prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "switcharoo", Name: "probe_writes_total", Help: "The write probe's attempts, by the server_id that took them (0: failed).", ConstLabels: labels}, []string{"server_id"}),
 	}
-	r.MustRegister(m.probeWrites, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	r.MustRegister(m.probeWrites, m.bytesRead, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
@@ -82,13 +85,17 @@ func (m *metrics) runbookState(outcome string) {
 	m.runbook.WithLabelValues(outcome).Set(1)
 }
 
-func (m *metrics) replicated(r Replication) {
+func (m *metrics) replicated(r Replication) { // under the board's lock
 	m.lag.Set(float64(r.LagMillis) / 1000)
 	m.rowsPerSec.Set(r.RowsPerSecond)
 	m.transactions.Set(float64(r.Transactions))
 	m.rowChanges.Set(float64(r.RowChanges))
 	m.replState.Reset()
 	m.replState.WithLabelValues(r.State).Set(1)
+	if r.BinlogBytesRead > m.bytesSeen {
+		m.bytesRead.Add(float64(r.BinlogBytesRead - m.bytesSeen))
+		m.bytesSeen = r.BinlogBytesRead
+	}
 	if r.Copy != nil {
 		m.copyDone.Set(float64(r.Copy.Done))
 		m.copyTotal.Set(float64(r.Copy.Total))

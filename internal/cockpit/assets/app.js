@@ -64,7 +64,8 @@ function drawReplication(state, now) {
   const r = state.replication;
   if (!r) { add(dl, "dt", "", "state"); add(dl, "dd", "", "no status yet"); return; }
   for (const [k, v] of [["state", r.state], ["lag", r.lag_ms + " ms"], ["rows/s", Math.round(r.rows_per_second).toLocaleString()],
-    ["transactions", r.transactions.toLocaleString()], ["row changes", r.row_changes.toLocaleString()], ["position", r.position]]) {
+    ["transactions", r.transactions.toLocaleString()], ["row changes", r.row_changes.toLocaleString()], ["position", r.position]]
+    .concat(r.binlog_bytes_read ? [["binlog read", (r.binlog_bytes_read / 1048576).toFixed(1) + " MiB"]] : [])) {
     add(dl, "dt", "", k);
     add(dl, "dd", "", v).dataset.field = k;
   }
