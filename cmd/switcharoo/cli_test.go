@@ -129,3 +129,16 @@ func (p *process) killAfter(t *testing.T, d time.Duration) (ended bool, err erro
 	<-p.exited
 	return false, nil
 }
+
+// Shell completion scripts for bash, zsh and fish.
+func TestCompletion(t *testing.T) {
+	for shell, want := range map[string]string{"bash": "complete -o default -F __start_switcharoo switcharoo", "zsh": "#compdef switcharoo", "fish": "complete -c switcharoo"} {
+		r := runCLI(t, "completion", shell)
+		if r.code != 0 || !strings.Contains(r.stdout, want) {
+			t.Errorf("completion %s: exit %d, want a script with %q\n%s", shell, r.code, want, r.stderr)
+		}
+	}
+	if r := runCLI(t, "completion", "tcsh"); r.code != 2 {
+		t.Errorf("completion tcsh: exit %d, want 2", r.code)
+	}
+}

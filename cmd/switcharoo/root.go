@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"runtime/pprof"
+	"strings"
 
 	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
@@ -107,6 +108,17 @@ rollback. See docs/ for the configuration and every command.`,
 
 	root.AddCommand(c.versionCommand(), c.configCommand(), c.replicateCommand(), c.statusCommand(), c.verifyCommand(), c.dnsCommand(), c.appCommand(), c.sandboxCommand())
 	root.AddCommand(c.runbookCommands()...)
+	// cobra's completion command; a shell it does not know is a usage
+	// error (exit 2), not its help.
+	root.InitDefaultCompletionCmd()
+	for _, cmd := range root.Commands() {
+		if cmd.Name() == "completion" {
+			cmd.Args = cobra.ArbitraryArgs
+			cmd.RunE = func(cmd *cobra.Command, args []string) error {
+				return exitcode.With(exitcode.Usage, fmt.Errorf("completion: name a shell: bash, zsh, fish or powershell (got %q)", strings.Join(args, " ")))
+			}
+		}
+	}
 	return root
 }
 
