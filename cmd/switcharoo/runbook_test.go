@@ -313,11 +313,12 @@ func TestRunSurvivesSIGKILL(t *testing.T) {
 	t.Logf("%d SIGKILLs", killed)
 	sandboxtest.Count(t, "switcharoo run/resume SIGKILLed mid-night", int64(killed))
 
-	// Then the rollback, killed at random moments, taken up again.
+	// Then the rollback (a second or two), killed at random moments, taken
+	// up again.
 	killed = 0
 	for range 5 {
 		p := startBinary(t, "--log-format", "json", "-c", cfg, "rollback")
-		ended, err := p.killAfter(t, time.Duration(200+rng.IntN(1500))*time.Millisecond)
+		ended, err := p.killAfter(t, time.Duration(100+rng.IntN(700))*time.Millisecond)
 		if !ended {
 			killed++
 			continue
