@@ -114,6 +114,9 @@ func MarkSwitched(ctx context.Context, target *sql.DB, schema string) error {
 	return setPhase(ctx, target, schema, phaseStreaming, phaseSwitched)
 }
 
+// Switched reports whether the checkpoint is marked switched.
+func (c *Checkpoint) Switched() bool { return c.Phase == phaseSwitched }
+
 // UnmarkSwitched undoes MarkSwitched, for a switchover undone before the
 // new side took a write: replication may go on from its checkpoint.
 func UnmarkSwitched(ctx context.Context, target *sql.DB, schema string) error {

@@ -397,8 +397,16 @@ func (rb *Runbook) resumeReplication(ctx context.Context) error {
 				return errors.Join(drained, err)
 			}
 		}
-		if _, err := binlog.Seed(ctx, rb.cfg, rb.log); err != nil {
-			return fmt.Errorf("seed forward replication again: %w", err)
+		// Seeding replaces the switched checkpoint: an undo that died after
+		// it (forward replication may run again already) does not repeat it.
+		cp, err := binlog.ReadCheckpoint(ctx, rb.target.db, schema)
+		if err != nil {
+			return fmt.Errorf("target: %w", err)
+		}
+		if cp.Switched() {
+			if _, err := binlog.Seed(ctx, rb.cfg, rb.log); err != nil {
+				return fmt.Errorf("seed forward replication again: %w", err)
+			}
 		}
 	} else {
 		if err := rb.sameData(ctx); err != nil {
