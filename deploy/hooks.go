@@ -25,12 +25,15 @@ const (
 type execAction struct{ base }
 
 func (a *execAction) Plan(context.Context) (string, error) {
-	for field, command := range map[string][]string{"command": a.spec.Command, "undo": a.spec.Undo} {
-		if len(command) == 0 {
+	for _, c := range []struct {
+		field   string
+		command []string
+	}{{"command", a.spec.Command}, {"undo", a.spec.Undo}} {
+		if len(c.command) == 0 {
 			continue
 		}
-		if _, err := exec.LookPath(command[0]); err != nil {
-			return "", fmt.Errorf("%s: %s is not an executable file here (%v); fix the path, or install it", a.key(field), command[0], errors.Unwrap(err))
+		if _, err := exec.LookPath(c.command[0]); err != nil {
+			return "", fmt.Errorf("%s: %s is not an executable file here (%v); fix the path, or install it", a.key(c.field), c.command[0], errors.Unwrap(err))
 		}
 	}
 	plan := "run " + strings.Join(a.spec.Command, " ")

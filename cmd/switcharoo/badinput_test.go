@@ -291,12 +291,8 @@ func newBadWorld(t *testing.T) *badWorld {
 	w.aws.PutRule("cron", "rate(1 hour)", "prod", td, true)
 	w.bind = sandboxtest.StartBIND(t, "bind.test", "db 300 IN A 127.0.0.2")
 
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.closedPort = l.Addr().(*net.TCPAddr).Port
-	l.Close()
+	_, port, _ := net.SplitHostPort(freeAddr(t))
+	w.closedPort, _ = strconv.Atoi(port)
 	return w
 }
 
@@ -342,12 +338,12 @@ func (w *badWorld) state(t *testing.T) string {
 		name string
 		db   *sql.DB
 	}{{"source", w.srcDB}, {"target", w.dstDB}} {
-		fmt.Fprintf(&b, "%s: %s\n", s.name, strings.Join(lines(t, s.db, `SELECT @@global.read_only, @@global.binlog_format,
+		fmt.Fprintf(&b, "%s: %s\n", s.name, strings.Join(sandboxtest.Text(t, s.db, `SELECT @@global.read_only, @@global.binlog_format,
 			@@global.binlog_row_image, (SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%')`), " "))
-		fmt.Fprintf(&b, "  %s\n", strings.Join(lines(t, s.db, "SELECT CONCAT(User, '@', Host, ' ', Priv) FROM mysql.global_priv ORDER BY 1"), "\n  "))
-		for _, table := range lines(t, s.db, `SELECT CONCAT(TABLE_SCHEMA, '.', TABLE_NAME) FROM information_schema.TABLES
+		fmt.Fprintf(&b, "  %s\n", strings.Join(sandboxtest.Text(t, s.db, "SELECT CONCAT(User, '@', Host, ' ', Priv) FROM mysql.global_priv ORDER BY 1"), "\n  "))
+		for _, table := range sandboxtest.Text(t, s.db, `SELECT CONCAT(TABLE_SCHEMA, '.', TABLE_NAME) FROM information_schema.TABLES
 			WHERE TABLE_SCHEMA NOT IN ('mysql', 'sys', 'information_schema', 'performance_schema') ORDER BY 1`) {
-			fmt.Fprintf(&b, "  %s\n", strings.Join(lines(t, s.db, "CHECKSUM TABLE "+table), " "))
+			fmt.Fprintf(&b, "  %s\n", strings.Join(sandboxtest.Text(t, s.db, "CHECKSUM TABLE "+table), " "))
 		}
 	}
 	fmt.Fprintf(&b, "route53: %+v\n", w.r53.Records(w.zoneID))
@@ -391,40 +387,6 @@ func bindRecords(t *testing.T, b *sandbox.BIND) string {
 		}
 	}
 	return strings.Join(out, "; ")
-}
-
-// lines runs q and returns its rows, each as its columns joined by spaces.
-func lines(t *testing.T, db *sql.DB, q string) []string {
-	t.Helper()
-	rows, err := db.Query(q)
-	if err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for rows.Next() {
-		vals := make([]sql.NullString, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
-		parts := make([]string, len(vals))
-		for i, v := range vals {
-			parts[i] = v.String
-		}
-		out = append(out, strings.Join(parts, " "))
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
 
 // lineDiff lists the lines only before (-) and only after (+).

@@ -37,17 +37,7 @@ func TestReplicateSurvivesSIGKILL(t *testing.T) {
 		"INSERT INTO app.t (k, v) SELECT seq MOD 1000, REPEAT('x', seq MOD 60) FROM mysql.seq_1_to_300000",
 		"CREATE TABLE app.pair (a INT, b INT, n INT NOT NULL, PRIMARY KEY (a, b))",
 		"INSERT INTO app.pair SELECT seq DIV 100, seq MOD 100, 0 FROM mysql.seq_0_to_9999")
-	config := writeFile(t, "switcharoo.yaml", fmt.Sprintf(`
-source: {host: 127.0.0.1, port: %d, user: root, tls: {mode: disabled}}
-target: {host: 127.0.0.1, port: %d, user: root, tls: {mode: disabled}}
-replication:
-  server_id: 777
-  databases: [app]
-  workers: 1
-  copy_chunk_rows: 1000
-  heartbeat: 200ms
-  stall_timeout: 5s
-`, servers[0].Port, servers[1].Port))
+	config := replicationConfig(t, servers[0], servers[1], "workers: 1", "copy_chunk_rows: 1000")
 
 	stopSysbench := sysbenchLoad(t, servers[0].Port)
 	var stop atomic.Bool
@@ -214,16 +204,7 @@ func rowsWith(db *sql.DB, id int) int {
 // registered is the number of replicas registered on the source.
 func registered(t *testing.T, db *sql.DB) int {
 	t.Helper()
-	rows, err := db.Query("SHOW SLAVE HOSTS")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	n := 0
-	for rows.Next() {
-		n++
-	}
-	return n
+	return len(sandboxtest.Text(t, db, "SHOW SLAVE HOSTS"))
 }
 
 // sysbenchLoad writes with sysbench oltp_write_only (2 threads, 2 tables

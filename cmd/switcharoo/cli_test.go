@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,6 +26,18 @@ func runCLI(t *testing.T, args ...string) result {
 	var stdout, stderr bytes.Buffer
 	code := run(context.Background(), args, &stdout, &stderr)
 	return result{code, stdout.String(), stderr.String()}
+}
+
+// freeAddr is a loopback host:port nothing listens on (for a server the
+// test starts, or one that must refuse connections).
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
 }
 
 // writeFile writes content to name in a fresh temporary directory.

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"fmt"
 	"io"
 	"os/exec"
 	"regexp"
@@ -40,18 +39,7 @@ func TestProgressOnATerminal(t *testing.T) {
 	sandboxtest.Exec(t, sandboxtest.DB(t, src, ""), "CREATE DATABASE app",
 		"CREATE TABLE app.t (id INT PRIMARY KEY, v VARCHAR(100) NOT NULL)",
 		"INSERT INTO app.t SELECT seq, REPEAT('v', 1 + seq % 90) FROM mysql.seq_1_to_600000")
-	config := writeFile(t, "switcharoo.yaml", fmt.Sprintf(`
-source: {host: 127.0.0.1, port: %d, user: root, tls: {mode: disabled}}
-target: {host: 127.0.0.1, port: %d, user: root, tls: {mode: disabled}}
-replication:
-  server_id: 777
-  databases: [app]
-  workers: 1
-  copy_chunk_rows: 500
-  heartbeat: 200ms
-  stall_timeout: 5s
-  progress_interval: 1s
-`, src.Port, dst.Port))
+	config := replicationConfig(t, src, dst, "workers: 1", "copy_chunk_rows: 500", "progress_interval: 1s")
 
 	screen, err := onTerminal(t, "-c", config, "replicate", "--until-caught-up")
 	if err != nil {

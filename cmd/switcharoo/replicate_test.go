@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os/exec"
 	"regexp"
@@ -21,8 +20,13 @@ import (
 	"github.com/switcharoo/switcharoo/internal/sandboxtest"
 )
 
-// replicationConfig writes a config for replicating app from src to dst.
-func replicationConfig(t *testing.T, src, dst *sandbox.MariaDB) string {
+// replicationConfig writes a config for replicating app from src to dst,
+// with extra replication settings ("workers: 1", ...).
+func replicationConfig(t *testing.T, src, dst *sandbox.MariaDB, extra ...string) string {
+	var settings strings.Builder
+	for _, s := range extra {
+		settings.WriteString("  " + s + "\n")
+	}
 	return writeFile(t, "switcharoo.yaml", fmt.Sprintf(`
 source: {host: 127.0.0.1, port: %d, user: root, tls: {mode: disabled}}
 target: {host: 127.0.0.1, port: %d, user: root, tls: {mode: disabled}}
@@ -31,7 +35,7 @@ replication:
   databases: [app]
   heartbeat: 200ms
   stall_timeout: 5s
-`, src.Port, dst.Port))
+%s`, src.Port, dst.Port, settings.String()))
 }
 
 func runBinary(t *testing.T, args ...string) result {
@@ -74,12 +78,7 @@ func TestReplicateCommand(t *testing.T) {
 	}
 
 	// The long-running replicate serves its cockpit too.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cockpitAddr := l.Addr().String()
-	l.Close()
+	cockpitAddr := freeAddr(t)
 	var logs bytes.Buffer
 	cmd := exec.Command(sandboxtest.Binary(t), "-c", cfg, "replicate", "--http", cockpitAddr)
 	cmd.Stderr = &logs

@@ -405,12 +405,7 @@ func watchOnePrimary(t *testing.T, source, target string) func() int {
 func TestCockpitDuringTheNight(t *testing.T) {
 	dir, _ := sandboxUp(t)
 	cfg := filepath.Join(dir, "switcharoo.yaml")
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
+	addr := freeAddr(t)
 	p := startBinary(t, "--log-format", "json", "-c", cfg, "run", "--yes", "--http", addr)
 	var seen cockpit.State
 	steps := map[string]bool{}

@@ -136,6 +136,18 @@ func Endpoint(m *sandbox.MariaDB) config.Endpoint {
 // the session's result character set.
 func Dump(t testing.TB, db *sql.DB, query string) []string {
 	t.Helper()
+	return scanRows(t, db, query, hex.EncodeToString)
+}
+
+// Text returns every row a query yields, each as its columns as text
+// (NULL as "NULL") joined by "|": for names, settings and checksums.
+func Text(t testing.TB, db *sql.DB, query string) []string {
+	t.Helper()
+	return scanRows(t, db, query, func(b []byte) string { return string(b) })
+}
+
+func scanRows(t testing.TB, db *sql.DB, query string, format func([]byte) string) []string {
+	t.Helper()
 	rows, err := db.Query(query)
 	if err != nil {
 		t.Fatalf("%s: %v", query, err)
@@ -157,7 +169,7 @@ func Dump(t testing.TB, db *sql.DB, query string) []string {
 			if v == nil {
 				parts[i] = "NULL"
 			} else {
-				parts[i] = hex.EncodeToString(v)
+				parts[i] = format(v)
 			}
 		}
 		out = append(out, strings.Join(parts, "|"))
