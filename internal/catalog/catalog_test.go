@@ -83,3 +83,26 @@ func TestFilter(t *testing.T) {
 		t.Errorf("AllowsNoKey")
 	}
 }
+
+// information_schema.COLUMNS.EXTRA as MySQL 5.6, 5.7, 8.0 (Aurora 3) and
+// MariaDB write it: only VIRTUAL/STORED/PERSISTENT columns are generated;
+// MySQL 8.0's DEFAULT_GENERATED is an expression default.
+func TestGeneratedExtra(t *testing.T) {
+	for extra, want := range map[string]bool{
+		"":                            false,
+		"auto_increment":              false,
+		"on update current_timestamp": false,
+		"default_generated":           false,
+		"default_generated on update current_timestamp": false,
+		"default_generated invisible":                   false,
+		"virtual generated":                             true,
+		"stored generated":                              true,
+		"stored generated invisible":                    true,
+		"persistent":                                    true,
+		"virtual":                                       true,
+	} {
+		if got := generatedExtra(extra); got != want {
+			t.Errorf("EXTRA %q: generated=%v, want %v", extra, got, want)
+		}
+	}
+}

@@ -135,7 +135,7 @@ func LoadTables(ctx context.Context, db *sql.DB, names []TableName) (Schema, err
 			return nil
 		}
 		c.Nullable = nullable == "YES"
-		c.Generated = strings.Contains(extra, "generated") || strings.Contains(extra, "persistent") || strings.Contains(extra, "virtual")
+		c.Generated = generatedExtra(extra)
 		c.OnUpdate = strings.Contains(extra, "on update")
 		t.Columns = append(t.Columns, c)
 		return nil
@@ -196,6 +196,22 @@ func LoadTables(ctx context.Context, db *sql.DB, names []TableName) (Schema, err
 		}
 	}
 	return schema, nil
+}
+
+// generatedExtra reports whether information_schema.COLUMNS.EXTRA (lower
+// case) describes a generated column: "virtual generated" and "stored
+// generated" (MySQL 5.7+, MariaDB 10.2+), "persistent" and "virtual"
+// (older MariaDB). MySQL 8.0's "default_generated" (a column whose DEFAULT
+// is an expression or CURRENT_TIMESTAMP, with or without "on update
+// current_timestamp") is an ordinary column, written like any other.
+func generatedExtra(extra string) bool {
+	for _, word := range strings.Fields(extra) {
+		switch word {
+		case "virtual", "stored", "persistent":
+			return true
+		}
+	}
+	return false
 }
 
 // ColumnIndex returns the index of the named column, or -1.
