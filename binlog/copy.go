@@ -160,7 +160,7 @@ func (r *Replicator) createTargetTables(ctx context.Context, snap *snapshot, sch
 	if err != nil {
 		return fmt.Errorf("target: %w", err)
 	}
-	defer closeUnchecked(conn)
+	defer closeChecked(conn)
 	if _, err := conn.ExecContext(ctx, "SET SESSION foreign_key_checks = 0"); err != nil {
 		return fmt.Errorf("target: %w", err)
 	}
@@ -332,7 +332,7 @@ func (r *Replicator) copyChunks(ctx context.Context, snap *snapshot, snapshotID 
 				cancel()
 				return
 			}
-			defer closeUnchecked(dst)
+			defer closeChecked(dst)
 			for c := range work {
 				if err := r.copyChunk(ctx, src, dst, snapshotID, c); err != nil {
 					errs <- err
@@ -375,10 +375,12 @@ func (r *Replicator) copyChunk(ctx context.Context, src, dst *sql.Conn, snapshot
 	t := c.table
 	writable := t.Writable()
 	cols := make([]string, len(writable))
+	exprs := make([]string, len(writable))
 	for i, w := range writable {
 		cols[i] = catalog.QuoteIdent(t.Columns[w].Name)
+		exprs[i] = t.Columns[w].SelectExpr()
 	}
-	query := "SELECT " + strings.Join(cols, ",") + " FROM " + catalog.QuoteName(t.Name)
+	query := "SELECT " + strings.Join(exprs, ",") + " FROM " + catalog.QuoteName(t.Name)
 	where, args := c.rng.Predicate(t)
 	if where != "" {
 		query += " WHERE " + where
@@ -418,7 +420,11 @@ func (r *Replicator) copyChunk(ctx context.Context, src, dst *sql.Conn, snapshot
 			if i > 0 {
 				buf = append(buf, ',')
 			}
-			if buf, err = catalog.AppendLiteral(buf, &t.Columns[w], vals[i]); err != nil {
+			v, err := t.Columns[w].FromSelect(vals[i])
+			if err != nil {
+				return fmt.Errorf("copy %s: %w", t.Name, err)
+			}
+			if buf, err = catalog.AppendLiteral(buf, &t.Columns[w], v); err != nil {
 				return fmt.Errorf("copy %s: %w", t.Name, err)
 			}
 		}
@@ -501,14 +507,14 @@ func (r *Replicator) logCopyProgress(ctx context.Context) func() {
 	return func() { cancel(); wg.Wait() }
 }
 
-// closeUnchecked returns a connection that ran with foreign_key_checks = 0
-// to the pool with them on again, so that no later user of the pool (the
-// applier) inherits the setting; a connection that cannot be reset is
-// discarded.
-func closeUnchecked(conn *sql.Conn) {
+// closeChecked returns a connection that may have run with
+// foreign_key_checks or unique_checks off to the pool with both on again,
+// so that no later user of the pool (the applier) inherits the setting; a
+// connection that cannot be reset is discarded.
+func closeChecked(conn *sql.Conn) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := conn.ExecContext(ctx, "SET SESSION foreign_key_checks = 1"); err != nil {
+	if _, err := conn.ExecContext(ctx, "SET SESSION foreign_key_checks = 1, unique_checks = 1"); err != nil {
 		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
 	}
 	conn.Close()

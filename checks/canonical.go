@@ -16,6 +16,7 @@ import (
 //     number in columns of different scale);
 //   - DATETIME, TIMESTAMP and TIME with six fractional digits, TIMESTAMP in
 //     the session's UTC (the same instant, whatever zone wrote it);
+//   - ENUM and SET with their index or bitmap, YEAR(2) as four digits;
 //   - FLOAT and DOUBLE as DOUBLE, multiplied rather than added so that −0
 //     stays −0 (it is stored, and printed, apart from 0).
 //
@@ -24,8 +25,13 @@ import (
 func canonical(c *catalog.Column) string {
 	q := catalog.QuoteIdent(c.Name)
 	switch c.Kind() {
-	case catalog.KindInt, catalog.KindYear:
+	case catalog.KindInt:
 		return q
+	case catalog.KindYear:
+		if c.Type == "year(2)" { // four digits, as on a YEAR(4) column
+			return "IF(" + q + "+0 < 70, " + q + "+2000, IF(" + q + "+0 < 100, " + q + "+1900, " + q + "+0))"
+		}
+		return q + "+0"
 	case catalog.KindFloat:
 		return q + " * 1e0"
 	case catalog.KindDecimal:
@@ -38,7 +44,11 @@ func canonical(c *catalog.Column) string {
 			return "CAST(" + q + " AS TIME(6))"
 		}
 		return q
-	case catalog.KindText, catalog.KindEnum, catalog.KindSet, catalog.KindJSON:
+	case catalog.KindEnum, catalog.KindSet:
+		// The index or bitmap too: an ENUM's error value and a member ''
+		// read alike, and so do SET values with and without a member ''.
+		return "CONCAT(" + q + "+0, ':', CHAR_LENGTH(" + q + "), ':', CONVERT(" + q + " USING utf8mb4))"
+	case catalog.KindText, catalog.KindJSON:
 		// The length in characters is the same in any character set.
 		return "CONCAT(CHAR_LENGTH(" + q + "), ':', CONVERT(" + q + " USING utf8mb4))"
 	default: // binary, bit, geometry: the bytes

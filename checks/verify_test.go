@@ -218,3 +218,20 @@ func TestVerifyTablesThatDoNotMatch(t *testing.T) {
 		}
 	}
 }
+
+// Values that read alike as text but are stored apart: an ENUM's error
+// value and its member ”, SET values with and without a member ”. The
+// verifier tells them apart.
+func TestVerifySeesAmbiguousText(t *testing.T) {
+	p := newPair(t)
+	p.both("CREATE DATABASE app", "CREATE TABLE app.amb (id INT PRIMARY KEY, e ENUM('', 'a'), s SET('', 'x'))",
+		"SET SESSION sql_mode = ''; INSERT INTO app.amb VALUES (1, '', 'x'), (2, 'a', 'x')")
+	if r := p.verify(); !r.Identical {
+		t.Fatalf("identical data reported different: %+v", r.Differences)
+	}
+	p.target("SET SESSION sql_mode = ''", "UPDATE app.amb SET e = 0 WHERE id = 1", "UPDATE app.amb SET s = 3 WHERE id = 2")
+	r := p.verify()
+	if r.Identical || len(r.Differences) != 2 {
+		t.Fatalf("want the two rows reported different, got identical=%v %+v", r.Identical, r.Differences)
+	}
+}
