@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"github.com/switcharoo/switcharoo/internal/catalog"
@@ -57,12 +58,17 @@ type applier struct {
 	spare []byte     // the buffer sent before, for reuse
 	open  bool       // the target transaction has begun
 	stmt  openStatement
-	batch batchStats
+	// checks is the session's foreign_key_checks and unique_checks as the
+	// statements in buf leave them: each rows event is applied under the
+	// settings its flags say the source session had.
+	checks sessionChecks
+	batch  batchStats
 }
 
 // mappedTable is a TABLE_MAP resolved against the schema map.
 type mappedTable struct {
 	table     *catalog.Table // nil: not replicated
+	fixes     rowFixes       // what its row images need mended (rowimage.go)
 	heartbeat bool           // the replicator's own heartbeat table
 }
 
@@ -100,6 +106,7 @@ func newApplier(r *Replicator, conn *sql.Conn, cp *Checkpoint, window *copyWindo
 	return &applier{
 		r:      r,
 		conn:   conn,
+		checks: defaultChecks,
 		cp:     *cp,
 		window: window,
 		gtids:  gtids,
@@ -167,6 +174,14 @@ func (a *applier) handle(ctx context.Context, ev *replication.BinlogEvent) error
 		return nil
 	case *replication.HeartbeatEvent:
 		return nil
+	case *replication.GenericEvent:
+		if h.EventType == replication.INCIDENT_EVENT {
+			// The source lost changes it could not log (a native replica
+			// stops here too): nothing after this point can be trusted.
+			return &StopError{Position: Position{File: a.file, Pos: h.LogPos - h.EventSize},
+				Reason: "the source's binlog holds an incident event: " + incidentText(e.Data),
+				Fix:    "changes made on the source around this point are not in its binlog; the target cannot be made identical by replication: restart the copy (drop the target's tables and the checkpoint schema), or repair by hand and start from a later position"}
+		}
 	}
 	// Anything else (format description, previous GTIDs, binlog
 	// checkpoints, ...) between transactions moves the boundary, so that a
@@ -268,7 +283,11 @@ func (a *applier) mapTable(e *replication.TableMapEvent, at Position) error {
 			return &StopError{Position: at, Reason: err.Error(),
 				Fix: "the source's schema changed in a way the replicator did not follow (replication.ddl ignore?); make the target's table match and restart, or restart the copy"}
 		}
-		m.table = t
+		fixes, err := fixesFor(t, e)
+		if err != nil {
+			return &StopError{Position: at, Reason: err.Error()}
+		}
+		m.table, m.fixes = t, fixes
 	}
 	a.tables[e.TableID] = m
 	return nil
@@ -299,6 +318,12 @@ func (a *applier) rows(ctx context.Context, e *replication.RowsEvent, h *replica
 	}
 	if _, err := a.netEligible(ctx, t); err != nil {
 		return err
+	}
+	a.setChecks(checksOf(e.Flags))
+	for _, row := range e.Rows {
+		if err := m.fixes.apply(row); err != nil {
+			return &StopError{Position: at, Reason: fmt.Sprintf("a row of %s: %v", t.Name, err)}
+		}
 	}
 	var err error
 	switch e.Type() {
@@ -336,6 +361,45 @@ func (a *applier) rows(ctx context.Context, e *replication.RowsEvent, h *replica
 		return a.flush(ctx)
 	}
 	return nil
+}
+
+// sessionChecks are the two session settings a rows event's flags carry.
+type sessionChecks struct {
+	foreignKeys, unique bool
+}
+
+// defaultChecks is what every applier session starts with.
+var defaultChecks = sessionChecks{foreignKeys: true, unique: true}
+
+// Rows event flags (log_event.h): the source session had
+// foreign_key_checks=0 or unique_checks=0 when it wrote the rows.
+const (
+	rowsFlagNoForeignKeyChecks  = 0x0002
+	rowsFlagRelaxedUniqueChecks = 0x0004
+)
+
+func checksOf(flags uint16) sessionChecks {
+	return sessionChecks{foreignKeys: flags&rowsFlagNoForeignKeyChecks == 0, unique: flags&rowsFlagRelaxedUniqueChecks == 0}
+}
+
+// setChecks makes the statements that follow in buf run under c, as a
+// native replica applies each rows event under its flags: a parent
+// deleted with foreign_key_checks=0 does not cascade, children loaded
+// before their parent are accepted.
+func (a *applier) setChecks(c sessionChecks) {
+	if c == a.checks {
+		return
+	}
+	a.closeStatement()
+	a.buf = fmt.Appendf(a.buf, "SET SESSION foreign_key_checks=%d,unique_checks=%d;", boolInt(c.foreignKeys), boolInt(c.unique))
+	a.checks = c
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // copied reports whether a row's change belongs on the target: false only
@@ -749,6 +813,22 @@ func (a *applier) sqlFor(t *catalog.Table) *tableSQL {
 	s.delete = "DELETE FROM " + target + " WHERE "
 	a.sql[t.Name] = s
 	return s
+}
+
+// incidentText renders an incident event's body: its type (1 is
+// LOST_EVENTS) and message.
+func incidentText(data []byte) string {
+	if len(data) < 2 {
+		return "no details"
+	}
+	kind := "LOST_EVENTS"
+	if t := binary.LittleEndian.Uint16(data); t != 1 {
+		kind = fmt.Sprintf("type %d", t)
+	}
+	if len(data) >= 3 && len(data) >= 3+int(data[2]) && data[2] > 0 {
+		return fmt.Sprintf("%s (%q)", kind, data[3:3+int(data[2])])
+	}
+	return kind
 }
 
 func uuidString(b []byte) string {

@@ -52,6 +52,11 @@ func (r *Replicator) preflight(ctx context.Context, opts RunOptions) (*copyPlan,
 	}
 	if srcOK && dstOK {
 		r.checkCheckpoint(ctx, plan, opts, add)
+		if triggers, err := r.targetTriggers(ctx, plan.tables); err != nil {
+			add("target: cannot list its triggers: %v", err)
+		} else if len(triggers) > 0 {
+			add("%s", triggersProblem(triggers))
+		}
 	}
 	if srcOK {
 		r.checkOpposite(ctx, add)
@@ -468,4 +473,43 @@ func (r *Replicator) readSourceID(ctx context.Context) (string, error) {
 		return "", err
 	}
 	return fmt.Sprintf("%s:%d server_id=%d", host, port, id), nil
+}
+
+// targetTriggers lists the triggers on the target copies of tables, as
+// "db.trigger ON db.table". Replicated rows must not fire them: the
+// source's own triggers' changes are already in its row binlog, so the
+// target would get them twice.
+func (r *Replicator) targetTriggers(ctx context.Context, tables []catalog.TableName) ([]string, error) {
+	replicated := map[catalog.TableName]bool{}
+	var dbs []any
+	for _, t := range tables {
+		dst := r.filter.Target(t)
+		replicated[dst] = true
+		if !slices.Contains(dbs, any(dst.DB)) {
+			dbs = append(dbs, dst.DB)
+		}
+	}
+	if len(dbs) == 0 {
+		return nil, nil
+	}
+	var found []string
+	err := catalog.ScanRows(ctx, r.target.db, `SELECT TRIGGER_SCHEMA, TRIGGER_NAME, EVENT_OBJECT_SCHEMA, EVENT_OBJECT_TABLE
+		FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA IN (`+strings.TrimSuffix(strings.Repeat("?,", len(dbs)), ",")+`)
+		ORDER BY 1, 2`, dbs, func(rows *sql.Rows) error {
+		var db, name string
+		var on catalog.TableName
+		if err := rows.Scan(&db, &name, &on.DB, &on.Table); err != nil {
+			return err
+		}
+		if replicated[on] {
+			found = append(found, catalog.TableName{DB: db, Table: name}.String()+" ON "+on.String())
+		}
+		return nil
+	})
+	return found, err
+}
+
+func triggersProblem(triggers []string) string {
+	return fmt.Sprintf("target: triggers on replicated tables would fire for replicated rows, whose trigger changes the source's binlog already holds: %s; "+
+		"drop them on the target and create them at the switch (docs/replication.md, \"Triggers\")", strings.Join(triggers, ", "))
 }

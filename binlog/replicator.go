@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"github.com/switcharoo/switcharoo/internal/catalog"
+	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -238,11 +240,12 @@ func (r *Replicator) streamSession(ctx context.Context, watch *targetWatch, unti
 	if err != nil {
 		return fmt.Errorf("target: %w", err)
 	}
-	defer conn.Close()
+	defer closeChecked(conn)
 	// Foreign keys are checked, and cascade, on the target as on the
-	// source: the binlog holds no row a cascade changed. (Said explicitly,
-	// whatever session state a pooled connection carries.)
-	if _, err := conn.ExecContext(ctx, "SET SESSION foreign_key_checks = 1"); err != nil {
+	// source (the binlog holds no row a cascade changed), unless a rows
+	// event says its source session had them off. Said explicitly,
+	// whatever session state a pooled connection carries.
+	if _, err := conn.ExecContext(ctx, "SET SESSION foreign_key_checks = 1, unique_checks = 1"); err != nil {
 		return fmt.Errorf("target: %w", err)
 	}
 	cp, err := ReadCheckpoint(ctx, r.target.db, r.cfg.Replication.CheckpointSchema)
@@ -252,6 +255,13 @@ func (r *Replicator) streamSession(ctx context.Context, watch *targetWatch, unti
 	r.progress.setPosition(cp.Position, cp.EventTime)
 	if until != nil && cp.Position.Compare(*until) >= 0 {
 		return errCaughtUp
+	}
+	// A trigger created on the target since preflight would fire for
+	// every replicated row from now on.
+	if triggers, err := r.targetTriggers(ctx, slices.Collect(maps.Keys(cp.Schema))); err != nil {
+		return fmt.Errorf("target: list triggers: %w", err)
+	} else if len(triggers) > 0 {
+		return &StopError{Position: cp.Position, Reason: triggersProblem(triggers), Fix: "then restart replicate"}
 	}
 	window, err := loadWindow(ctx, r.target.db, r.cfg.Replication.CheckpointSchema, cp.Position)
 	if err != nil {

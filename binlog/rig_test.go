@@ -81,6 +81,24 @@ func (run *running) stop() error {
 	return run.err
 }
 
+// stopClean stops the replicator and fails the test unless it ended cleanly.
+func (r *rig) stopClean(run *running) {
+	r.t.Helper()
+	if err := run.stop(); err != nil {
+		r.t.Fatalf("replicate: %v\n%s", err, r.log)
+	}
+}
+
+// assertSameQuery compares a query's text rows on the source and the target.
+func (r *rig) assertSameQuery(q string) []string {
+	r.t.Helper()
+	want, got := sandboxtest.Text(r.t, r.srcDB, q), sandboxtest.Text(r.t, r.dstDB, q)
+	if !slices.Equal(want, got) {
+		r.t.Errorf("%s differs:\n%s", q, firstDifference(want, got))
+	}
+	return got
+}
+
 // waitCaughtUp waits until the target's checkpoint reaches the source's
 // current position.
 func (r *rig) waitCaughtUp(run *running) {

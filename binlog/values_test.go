@@ -1,0 +1,158 @@
+package binlog_test
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/switcharoo/switcharoo/binlog"
+	"github.com/switcharoo/switcharoo/internal/sandboxtest"
+)
+
+// The row images of MySQL 5.6 and MariaDB strip the trailing 0x00 bytes of
+// BINARY(n) values. A change to a row whose BINARY key ends in 0x00 must
+// still find that row — through the net-change path (one unique key), the
+// statement path (a second unique key), and full-row matching (no key).
+func TestBinaryValuesEndingInZeroBytes(t *testing.T) {
+	r := newRig(t)
+	r.cfg.Replication.AllowNoKey = []string{"app.nokey"}
+	r.source("CREATE DATABASE app",
+		"CREATE TABLE app.net (id BINARY(16) NOT NULL PRIMARY KEY, v INT NOT NULL)",
+		"CREATE TABLE app.stmt (id BINARY(16) NOT NULL PRIMARY KEY, u BINARY(4) NOT NULL, v INT NOT NULL, UNIQUE KEY (u))",
+		"CREATE TABLE app.nokey (b BINARY(8) NOT NULL, v INT NOT NULL)",
+		// copied rows, changed by the stream
+		"INSERT INTO app.net VALUES (x'00112233445566778899aabbccddee00', 1), (x'01000000000000000000000000000000', 2)",
+		"INSERT INTO app.stmt VALUES (x'00112233445566778899aabbccddee00', x'aa000000', 1), (x'02000000000000000000000000000000', x'bb00bb00', 2)",
+		"INSERT INTO app.nokey VALUES (x'0100000000000000', 1), (x'0000000000000000', 2)",
+	)
+	run := r.run(binlog.RunOptions{})
+	r.waitCaughtUp(run)
+	r.source(
+		// streamed rows, changed by the stream, each in its own batch or not
+		"INSERT INTO app.net VALUES (x'ff000000000000000000000000000000', 3)",
+		"INSERT INTO app.stmt VALUES (x'ff000000000000000000000000000000', x'cc000000', 3)",
+		"INSERT INTO app.nokey VALUES (x'ff00000000000000', 3)",
+		"UPDATE app.net SET v = v + 10",
+		"UPDATE app.stmt SET v = v + 10",
+		"UPDATE app.nokey SET v = v + 10",
+		"UPDATE app.stmt SET u = x'dd000000' WHERE u = x'aa000000'",
+		"UPDATE app.net SET id = x'ee000000000000000000000000000000' WHERE id = x'01000000000000000000000000000000'",
+		"DELETE FROM app.net WHERE id = x'00112233445566778899aabbccddee00'",
+		"DELETE FROM app.stmt WHERE id = x'02000000000000000000000000000000'",
+		"DELETE FROM app.nokey WHERE b = x'0000000000000000'",
+	)
+	r.waitCaughtUp(run)
+	r.stopClean(run)
+	r.assertSame("app")
+}
+
+// Temporal columns in the formats of tables created before MySQL 5.6.4
+// (MariaDB writes them with mysql56_temporal_format=OFF): a negative TIME
+// stays negative, and DATETIME and TIMESTAMP cross unchanged, in the copy
+// and in the stream.
+func TestOldTemporalFormats(t *testing.T) {
+	r := newRig(t, "mysql56_temporal_format=OFF", "sql_mode=''")
+	r.source("CREATE DATABASE app",
+		"CREATE TABLE app.old (id INT PRIMARY KEY, t TIME, dt DATETIME, ts TIMESTAMP NULL DEFAULT NULL, d DATE)",
+		"INSERT INTO app.old VALUES (1, '-01:00:00', '1999-12-31 23:59:59', '2001-02-03 04:05:06', '1999-12-31'), "+
+			"(2, '-838:59:59', '0000-00-00 00:00:00', '0000-00-00 00:00:00', '0000-00-00'), (3, '838:59:59', '9999-12-31 23:59:59', '2038-01-19 03:14:07', '9999-12-31')")
+	run := r.run(binlog.RunOptions{})
+	r.waitCaughtUp(run)
+	r.source(
+		"INSERT INTO app.old VALUES (11, '-00:00:01', '2000-01-01 00:00:00', '1970-01-01 00:00:01', '2000-02-29'), (12, '-12:34:56', NULL, NULL, NULL), (13, '00:00:00', '1000-01-01 00:00:00', NULL, '1000-01-01')",
+		"UPDATE app.old SET t = '-100:00:00' WHERE id = 1",
+		"UPDATE app.old SET dt = '2020-02-02 02:02:02' WHERE t = '-838:59:59'",
+		"DELETE FROM app.old WHERE id = 3",
+	)
+	r.waitCaughtUp(run)
+	r.stopClean(run)
+	r.assertSame("app")
+	q := "SELECT id, CAST(t AS CHAR), CAST(dt AS CHAR), CAST(ts AS CHAR) FROM app.old ORDER BY id"
+	if got := r.assertSameQuery(q); !slices.Contains(got, "1|-100:00:00|1999-12-31 23:59:59|2001-02-03 04:05:06") {
+		t.Errorf("negative TIME not replicated as written: %v", got)
+	}
+}
+
+// Values whose text is ambiguous: YEAR(2) shows 2000 as "00", an ENUM's
+// error value (index 0) and a member ” both show as ”, and a SET with a
+// member ” shows it as nothing. The copy and the stream must write the
+// same stored value as the source holds.
+func TestAmbiguousTextValues(t *testing.T) {
+	r := newRig(t, "sql_mode=''")
+	r.source("CREATE DATABASE app",
+		"CREATE TABLE app.amb (id INT PRIMARY KEY, y2 YEAR(2), y4 YEAR, e ENUM('', 'a', '1', '0'), s SET('', 'x', '1'))",
+	)
+	rows := func(base int) string {
+		return fmt.Sprintf("INSERT INTO app.amb VALUES (%d, '00', 2000, 'bogus', ''), (%d, '69', 0, '', ','), (%d, '70', 1901, '1', '1'), "+
+			"(%d, NULL, NULL, 4, 7), (%d, 99, 2155, 0, 0)", base, base+1, base+2, base+3, base+4)
+	}
+	r.source(rows(1))
+	run := r.run(binlog.RunOptions{})
+	r.waitCaughtUp(run)
+	r.source(rows(11), "UPDATE app.amb SET e = 'a', y2 = '01' WHERE id = 11", "UPDATE app.amb SET e = 'bogus', s = ',x' WHERE id = 2")
+	r.waitCaughtUp(run)
+	r.stopClean(run)
+	q := "SELECT id, y2 + 0, YEAR(y2), y4 + 0, e + 0, s + 0 FROM app.amb ORDER BY id"
+	r.assertSameQuery(q)
+	r.assertSame("app")
+}
+
+// A source session with foreign_key_checks=0 is replicated under the same
+// setting, as the rows event's flags say: a parent deleted without its
+// cascade keeps its children on the target, and a load written children
+// first (mysqldump's, Sakila's) is applied.
+func TestRowsEventFlags(t *testing.T) {
+	r := newRig(t)
+	r.source("CREATE DATABASE app",
+		"CREATE TABLE app.parent (id INT PRIMARY KEY, name VARCHAR(20))",
+		"CREATE TABLE app.child (id INT PRIMARY KEY, parent_id INT, FOREIGN KEY (parent_id) REFERENCES app.parent (id) ON DELETE CASCADE)",
+		"CREATE TABLE app.uq (id INT PRIMARY KEY, u INT, UNIQUE KEY (u))",
+		"INSERT INTO app.parent VALUES (1, 'one'), (2, 'two')",
+		"INSERT INTO app.child VALUES (10, 1), (11, 1), (20, 2)",
+	)
+	run := r.run(binlog.RunOptions{})
+	r.waitCaughtUp(run)
+	r.source(
+		"SET SESSION foreign_key_checks = 0; DELETE FROM app.parent WHERE id = 1; SET SESSION foreign_key_checks = 1",
+		// children first, as a dump loads them
+		"SET SESSION foreign_key_checks = 0; START TRANSACTION; INSERT INTO app.child VALUES (30, 3), (31, 3); INSERT INTO app.parent VALUES (3, 'three'); COMMIT; SET SESSION foreign_key_checks = 1",
+		"SET SESSION unique_checks = 0; INSERT INTO app.uq VALUES (1, 1), (2, 2); SET SESSION unique_checks = 1",
+		// checks on again: the cascade is not in the binlog; the target applies its own
+		"DELETE FROM app.parent WHERE id = 2",
+	)
+	r.waitCaughtUp(run)
+	r.stopClean(run)
+	r.assertSame("app")
+}
+
+// A trigger on a replicated table of the target would fire for replicated
+// rows, whose trigger changes the source's binlog already carries: replicate
+// refuses to start with one (exit 2), and stops (exit 4) when one appears
+// while it runs, before a session applies anything under it.
+func TestTriggersOnTheTarget(t *testing.T) {
+	r := newRig(t)
+	r.source("CREATE DATABASE app", "CREATE TABLE app.t (id INT PRIMARY KEY, n INT)", "CREATE TABLE app.audit (id INT AUTO_INCREMENT PRIMARY KEY, t_id INT)",
+		"CREATE TRIGGER app.t_audit AFTER INSERT ON app.t FOR EACH ROW INSERT INTO app.audit (t_id) VALUES (NEW.id)")
+	run := r.run(binlog.RunOptions{})
+	r.waitCaughtUp(run)
+	r.source("INSERT INTO app.t VALUES (1, 1)") // the audit row comes as a row of its own
+	r.waitCaughtUp(run)
+
+	sandboxtest.Exec(t, r.dstDB, "CREATE TRIGGER app.t_audit AFTER INSERT ON app.t FOR EACH ROW INSERT INTO app.audit (t_id) VALUES (NEW.id)")
+	kill(t, r.dstDB, "") // the next session starts
+	<-run.done
+	if err := run.err; exitCodeOf(err) != 4 || !strings.Contains(fmt.Sprint(err), "app.t_audit ON app.t") {
+		t.Fatalf("want a stop (exit 4) naming the trigger, got %v (exit %d)", err, exitCodeOf(err))
+	}
+	err := runOnce(t, r.cfg, binlog.RunOptions{})
+	if exitCodeOf(err) != 2 || !strings.Contains(fmt.Sprint(err), "app.t_audit ON app.t") {
+		t.Fatalf("want a refusal (exit 2) naming the trigger, got %v (exit %d)", err, exitCodeOf(err))
+	}
+	sandboxtest.Exec(t, r.dstDB, "DROP TRIGGER app.t_audit")
+	r.source("INSERT INTO app.t VALUES (2, 2)")
+	run = r.run(binlog.RunOptions{})
+	r.waitCaughtUp(run)
+	r.stopClean(run)
+	r.assertSame("app")
+}
