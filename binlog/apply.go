@@ -58,6 +58,15 @@ type applier struct {
 	spare []byte     // the buffer sent before, for reuse
 	open  bool       // the target transaction has begun
 	stmt  openStatement
+	// expects are the checks of the statements in buf (divergence.go),
+	// numbered from checkNo up in the session.
+	expects   []expectation
+	checkNo   int64
+	spareCond []byte
+	// segs are the packets of the batch before buf, when it has been cut
+	// (a prepared statement, a large batch).
+	segs   []segment
+	limits packetLimits
 	// checks is the session's foreign_key_checks and unique_checks as the
 	// statements in buf leave them: each rows event is applied under the
 	// settings its flags say the source session had.
@@ -80,23 +89,45 @@ type batchStats struct {
 	heartbeat    int64  // µs timestamp of the last heartbeat row, 0 if none
 }
 
-// openStatement is the multi-row statement being built at the end of buf.
+// openStatement is the multi-row statement being built, written into buf
+// when closed.
 type openStatement struct {
-	kind  byte // 'i' insert, 'r' replace, 'd' delete by single-column key, 'D' delete by compound key
+	kind  byte // 'i' insert, 'n' insert of net rows, 'r' replace of net rows, 'd' delete by key
 	table *catalog.Table
-	rows  int
-	start int // offset in buf
+	rows  []keyedRow
+	body  []byte // an insert's VALUES tuples
+	args  []any  // the parameters of a big row's values in body
 }
 
-// Bounds on statement and buffer sizes. A batch is sent when the buffer
-// holds flushBytes; a multi-row statement is closed at statementRows rows
-// or statementBytes bytes. Both stay far below max_allowed_packet (4 MB
-// on MySQL 5.6, 16 MB on MariaDB, 64 MB on MySQL 8.0).
-const (
-	flushBytes     = 1 << 20
-	statementRows  = 1000
-	statementBytes = 256 << 10
-)
+// statementRows bounds the rows of a multi-row statement.
+const statementRows = 1000
+
+// packetLimits bound what the applier sends in one packet, from the
+// target's max_allowed_packet (4 MB on MySQL 5.6, 16 MB on MariaDB, 64 MB
+// on Aurora; the driver reads it at connect): a batch is sent when its
+// text holds flush bytes, and cut into another packet there while it is
+// built; a multi-row statement is closed at statement bytes; a row whose
+// values would take more than bigRow bytes as literals (hex doubles
+// their size) is written on its own, its values sent as parameters of a
+// prepared statement, in their raw bytes — so any row the target can take
+// in a packet is applied.
+type packetLimits struct {
+	packet, flush, statement, bigRow int
+}
+
+func limitsFor(maxPacket int) packetLimits {
+	l := packetLimits{packet: maxPacket, flush: min(1<<20, maxPacket/4), statement: min(256<<10, maxPacket/8)}
+	l.bigRow = l.statement / 2
+	return l
+}
+
+// segment is a part of a batch sent as one packet: statements as text, or
+// one prepared statement and its parameters.
+type segment struct {
+	text  []byte
+	query string
+	args  []any
+}
 
 func newApplier(r *Replicator, conn *sql.Conn, cp *Checkpoint, window *copyWindow) (*applier, error) {
 	gtids, err := gomysql.ParseGTIDSet(r.source.flavor, cp.GTID)
@@ -120,7 +151,7 @@ func newApplier(r *Replicator, conn *sql.Conn, cp *Checkpoint, window *copyWindo
 // pending reports whether the applier holds work the target has not
 // committed.
 func (a *applier) pending() bool {
-	return a.open || len(a.buf) > 0 || a.net.size > 0 || a.batch.transactions > 0 || a.dirty
+	return a.open || len(a.buf) > 0 || len(a.segs) > 0 || a.net.size > 0 || a.batch.transactions > 0 || a.dirty
 }
 
 // dueForCommit reports whether the batch should be committed now, given
@@ -319,7 +350,9 @@ func (a *applier) rows(ctx context.Context, e *replication.RowsEvent, h *replica
 	if _, err := a.netEligible(ctx, t); err != nil {
 		return err
 	}
-	a.setChecks(checksOf(e.Flags))
+	if err := a.setChecks(checksOf(e.Flags)); err != nil {
+		return &StopError{Position: at, Reason: err.Error()}
+	}
 	for _, row := range e.Rows {
 		if err := m.fixes.apply(row); err != nil {
 			return &StopError{Position: at, Reason: fmt.Sprintf("a row of %s: %v", t.Name, err)}
@@ -357,7 +390,7 @@ func (a *applier) rows(ctx context.Context, e *replication.RowsEvent, h *replica
 			return &StopError{Position: at, Reason: err.Error()}
 		}
 	}
-	if len(a.buf) >= flushBytes {
+	if len(a.buf) >= a.limits.flush || len(a.segs) > 0 {
 		return a.flush(ctx)
 	}
 	return nil
@@ -386,13 +419,16 @@ func checksOf(flags uint16) sessionChecks {
 // native replica applies each rows event under its flags: a parent
 // deleted with foreign_key_checks=0 does not cascade, children loaded
 // before their parent are accepted.
-func (a *applier) setChecks(c sessionChecks) {
+func (a *applier) setChecks(c sessionChecks) error {
 	if c == a.checks {
-		return
+		return nil
 	}
-	a.closeStatement()
+	if err := a.closeStatement(); err != nil {
+		return err
+	}
 	a.buf = fmt.Appendf(a.buf, "SET SESSION foreign_key_checks=%d,unique_checks=%d;", boolInt(c.foreignKeys), boolInt(c.unique))
 	a.checks = c
+	return nil
 }
 
 func boolInt(b bool) int {
@@ -417,38 +453,104 @@ func (a *applier) insertRow(t *catalog.Table, row []any) error {
 	}
 	a.batch.rows++
 	if a.sqlFor(t).net {
-		return a.netPut(t, netRow{row: row})
+		return a.netPut(t, netRow{row: row}, false)
 	}
-	return a.appendRow(t, row, 'i')
+	return a.appendRow(t, keyedRow{row, a.trxStart}, 'i')
 }
 
-// appendRow adds a row to the multi-row INSERT (kind 'i') or REPLACE ('r')
-// being built, or starts one.
-func (a *applier) appendRow(t *catalog.Table, row []any, kind byte) error {
-	s := a.sqlFor(t)
-	if a.stmt.kind == kind && a.stmt.table == t && a.stmt.rows < statementRows && len(a.buf)-a.stmt.start < statementBytes {
-		a.buf = append(a.buf, ",("...)
-	} else {
-		a.closeStatement()
-		a.stmt = openStatement{kind: kind, table: t, start: len(a.buf)}
-		if kind == 'r' {
-			a.buf = append(a.buf, s.replace...)
-		} else {
-			a.buf = append(a.buf, s.insert...)
-		}
-		a.buf = append(a.buf, '(')
+// openFor makes the statement being built one of kind for t with room for
+// a row, closing the one before if it is not.
+func (a *applier) openFor(t *catalog.Table, kind byte) error {
+	if a.stmt.kind == kind && a.stmt.table == t && len(a.stmt.rows) < statementRows && len(a.stmt.body) < a.limits.statement && a.stmt.args == nil {
+		return nil
 	}
-	a.stmt.rows++
-	var err error
-	for i, c := range s.writable {
-		if i > 0 {
-			a.buf = append(a.buf, ',')
-		}
-		if a.buf, err = catalog.AppendLiteral(a.buf, &t.Columns[c], row[c]); err != nil {
+	if err := a.closeStatement(); err != nil {
+		return err
+	}
+	a.stmt.kind, a.stmt.table = kind, t
+	return nil
+}
+
+// appendRow adds a row to the multi-row INSERT or REPLACE of kind being
+// built, or starts one; a big row gets a statement of its own.
+func (a *applier) appendRow(t *catalog.Table, r keyedRow, kind byte) error {
+	writable := a.sqlFor(t).writable
+	big := a.big(t, writable, r.row)
+	if big {
+		if err := a.closeStatement(); err != nil {
 			return err
 		}
 	}
-	a.buf = append(a.buf, ')')
+	if err := a.openFor(t, kind); err != nil {
+		return err
+	}
+	if len(a.stmt.rows) > 0 {
+		a.stmt.body = append(a.stmt.body, ',')
+	}
+	a.stmt.rows = append(a.stmt.rows, r)
+	a.stmt.body = append(a.stmt.body, '(')
+	var err error
+	for i, c := range writable {
+		if i > 0 {
+			a.stmt.body = append(a.stmt.body, ',')
+		}
+		if a.stmt.body, a.stmt.args, err = appendValue(a.stmt.body, a.stmt.args, big, &t.Columns[c], r.row[c]); err != nil {
+			return err
+		}
+	}
+	a.stmt.body = append(a.stmt.body, ')')
+	if big {
+		return a.closeStatement()
+	}
+	return nil
+}
+
+// big reports whether a row's values, in cols, would take more than
+// limits.bigRow bytes as literals.
+func (a *applier) big(t *catalog.Table, cols []int, row []any) bool {
+	n := 0
+	for _, c := range cols {
+		n += catalog.TextSize(row[c])
+	}
+	return n > a.limits.bigRow
+}
+
+// appendValue writes v as a literal, or as a parameter (added to args)
+// when param is set and its kind allows.
+func appendValue(b []byte, args []any, param bool, c *catalog.Column, v any) ([]byte, []any, error) {
+	if param {
+		if p, ok := catalog.Param(v); ok {
+			if sql, ok := catalog.Parameter(c); ok {
+				return append(b, sql...), append(args, p), nil
+			}
+		}
+	}
+	b, err := catalog.AppendLiteral(b, c, v)
+	return b, args, err
+}
+
+// written ends a statement written into buf from mark on: one with
+// parameters becomes a segment of its own, and a buffer that reached
+// limits.flush is cut, so that no packet outgrows the target's
+// max_allowed_packet.
+func (a *applier) written(mark int, args []any, at Position) error {
+	if args != nil {
+		size := len(a.buf) - mark
+		for _, p := range args {
+			size += len(p.([]byte))
+		}
+		if size > a.limits.packet-1024 {
+			return a.r.tooLarge("a row change", size, a.limits.packet, at)
+		}
+		q := strings.TrimSuffix(string(a.buf[mark:]), ";")
+		a.segs = append(a.segs, segment{text: a.buf[:mark]}, segment{query: q, args: args})
+		a.buf = nil
+		return nil
+	}
+	if len(a.buf) >= a.limits.flush {
+		a.segs = append(a.segs, segment{text: a.buf})
+		a.buf = nil
+	}
 	return nil
 }
 
@@ -458,57 +560,57 @@ func (a *applier) deleteRow(t *catalog.Table, row []any) error {
 	}
 	a.batch.rows++
 	if a.sqlFor(t).net {
-		return a.netPut(t, netRow{row: row, deleted: true})
+		return a.netPut(t, netRow{row: row, deleted: true}, true)
 	}
-	return a.appendDelete(t, row)
+	return a.appendDelete(t, keyedRow{row, a.trxStart})
 }
 
-// appendDelete adds a row's key to the multi-row DELETE being built, or
-// starts one.
-func (a *applier) appendDelete(t *catalog.Table, row []any) error {
-	s := a.sqlFor(t)
-	var err error
-	switch len(t.Key) {
-	case 0:
-		a.closeStatement()
-		a.buf = append(a.buf, s.delete...)
-		if a.buf, err = a.appendMatch(t, row); err != nil {
+// appendDelete adds a row to the multi-row DELETE being built, or starts
+// one; a row of a table without a key is deleted on its own, matched by
+// every column.
+func (a *applier) appendDelete(t *catalog.Table, r keyedRow) error {
+	if len(t.Key) > 0 {
+		if err := a.openFor(t, 'd'); err != nil {
 			return err
 		}
-		a.buf = append(a.buf, " LIMIT 1;"...)
-		return nil
-	case 1:
-		c := t.Key[0]
-		if a.stmt.kind == 'd' && a.stmt.table == t && a.stmt.rows < statementRows {
-			a.buf = append(a.buf, ',')
-		} else {
-			a.closeStatement()
-			a.stmt = openStatement{kind: 'd', table: t, start: len(a.buf)}
-			a.buf = append(a.buf, s.delete...)
-			a.buf = append(a.buf, catalog.QuoteIdent(t.Columns[c].Name)...)
-			a.buf = append(a.buf, " IN ("...)
-		}
-		a.stmt.rows++
-		a.buf, err = catalog.AppendLiteral(a.buf, &t.Columns[c], row[c])
-		return err
-	default:
-		// (a=1 AND b=2) OR (a=3 AND b=4): range access even on MySQL 5.6,
-		// which does not optimise row constructors in IN.
-		if a.stmt.kind == 'D' && a.stmt.table == t && a.stmt.rows < statementRows {
-			a.buf = append(a.buf, " OR "...)
-		} else {
-			a.closeStatement()
-			a.stmt = openStatement{kind: 'D', table: t, start: len(a.buf)}
-			a.buf = append(a.buf, s.delete...)
-		}
-		a.stmt.rows++
-		a.buf = append(a.buf, '(')
-		if a.buf, err = a.appendKey(t, row); err != nil {
-			return err
-		}
-		a.buf = append(a.buf, ')')
+		a.stmt.rows = append(a.stmt.rows, r)
 		return nil
 	}
+	if err := a.closeStatement(); err != nil {
+		return err
+	}
+	e := a.expect(t, "DELETE", true, []keyedRow{r})
+	big := a.big(t, a.sqlFor(t).writable, r.row)
+	return a.rowStatement(e, big, func(b []byte) ([]byte, []any, error) {
+		b = append(b, a.sqlFor(t).delete...)
+		b, args, err := a.appendRowMatch(b, nil, big, t, r.row)
+		return append(b, " LIMIT 1;"...), args, err
+	})
+}
+
+// rowStatement writes the statement changing the one row of e, and its
+// check: ROW_COUNT() after it; or, for a big row whose values go as
+// parameters (the session's character set changes around them), a count
+// by key before it.
+func (a *applier) rowStatement(e *expectation, big bool, write func([]byte) ([]byte, []any, error)) error {
+	if big {
+		if err := a.guardCount(e, 1, true); err != nil {
+			return err
+		}
+	}
+	mark := len(a.buf)
+	b, args, err := write(a.buf)
+	a.buf = b
+	if err != nil {
+		return err
+	}
+	if err := a.written(mark, args, e.rows[0].at); err != nil {
+		return err
+	}
+	if !big {
+		a.guardRowCount(e)
+	}
+	return nil
 }
 
 func (a *applier) updateRow(t *catalog.Table, before, after []any) error {
@@ -536,89 +638,103 @@ func (a *applier) updateRow(t *catalog.Table, before, after []any) error {
 	if a.sqlFor(t).net {
 		return a.netUpdate(t, before, after)
 	}
-	a.closeStatement()
-	mark := len(a.buf)
-	a.buf = append(a.buf, a.sqlFor(t).update...)
-	changed := 0
-	var err error
-	for _, c := range a.sqlFor(t).writable {
-		col := &t.Columns[c]
-		if !col.OnUpdate && sameValue(before[c], after[c]) {
-			continue
-		}
-		if changed > 0 {
-			a.buf = append(a.buf, ',')
-		}
-		changed++
-		a.buf = append(a.buf, catalog.QuoteIdent(col.Name)...)
-		a.buf = append(a.buf, '=')
-		if a.buf, err = catalog.AppendLiteral(a.buf, col, after[c]); err != nil {
-			return err
-		}
-	}
-	if changed == 0 { // nothing to write
-		a.buf = a.buf[:mark]
-		return nil
-	}
-	a.buf = append(a.buf, " WHERE "...)
-	if len(t.Key) == 0 {
-		if a.buf, err = a.appendMatch(t, before); err != nil {
-			return err
-		}
-		a.buf = append(a.buf, " LIMIT 1;"...)
-		return nil
-	}
-	if a.buf, err = a.appendKey(t, before); err != nil {
+	if err := a.closeStatement(); err != nil {
 		return err
 	}
-	a.buf = append(a.buf, ';')
-	return nil
-}
-
-// appendKey writes `k1`=v1 AND `k2`=v2 for the row's key.
-func (a *applier) appendKey(t *catalog.Table, row []any) ([]byte, error) {
-	b := a.buf
-	var err error
-	for i, c := range t.Key {
-		if i > 0 {
-			b = append(b, " AND "...)
-		}
-		b = append(b, catalog.QuoteIdent(t.Columns[c].Name)...)
-		b = append(b, '=')
-		if b, err = catalog.AppendLiteral(b, &t.Columns[c], row[c]); err != nil {
-			return b, err
+	e := a.expect(t, "UPDATE", true, []keyedRow{{before, a.trxStart}})
+	writable := a.sqlFor(t).writable
+	big := a.big(t, writable, after) || len(t.Key) == 0 && a.big(t, writable, before)
+	var changed []int
+	for _, c := range writable {
+		if t.Columns[c].OnUpdate || !sameValue(before[c], after[c]) {
+			changed = append(changed, c)
 		}
 	}
-	return b, nil
-}
-
-// appendMatch writes a NULL-safe match on every stored column, for tables
-// without a key.
-func (a *applier) appendMatch(t *catalog.Table, row []any) ([]byte, error) {
-	b := a.buf
-	var err error
-	for i, c := range a.sqlFor(t).writable {
-		if i > 0 {
-			b = append(b, " AND "...)
-		}
-		b = append(b, catalog.QuoteIdent(t.Columns[c].Name)...)
-		b = append(b, "<=>"...)
-		if b, err = catalog.AppendLiteral(b, &t.Columns[c], row[c]); err != nil {
-			return b, err
-		}
+	if len(changed) == 0 { // nothing to write: the row must still be there
+		return a.guardCount(e, 1, big)
 	}
-	return b, nil
+	return a.rowStatement(e, big, func(b []byte) ([]byte, []any, error) {
+		b = append(b, a.sqlFor(t).update...)
+		var args []any
+		var err error
+		for i, c := range changed {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, catalog.QuoteIdent(t.Columns[c].Name)...)
+			b = append(b, '=')
+			if b, args, err = appendValue(b, args, big, &t.Columns[c], after[c]); err != nil {
+				return b, args, err
+			}
+		}
+		b = append(b, " WHERE "...)
+		if b, args, err = a.appendRowMatch(b, args, big, t, before); err != nil {
+			return b, args, err
+		}
+		if len(t.Key) == 0 {
+			b = append(b, " LIMIT 1"...)
+		}
+		return append(b, ';'), args, nil
+	})
 }
 
-// closeStatement terminates the multi-row statement being built, if any.
-func (a *applier) closeStatement() {
-	switch a.stmt.kind {
-	case 'i', 'r', 'D':
-		a.buf = append(a.buf, ';')
+// closeStatement writes the multi-row statement being built, if any,
+// with its check, into buf.
+func (a *applier) closeStatement() error {
+	st := a.stmt
+	a.stmt = openStatement{body: st.body[:0]}
+	if st.kind == 0 {
+		return nil
+	}
+	t, s, log := st.table, a.sqlFor(st.table), a.logDivergence()
+	mark := -1 // where the statement proper begins, after its check
+	switch st.kind {
 	case 'd':
-		a.buf = append(a.buf, ");"...)
+		e := a.expect(t, "DELETE", true, st.rows)
+		if err := a.guardCount(e, len(st.rows), false); err != nil {
+			return err
+		}
+		a.buf = append(a.buf, s.delete...)
+		var err error
+		if a.buf, _, err = a.appendKeySet(a.buf, nil, false, t, st.rows); err != nil {
+			return err
+		}
+	case 'r':
+		e := a.expect(t, "UPDATE", true, st.rows)
+		if err := a.guardCount(e, len(st.rows), false); err != nil {
+			return err
+		}
+		mark = len(a.buf)
+		a.buf = append(a.buf, s.replace...)
+		a.buf = append(a.buf, st.body...)
+	case 'i', 'n':
+		// Keys that must be free: the server's duplicate-key error checks
+		// them, unless divergences are logged.
+		e := a.expect(t, "INSERT", false, st.rows)
+		if !log {
+			mark = len(a.buf)
+			a.buf = append(a.buf, s.insert...)
+			a.buf = append(a.buf, st.body...)
+			break
+		}
+		if err := a.guardCount(e, 0, false); err != nil {
+			return err
+		}
+		mark = len(a.buf)
+		if st.kind == 'n' {
+			a.buf = append(a.buf, s.replace...)
+			a.buf = append(a.buf, st.body...)
+			break
+		}
+		a.buf = append(a.buf, s.insert...)
+		a.buf = append(a.buf, st.body...)
+		a.buf = append(a.buf, s.upsert...)
 	}
-	a.stmt = openStatement{}
+	a.buf = append(a.buf, ';')
+	if mark < 0 {
+		mark = len(a.buf)
+	}
+	return a.written(mark, st.args, st.rows[0].at)
 }
 
 // flush sends the buffered statements inside the open target transaction.
@@ -626,12 +742,14 @@ func (a *applier) flush(ctx context.Context) error {
 	if err := a.writeNet(); err != nil {
 		return err
 	}
-	a.closeStatement()
-	if len(a.buf) == 0 {
+	if err := a.closeStatement(); err != nil {
+		return err
+	}
+	if len(a.buf) == 0 && len(a.segs) == 0 {
 		return nil
 	}
 	if !a.open {
-		a.buf = append([]byte("BEGIN;"), a.buf...)
+		a.beginTarget()
 	}
 	if err := a.send(ctx, nil); err != nil {
 		return err
@@ -650,9 +768,11 @@ func (a *applier) commit(ctx context.Context) error {
 	if err := a.writeNet(); err != nil {
 		return err
 	}
-	a.closeStatement()
+	if err := a.closeStatement(); err != nil {
+		return err
+	}
 	if !a.open {
-		a.buf = append([]byte("BEGIN;"), a.buf...)
+		a.beginTarget()
 	}
 	gtid := a.gtids.String()
 	a.buf = fmt.Appendf(a.buf, "UPDATE %s.checkpoint SET binlog_file=", catalog.QuoteIdent(a.r.cfg.Replication.CheckpointSchema))
@@ -695,6 +815,15 @@ func (a *applier) commit(ctx context.Context) error {
 	return nil
 }
 
+// beginTarget starts the target transaction with the batch's first packet.
+func (a *applier) beginTarget() {
+	if len(a.segs) > 0 {
+		a.segs[0].text = append([]byte("BEGIN;"), a.segs[0].text...)
+		return
+	}
+	a.buf = append([]byte("BEGIN;"), a.buf...)
+}
+
 // rollback abandons the open target transaction; the stream restarts from
 // the checkpoint. The ROLLBACK is sent whatever the applier believes: a
 // batch that failed part way (a lock wait timeout ends only the statement)
@@ -705,7 +834,7 @@ func (a *applier) rollback() {
 	ctx, cancel := context.WithTimeout(a.watch.statements, 10*time.Second)
 	defer cancel()
 	_, _ = a.conn.ExecContext(ctx, "ROLLBACK")
-	a.buf, a.open, a.stmt, a.batch = a.buf[:0], false, openStatement{}, batchStats{}
+	a.buf, a.segs, a.open, a.stmt, a.batch, a.expects = a.buf[:0], nil, false, openStatement{}, batchStats{}, a.expects[:0]
 	a.net.reset()
 }
 
@@ -713,9 +842,11 @@ func (a *applier) rollback() {
 // builds the next batch meanwhile, so decoding and writing SQL overlap the
 // target's work; anything else that uses the connection settles it first.
 type inflight struct {
-	buf  []byte
-	done chan error
-	then func() // after it succeeded: progress of a commit
+	segs    []segment // the last one's text is buf
+	buf     []byte
+	expects []expectation
+	done    chan error
+	then    func() // after it succeeded: progress of a commit
 }
 
 // send hands the buffer to the target, after the one sent before has
@@ -724,13 +855,13 @@ func (a *applier) send(ctx context.Context, then func()) error {
 	if err := a.settle(); err != nil {
 		return err
 	}
-	f := &inflight{buf: a.buf, done: make(chan error, 1), then: then}
+	f := &inflight{segs: append(a.segs, segment{text: a.buf}), buf: a.buf, expects: a.expects, done: make(chan error, 1), then: then}
 	at := a.trxStart
 	// Not cancelled with the session: a stop lets the statements finish
 	// (within the statement timeout) and commits up to the boundary. Only
 	// the target's watchdog cancels them, when the target stops answering.
-	go func() { f.done <- a.exec(a.watch.statements, f.buf, at) }()
-	a.sent, a.buf = f, a.spare[:0]
+	go func() { f.done <- a.exec(a.watch.statements, f, at) }()
+	a.sent, a.buf, a.segs, a.expects = f, a.spare[:0], nil, nil
 	return nil
 }
 
@@ -752,22 +883,68 @@ func (a *applier) settle() error {
 }
 
 // exec runs statements of the transaction that began at position at.
-func (a *applier) exec(ctx context.Context, q []byte, at Position) error {
+func (a *applier) exec(ctx context.Context, f *inflight, at Position) error {
 	ctx, cancel := context.WithTimeout(ctx, a.r.statementTimeout())
 	defer cancel()
 	a.watch.busySince.Store(time.Now().UnixNano())
 	defer a.watch.busySince.Store(0)
-	if _, err := a.conn.ExecContext(ctx, string(q)); err != nil {
+	if err := a.execSegments(ctx, f.segs); err != nil {
 		if cause := context.Cause(ctx); errors.Is(cause, errTargetStalled) {
 			return fmt.Errorf("target: %w", cause)
 		}
 		if transient(err) {
 			return fmt.Errorf("target: %w", err)
 		}
+		if stop := a.divergence(ctx, err, f.expects); stop != nil {
+			return stop
+		}
 		return &StopError{Position: at, Reason: "the target rejected a change: " + err.Error(),
 			Fix: "the target's data or schema differs from the source's; run switcharoo verify, repair the target, then restart replicate"}
 	}
 	return nil
+}
+
+// execSegments sends a batch's packets in order.
+func (a *applier) execSegments(ctx context.Context, segs []segment) error {
+	for _, s := range segs {
+		var err error
+		switch {
+		case s.query != "":
+			err = withBinaryClient(ctx, a.conn, func() error {
+				_, err := a.conn.ExecContext(ctx, s.query, s.args...)
+				return err
+			})
+		case len(s.text) > 0:
+			_, err = a.conn.ExecContext(ctx, string(s.text))
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// withBinaryClient runs f, whose statements have parameters of raw bytes,
+// under character_set_client=binary: the server then takes them as they
+// are (in the client's character set, bytes invalid in it would become
+// '?'), and the parameters' SQL says what character set they are in.
+func withBinaryClient(ctx context.Context, conn *sql.Conn, f func() error) error {
+	if _, err := conn.ExecContext(ctx, "SET @switcharoo_client = @@character_set_client, character_set_client = binary"); err != nil {
+		return err
+	}
+	err := f()
+	if _, rerr := conn.ExecContext(ctx, "SET character_set_client = @switcharoo_client"); err == nil {
+		err = rerr
+	}
+	return err
+}
+
+// tooLarge stops at a row the target cannot take in a packet.
+func (r *Replicator) tooLarge(what string, size, packet int, at Position) error {
+	var source int64
+	_ = r.source.db.QueryRow("SELECT @@global.max_allowed_packet").Scan(&source)
+	return &StopError{Position: at, Reason: fmt.Sprintf("%s takes %d bytes, more than the target's max_allowed_packet (%d bytes; the source's is %d)", what, size, packet, source),
+		Fix: "raise max_allowed_packet on the target (Aurora: in the DB cluster parameter group, up to 1 GB) to more than the largest row, then restart replicate"}
 }
 
 // sameValue reports whether two decoded column values are equal.
@@ -791,6 +968,7 @@ type tableSQL struct {
 	writable []int
 	insert   string // INSERT INTO `db`.`t` (`a`,`b`) VALUES
 	replace  string // REPLACE INTO `db`.`t` (`a`,`b`) VALUES
+	upsert   string //  ON DUPLICATE KEY UPDATE `a`=VALUES(`a`),`b`=VALUES(`b`)
 	update   string // UPDATE `db`.`t` SET
 	delete   string // DELETE FROM `db`.`t` WHERE
 	net      bool   // netEligible, once netKnown
@@ -809,6 +987,11 @@ func (a *applier) sqlFor(t *catalog.Table) *tableSQL {
 	}
 	s.insert = "INSERT INTO " + target + " (" + strings.Join(cols, ",") + ") VALUES "
 	s.replace = "REPLACE" + strings.TrimPrefix(s.insert, "INSERT")
+	set := make([]string, len(cols))
+	for i, c := range cols {
+		set[i] = c + "=VALUES(" + c + ")"
+	}
+	s.upsert = " ON DUPLICATE KEY UPDATE " + strings.Join(set, ",")
 	s.update = "UPDATE " + target + " SET "
 	s.delete = "DELETE FROM " + target + " WHERE "
 	a.sql[t.Name] = s

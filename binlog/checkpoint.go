@@ -21,6 +21,8 @@ import (
 //	snapshot    the consistent snapshots the copy was taken under.
 //	chunk       the copy's primary-key ranges, and the snapshot each was
 //	            copied under.
+//	divergence  row changes that found the target in the wrong state,
+//	            with replication.on_divergence: log (divergence.go).
 func stateTables(schema string) []string {
 	q := catalog.QuoteIdent(schema)
 	return []string{
@@ -75,6 +77,7 @@ func stateTables(schema string) []string {
 			row_count BIGINT UNSIGNED NOT NULL DEFAULT 0,
 			PRIMARY KEY (db, tbl, seq)
 		) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
+		divergenceTable(q),
 	}
 }
 

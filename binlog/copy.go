@@ -398,6 +398,11 @@ func (r *Replicator) copyChunk(ctx context.Context, src, dst *sql.Conn, snapshot
 	}
 	defer rows.Close()
 
+	var maxPacket int
+	if err := dst.QueryRowContext(ctx, "SELECT @@max_allowed_packet").Scan(&maxPacket); err != nil {
+		return fmt.Errorf("target: %w", err)
+	}
+	limits := limitsFor(maxPacket)
 	insert := "INSERT INTO " + catalog.QuoteName(r.filter.Target(t.Name)) + " (" + strings.Join(cols, ",") + ") VALUES "
 	buf := []byte("BEGIN;")
 	var n, inStatement, copied int64 // n: not yet counted in progress
@@ -406,9 +411,43 @@ func (r *Replicator) copyChunk(ctx context.Context, src, dst *sql.Conn, snapshot
 	for i := range vals {
 		ptrs[i] = &vals[i]
 	}
+	send := func(q string, args ...any) error {
+		run := func() error {
+			_, err := dst.ExecContext(ctx, q, args...)
+			return err
+		}
+		var err error
+		if args == nil {
+			err = run()
+		} else {
+			err = withBinaryClient(ctx, dst, run)
+		}
+		if err != nil {
+			return fmt.Errorf("target: copy into %s: %w", t.Name, err)
+		}
+		buf, inStatement = buf[:0], 0
+		r.progress.copied(n)
+		n = 0
+		return nil
+	}
 	for rows.Next() {
 		if err := rows.Scan(ptrs...); err != nil {
 			return fmt.Errorf("source: read %s: %w", t.Name, err)
+		}
+		size := 0
+		for i, w := range writable {
+			if vals[i], err = t.Columns[w].FromSelect(vals[i]); err != nil {
+				return fmt.Errorf("copy %s: %w", t.Name, err)
+			}
+			size += catalog.TextSize(vals[i])
+		}
+		// A big row is inserted on its own, its values as parameters:
+		// what is pending goes first.
+		big := size > limits.bigRow
+		if big && len(buf) > 0 {
+			if err := send(string(buf)); err != nil {
+				return err
+			}
 		}
 		if inStatement == 0 {
 			buf = append(buf, insert...)
@@ -416,15 +455,12 @@ func (r *Replicator) copyChunk(ctx context.Context, src, dst *sql.Conn, snapshot
 			buf = append(buf, ',')
 		}
 		buf = append(buf, '(')
+		var args []any
 		for i, w := range writable {
 			if i > 0 {
 				buf = append(buf, ',')
 			}
-			v, err := t.Columns[w].FromSelect(vals[i])
-			if err != nil {
-				return fmt.Errorf("copy %s: %w", t.Name, err)
-			}
-			if buf, err = catalog.AppendLiteral(buf, &t.Columns[w], v); err != nil {
+			if buf, args, err = appendValue(buf, args, big, &t.Columns[w], vals[i]); err != nil {
 				return fmt.Errorf("copy %s: %w", t.Name, err)
 			}
 		}
@@ -432,13 +468,19 @@ func (r *Replicator) copyChunk(ctx context.Context, src, dst *sql.Conn, snapshot
 		n++
 		copied++
 		inStatement++
-		if inStatement >= statementRows || len(buf) >= statementBytes {
-			if _, err := dst.ExecContext(ctx, string(buf)); err != nil {
-				return fmt.Errorf("target: copy into %s: %w", t.Name, err)
+		if big {
+			if size := len(buf) + size/2; size > limits.packet-1024 {
+				return r.tooLarge("a row of "+t.Name.String(), size, limits.packet, Position{})
 			}
-			buf, inStatement = buf[:0], 0
-			r.progress.copied(n)
-			n = 0
+			if err := send(string(buf), args...); err != nil {
+				return err
+			}
+			continue
+		}
+		if inStatement >= statementRows || len(buf) >= limits.statement {
+			if err := send(string(buf)); err != nil {
+				return err
+			}
 		}
 	}
 	if err := rows.Err(); err != nil {

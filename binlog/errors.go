@@ -45,7 +45,10 @@ type StopError struct {
 }
 
 func (e *StopError) Error() string {
-	msg := "replication stopped at " + e.Position.String() + ": " + e.Reason
+	msg := "replication stopped: " + e.Reason
+	if !e.Position.IsZero() {
+		msg = "replication stopped at " + e.Position.String() + ": " + e.Reason
+	}
 	if e.Fix != "" {
 		msg += "; " + e.Fix
 	}

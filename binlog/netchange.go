@@ -53,10 +53,14 @@ type netTable struct {
 }
 
 // netRow is a row's end state: its last image, or deleted (row then holds
-// the image it was deleted with, for its key).
+// the image it was deleted with, for its key); and what the target must
+// hold before the batch, as the first change of the key in it says:
+// whether the row existed, and where that change is in the binlog.
 type netRow struct {
 	row     []any
 	deleted bool
+	existed bool
+	at      Position
 }
 
 func (n *netChanges) put(t *catalog.Table, key string, r netRow) {
@@ -69,7 +73,9 @@ func (n *netChanges) put(t *catalog.Table, key string, r netRow) {
 		n.by[t] = nt
 		n.tables = append(n.tables, nt)
 	}
-	if _, seen := nt.rows[key]; !seen {
+	if first, seen := nt.rows[key]; seen {
+		r.existed, r.at = first.existed, first.at
+	} else {
 		nt.keys = append(nt.keys, key)
 		n.size++
 	}
@@ -94,12 +100,14 @@ func netKey(t *catalog.Table, row []any) (string, error) {
 }
 
 // netPut records a change of an eligible table's row: its end state is
-// now r.
-func (a *applier) netPut(t *catalog.Table, r netRow) error {
+// now r; existed says whether the change found the row (an update or a
+// delete) or created it.
+func (a *applier) netPut(t *catalog.Table, r netRow, existed bool) error {
 	key, err := netKey(t, r.row)
 	if err != nil {
 		return err
 	}
+	r.existed, r.at = existed, a.trxStart
 	a.net.put(t, key, r)
 	return nil
 }
@@ -109,35 +117,51 @@ func (a *applier) netPut(t *catalog.Table, r netRow) error {
 func (a *applier) netUpdate(t *catalog.Table, before, after []any) error {
 	for _, c := range t.Key {
 		if !sameValue(before[c], after[c]) {
-			if err := a.netPut(t, netRow{row: before, deleted: true}); err != nil {
+			// The row moves to a key that must be free.
+			if err := a.netPut(t, netRow{row: before, deleted: true}, true); err != nil {
 				return err
 			}
-			break
+			return a.netPut(t, netRow{row: after}, false)
 		}
 	}
-	return a.netPut(t, netRow{row: after})
+	return a.netPut(t, netRow{row: after}, true)
 }
 
-// writeNet appends the pending end states to the statement buffer: per
-// table, the deleted rows, then the present ones.
+// writeNet appends the pending end states to the statement buffer, each
+// with what it expects of the target: per table, the deleted rows that
+// existed (a DELETE of rows that must be there), the rows that existed (a
+// REPLACE of rows that must be there), and the new ones (an INSERT of
+// keys that must be free). A key created and deleted within the batch is
+// not written, nor checked: under a case-insensitive key it may be the
+// same row as another key of the batch.
 func (a *applier) writeNet() error {
 	for _, nt := range a.net.tables {
 		for _, key := range nt.keys {
-			if r := nt.rows[key]; r.deleted {
-				if err := a.appendDelete(nt.t, r.row); err != nil {
+			if r := nt.rows[key]; r.deleted && r.existed {
+				if err := a.appendDelete(nt.t, keyedRow{r.row, r.at}); err != nil {
 					return err
 				}
 			}
 		}
-		a.closeStatement()
-		for _, key := range nt.keys {
-			if r := nt.rows[key]; !r.deleted {
-				if err := a.appendRow(nt.t, r.row, 'r'); err != nil {
-					return err
+		if err := a.closeStatement(); err != nil {
+			return err
+		}
+		for _, existed := range []bool{true, false} {
+			kind := byte('n')
+			if existed {
+				kind = 'r'
+			}
+			for _, key := range nt.keys {
+				if r := nt.rows[key]; !r.deleted && r.existed == existed {
+					if err := a.appendRow(nt.t, keyedRow{r.row, r.at}, kind); err != nil {
+						return err
+					}
 				}
 			}
+			if err := a.closeStatement(); err != nil {
+				return err
+			}
 		}
-		a.closeStatement()
 	}
 	a.net.reset()
 	return nil

@@ -65,7 +65,7 @@ func New(cfg *config.Config, log zerolog.Logger) (*Replicator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("source: %w", err)
 	}
-	dst, err := mysqlconn.Open(cfg.Target, "", mysqlconn.DataSession())
+	dst, err := mysqlconn.Open(cfg.Target, "", mysqlconn.DataSession(), mysqlconn.FoundRows)
 	if err != nil {
 		src.Close()
 		return nil, fmt.Errorf("target: %w", err)
@@ -245,7 +245,9 @@ func (r *Replicator) streamSession(ctx context.Context, watch *targetWatch, unti
 	// source (the binlog holds no row a cascade changed), unless a rows
 	// event says its source session had them off. Said explicitly,
 	// whatever session state a pooled connection carries.
-	if _, err := conn.ExecContext(ctx, "SET SESSION foreign_key_checks = 1, unique_checks = 1"); err != nil {
+	// No check of an earlier session on this connection is taken for one
+	// of this session's (divergence.go).
+	if _, err := conn.ExecContext(ctx, "SET SESSION foreign_key_checks = 1, unique_checks = 1, @switcharoo_check = NULL"); err != nil {
 		return fmt.Errorf("target: %w", err)
 	}
 	cp, err := ReadCheckpoint(ctx, r.target.db, r.cfg.Replication.CheckpointSchema)
@@ -273,9 +275,11 @@ func (r *Replicator) streamSession(ctx context.Context, watch *targetWatch, unti
 	}
 	a.watch = watch
 	var connID int64
-	if err := conn.QueryRowContext(ctx, "SELECT CONNECTION_ID()").Scan(&connID); err != nil {
+	var maxPacket int
+	if err := conn.QueryRowContext(ctx, "SELECT CONNECTION_ID(), @@max_allowed_packet").Scan(&connID, &maxPacket); err != nil {
 		return fmt.Errorf("target: %w", err)
 	}
+	a.limits = limitsFor(maxPacket)
 	watch.connID.Store(connID)
 	s, err := r.openStream(ctx, cp.Position)
 	if err != nil {

@@ -99,17 +99,22 @@ func (r *rig) assertSameQuery(q string) []string {
 	return got
 }
 
+// sourcePosition is the source's current binlog position.
+func (r *rig) sourcePosition() binlog.Position {
+	r.t.Helper()
+	var p binlog.Position
+	var doDB, ignoreDB sql.NullString
+	if err := r.srcDB.QueryRow("SHOW MASTER STATUS").Scan(&p.File, &p.Pos, &doDB, &ignoreDB); err != nil {
+		r.t.Fatal(err)
+	}
+	return p
+}
+
 // waitCaughtUp waits until the target's checkpoint reaches the source's
 // current position.
 func (r *rig) waitCaughtUp(run *running) {
 	r.t.Helper()
-	var want binlog.Position
-	var a, b, c, d sql.NullString
-	if err := r.srcDB.QueryRow("SHOW MASTER STATUS").Scan(&want.File, &want.Pos, &a, &b); err != nil {
-		_ = c
-		_ = d
-		r.t.Fatal(err)
-	}
+	want := r.sourcePosition()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		cp, err := binlog.ReadCheckpoint(context.Background(), r.dstDB, r.cfg.Replication.CheckpointSchema)

@@ -119,9 +119,12 @@ type Status struct {
 	Checkpoint    Checkpointed `json:"checkpoint"`
 	RowsPerSecond float64      `json:"rows_per_second"`
 	Copy          CopyStatus   `json:"copy"`
-	Host          string       `json:"host,omitempty"`
-	PID           int          `json:"pid,omitempty"`
-	UpdatedAt     time.Time    `json:"updated_at"`
+	// Divergences are the row changes that found the target in the wrong
+	// state, recorded with replication.on_divergence: log.
+	Divergences int64     `json:"divergences"`
+	Host        string    `json:"host,omitempty"`
+	PID         int       `json:"pid,omitempty"`
+	UpdatedAt   time.Time `json:"updated_at"`
 }
 
 // Checkpointed is the committed position as status reports it.
@@ -242,6 +245,9 @@ func ReadStatus(ctx context.Context, target *sql.DB, schema string) (*Status, er
 	}
 	if s.State == StateStopped {
 		s.RowsPerSecond = 0
+	}
+	if s.Divergences, err = ReadDivergences(ctx, target, schema); err != nil {
+		return nil, err
 	}
 	cp, err := ReadCheckpoint(ctx, target, schema)
 	switch {

@@ -156,3 +156,65 @@ func TestTriggersOnTheTarget(t *testing.T) {
 	r.stopClean(run)
 	r.assertSame("app")
 }
+
+// Rows larger than half the target's max_allowed_packet (as hex literals
+// they would not fit in a packet) are copied and streamed, their values
+// sent as parameters in their raw bytes; a row larger than the packet
+// stops replication with a message naming max_allowed_packet on both
+// servers.
+func TestLargeValues(t *testing.T) {
+	r := newRig(t)
+	r.cfg.Replication.AllowNoKey = []string{"app.nokey"}
+	const packet = 1 << 20
+	sandboxtest.Exec(t, r.dstDB, fmt.Sprintf("SET GLOBAL max_allowed_packet = %d", packet))
+	r.source("CREATE DATABASE app",
+		"CREATE TABLE app.net (id INT PRIMARY KEY, b LONGBLOB, l LONGTEXT CHARACTER SET latin1, u MEDIUMTEXT CHARACTER SET utf8mb4)",
+		"CREATE TABLE app.stmt (id INT PRIMARY KEY, k INT, b LONGBLOB, l LONGTEXT CHARACTER SET latin1, UNIQUE KEY (k))",
+		"CREATE TABLE app.nokey (b LONGBLOB, n INT)",
+	)
+	// 400 KB of binary, 300 KB of latin1 with high bytes, 100 KB of 2-byte
+	// UTF-8: 800 KB raw, 1.6 MB as literals.
+	row := func(id int) string {
+		return fmt.Sprintf("(%d, REPEAT(x'00ff10', 136533), REPEAT(x'e9e0', 150000), REPEAT('é', 50000))", id)
+	}
+	r.source("INSERT INTO app.net VALUES "+row(1), "INSERT INTO app.net VALUES "+row(2),
+		"INSERT INTO app.stmt SELECT id, id, b, l FROM app.net",
+		"INSERT INTO app.nokey SELECT b, id FROM app.net")
+	run := r.run(binlog.RunOptions{})
+	r.waitCaughtUp(run)
+	r.source("INSERT INTO app.net VALUES "+row(3), "INSERT INTO app.net VALUES (4, x'00', 'small', 'small')",
+		"UPDATE app.net SET b = REPEAT(x'ab', 500000) WHERE id = 1",
+		"DELETE FROM app.net WHERE id = 2",
+		"INSERT INTO app.stmt SELECT id, id, b, l FROM app.net WHERE id = 3",
+		"UPDATE app.stmt SET l = REPEAT(x'ff', 450000) WHERE id = 1",
+		"DELETE FROM app.stmt WHERE id = 2",
+		"UPDATE app.nokey SET n = n + 10 WHERE n = 1",
+		"DELETE FROM app.nokey WHERE n = 2",
+	)
+	r.waitCaughtUp(run)
+	for _, table := range []string{"net", "stmt", "nokey"} {
+		r.assertSameQuery("SELECT MD5(CONCAT_WS('|', " + map[string]string{"net": "id, HEX(b), HEX(l), HEX(u)", "stmt": "id, k, HEX(b), HEX(l)", "nokey": "n, HEX(b)"}[table] + ")) FROM app." + table + " ORDER BY 1")
+	}
+
+	r.source("INSERT INTO app.net VALUES (10, REPEAT(x'01', 1100000), '', '')")
+	<-run.done
+	if err := run.err; exitCodeOf(err) != 4 || !strings.Contains(fmt.Sprint(err), "max_allowed_packet (1048576 bytes; the source's is 16777216)") {
+		t.Fatalf("want a stop (exit 4) naming both servers' max_allowed_packet, got %v (exit %d)", err, exitCodeOf(err))
+	}
+}
+
+// A row the target cannot take in a packet stops the copy too, before
+// anything of its range is committed.
+func TestLargeRowStopsCopy(t *testing.T) {
+	r := newRig(t)
+	sandboxtest.Exec(t, r.dstDB, "SET GLOBAL max_allowed_packet = 1048576")
+	r.source("CREATE DATABASE app", "CREATE TABLE app.t (id INT PRIMARY KEY, b LONGBLOB)",
+		"INSERT INTO app.t VALUES (1, 'small'), (2, REPEAT(x'01', 1100000))")
+	err := runOnce(t, r.cfg, binlog.RunOptions{})
+	if exitCodeOf(err) != 4 || !strings.Contains(fmt.Sprint(err), "a row of app.t takes") || !strings.Contains(fmt.Sprint(err), "max_allowed_packet (1048576 bytes; the source's is 16777216)") {
+		t.Fatalf("want a stop (exit 4) naming both servers' max_allowed_packet, got %v (exit %d)", err, exitCodeOf(err))
+	}
+	if n := targetCount(t, r, "SELECT COUNT(*) FROM app.t"); n != 0 {
+		t.Errorf("the target holds %d rows of the range that stopped", n)
+	}
+}

@@ -63,7 +63,7 @@ func readReplication(ctx context.Context, db *sql.DB, schema string) (cockpit.Re
 	if err != nil {
 		return cockpit.Replication{}, false
 	}
-	r := cockpit.Replication{State: st.State, LagMillis: st.LagMillis, RowsPerSecond: st.RowsPerSecond,
+	r := cockpit.Replication{State: st.State, LagMillis: st.LagMillis, RowsPerSecond: st.RowsPerSecond, Divergences: st.Divergences,
 		Position: st.Checkpoint.File + ":" + strconv.FormatUint(uint64(st.Checkpoint.Pos), 10)}
 	if st.State == binlog.StateCopying {
 		r.Copy = &cockpit.Progress{Done: st.Copy.RowsDone, Total: st.Copy.RowsTotal}

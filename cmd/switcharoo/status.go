@@ -50,8 +50,8 @@ run of the night from the journal in state_dir.`,
 					Runbook *cutover.RunStatus `json:"runbook"`
 				}{s, run})
 			}
-			_, err = fmt.Fprintf(c.stdout, "state       %s\nlag         %d ms\ncheckpoint  %s:%d\ngtid        %s\nrate        %.0f rows/s\ncopy        %d of about %d rows\nrunbook     %s\n",
-				s.State, s.LagMillis, s.Checkpoint.File, s.Checkpoint.Pos, s.Checkpoint.GTID, s.RowsPerSecond, s.Copy.RowsDone, s.Copy.RowsTotal, describeRun(run))
+			_, err = fmt.Fprintf(c.stdout, "state       %s\nlag         %d ms\ncheckpoint  %s:%d\ngtid        %s\nrate        %.0f rows/s\ncopy        %d of about %d rows\ndivergences %d\nrunbook     %s\n",
+				s.State, s.LagMillis, s.Checkpoint.File, s.Checkpoint.Pos, s.Checkpoint.GTID, s.RowsPerSecond, s.Copy.RowsDone, s.Copy.RowsTotal, s.Divergences, describeRun(run))
 			return err
 		},
 	}

@@ -147,3 +147,43 @@ func isTemporal[T string | []byte](v T) bool {
 func AppendString(b []byte, s string) []byte {
 	return appendHex(append(b, "_utf8mb4 "...), s)
 }
+
+// Parameter returns the SQL for a value of column c sent as a parameter of
+// a prepared statement in its raw bytes (Param), for values too large to
+// double as hex text in a packet; false for kinds always written as
+// literals (numbers, temporal values, ENUM and SET). Character data is
+// taken as bytes in the column's character set, as a literal is, whatever
+// the connection's.
+func Parameter(c *Column) (string, bool) {
+	switch c.Kind() {
+	case KindText:
+		return "CONVERT(CAST(? AS BINARY) USING " + introducer(c.Charset) + ")", true
+	case KindJSON:
+		return "CONVERT(CAST(? AS BINARY) USING utf8mb4)", true
+	case KindBinary, KindGeometry:
+		return "?", true
+	}
+	return "", false
+}
+
+// Param is the argument for a value written as Parameter: its bytes.
+func Param(v any) (any, bool) {
+	switch v := v.(type) {
+	case string:
+		return []byte(v), true
+	case []byte:
+		return v, true
+	}
+	return nil, false
+}
+
+// TextSize estimates the length of v as a literal.
+func TextSize(v any) int {
+	switch v := v.(type) {
+	case string:
+		return 2*len(v) + 16
+	case []byte:
+		return 2*len(v) + 16
+	}
+	return 24
+}

@@ -55,7 +55,9 @@ type Replication struct {
 	RowsPerSecond float64 `json:"rows_per_second"`
 	Transactions  uint64  `json:"transactions"`
 	RowChanges    uint64  `json:"row_changes"`
-	Position      string  `json:"position"`
+	// Divergences are the row changes recorded with on_divergence: log.
+	Divergences int64  `json:"divergences"`
+	Position    string `json:"position"`
 	// BinlogBytesRead is known to replicate itself only (its own --http).
 	BinlogBytesRead int64     `json:"binlog_bytes_read,omitempty"`
 	Copy            *Progress `json:"copy,omitempty"` // while copying

@@ -26,7 +26,7 @@ func night(t *testing.T) *Board {
 	for i := range 60 { // ten minutes of lag history, a bump in the middle
 		b.state.Lag = append(b.state.Lag, LagPoint{At: time.Now().Add(time.Duration(i-60) * 10 * time.Second), LagMillis: int64(200 + 1800*max(0, 10-abs(i-30))/10)})
 	}
-	b.Replicated(Replication{State: "streaming", LagMillis: 1500, RowsPerSecond: 8123, Transactions: 42, RowChanges: 4200, Position: "binlog.000007:1234", BinlogBytesRead: 3 << 20})
+	b.Replicated(Replication{State: "streaming", LagMillis: 1500, RowsPerSecond: 8123, Transactions: 42, RowChanges: 4200, Divergences: 2, Position: "binlog.000007:1234", BinlogBytesRead: 3 << 20})
 	b.Verified(250_000, 400_000)
 	at := time.Now().Add(-2 * time.Second)
 	for i := range 20 {
@@ -101,6 +101,7 @@ func TestStateAndMetrics(t *testing.T) {
 		`switcharoo_replication_lag_seconds{command="run"} 1.5`,
 		`switcharoo_replication_rows_per_second{command="run"} 8123`,
 		`switcharoo_replication_transactions_applied{command="run"} 42`,
+		`switcharoo_replication_divergences{command="run"} 2`,
 		`switcharoo_replication_state{command="run",state="streaming"} 1`,
 		`switcharoo_verify_rows_done{command="run"} 250000`,
 		`switcharoo_verify_rows_total{command="run"} 400000`,

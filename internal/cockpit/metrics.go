@@ -16,6 +16,7 @@ type metrics struct {
 	rowsPerSec   prometheus.Gauge
 	transactions prometheus.Gauge
 	rowChanges   prometheus.Gauge
+	divergences  prometheus.Gauge
 	replState    *prometheus.GaugeVec
 	copyDone     prometheus.Gauge
 	copyTotal    prometheus.Gauge
@@ -48,6 +49,7 @@ func newMetrics(command string) metrics {
 		rowsPerSec:   gauge("replication_rows_per_second", "Row changes applied per second, recently."),
 		transactions: gauge("replication_transactions_applied", "Source transactions applied to the target since the copy (from the checkpoint)."),
 		rowChanges:   gauge("replication_row_changes_applied", "Row changes applied to the target since the copy (from the checkpoint)."),
+		divergences:  gauge("replication_divergences", "Row changes that found the target in the wrong state, recorded with replication.on_divergence: log."),
 		replState:    gaugeVec("replication_state", "1 for replication's current state.", "state"),
 		copyDone:     gauge("copy_rows_done", "Rows copied by the initial copy."),
 		copyTotal:    gauge("copy_rows_total", "Rows the initial copy estimates it will copy."),
@@ -90,6 +92,7 @@ func (m *metrics) replicated(r Replication) { // under the board's lock
 	m.rowsPerSec.Set(r.RowsPerSecond)
 	m.transactions.Set(float64(r.Transactions))
 	m.rowChanges.Set(float64(r.RowChanges))
+	m.divergences.Set(float64(r.Divergences))
 	m.replState.Reset()
 	m.replState.WithLabelValues(r.State).Set(1)
 	if r.BinlogBytesRead > m.bytesSeen {

@@ -72,6 +72,16 @@ const (
 // DDLPolicies lists the accepted replication.ddl values.
 var DDLPolicies = []string{DDLApply, DDLStop, DDLIgnore}
 
+// Divergence policies: what the applier does with a row change that finds
+// the target in a state the source's did not have.
+const (
+	DivergenceStop = "stop"
+	DivergenceLog  = "log"
+)
+
+// DivergencePolicies lists the accepted replication.on_divergence values.
+var DivergencePolicies = []string{DivergenceStop, DivergenceLog}
+
 // Replication configures the binlog replication engine.
 type Replication struct {
 	// ServerID identifies the replicator to the source; it must be unused.
@@ -97,6 +107,10 @@ type Replication struct {
 	CheckpointSchema string `yaml:"checkpoint_schema"`
 	// DDL is the policy for schema changes: apply, stop or ignore.
 	DDL string `yaml:"ddl"`
+	// OnDivergence is what a row change that finds the target in the wrong
+	// state does: stop replication (as a native replica's 1032/1062), or
+	// log it in the checkpoint schema and go on.
+	OnDivergence string `yaml:"on_divergence"`
 	// ApplyBatchRows and ApplyBatchDelay bound how many source transactions
 	// share one target transaction: at most this many row changes, held at
 	// most this long.
@@ -356,6 +370,7 @@ func Defaults() Config {
 			CopyChunkRows:    10000,
 			CheckpointSchema: "_switcharoo",
 			DDL:              DDLApply,
+			OnDivergence:     DivergenceStop,
 			ApplyBatchRows:   5000,
 			ApplyBatchDelay:  20 * time.Millisecond,
 			Heartbeat:        time.Second,

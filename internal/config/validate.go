@@ -124,6 +124,9 @@ func validateReplication(r *report, rep *Replication) {
 	if !slices.Contains(DDLPolicies, rep.DDL) {
 		r.add(key+".ddl", "must be one of %s, got %q", strings.Join(DDLPolicies, ", "), rep.DDL)
 	}
+	if !slices.Contains(DivergencePolicies, rep.OnDivergence) {
+		r.add(key+".on_divergence", "must be one of %s, got %q", strings.Join(DivergencePolicies, ", "), rep.OnDivergence)
+	}
 	if rep.ApplyBatchDelay > 10*time.Second {
 		r.add(key+".apply_batch_delay", "must be at most 10s (it adds to the lag), got %s", rep.ApplyBatchDelay)
 	}

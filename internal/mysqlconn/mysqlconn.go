@@ -36,15 +36,26 @@ func DataSession() map[string]string {
 	}
 }
 
+// Option adjusts the driver configuration of a pool.
+type Option func(*mysql.Config)
+
+// FoundRows makes an UPDATE report the rows it matched rather than those
+// it changed (CLIENT_FOUND_ROWS), in its result and in ROW_COUNT(): the
+// applier checks that every row it updates exists.
+func FoundRows(c *mysql.Config) { c.ClientFoundRows = true }
+
 // Open returns a pool for the endpoint, reaching database ("" for none),
 // with the session variables in params set on every connection. It does
 // not connect; call Ping or use it.
-func Open(e config.Endpoint, database string, params map[string]string) (*sql.DB, error) {
+func Open(e config.Endpoint, database string, params map[string]string, opts ...Option) (*sql.DB, error) {
 	cfg, err := DriverConfig(e, database)
 	if err != nil {
 		return nil, err
 	}
 	cfg.Params = params
+	for _, o := range opts {
+		o(cfg)
+	}
 	connector, err := mysql.NewConnector(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", Addr(e), err)
@@ -65,6 +76,9 @@ func DriverConfig(e config.Endpoint, database string) (*mysql.Config, error) {
 	cfg.Timeout = e.ConnectTimeout
 	cfg.ReadTimeout = 0 // long statements (copy chunks, checksums) are bounded by contexts
 	cfg.MultiStatements = true
+	// The server's max_allowed_packet, read at connect, bounds what is
+	// sent, not the driver's default of 64 MiB: Aurora takes up to 1 GB.
+	cfg.MaxAllowedPacket = 0
 	cfg.AllowNativePasswords = true
 	cfg.AllowCleartextPasswords = e.TLS.Mode != config.TLSDisabled && e.TLS.Mode != config.TLSPreferred
 	cfg.Loc = time.UTC

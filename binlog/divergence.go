@@ -1,0 +1,335 @@
+package binlog
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/switcharoo/switcharoo/internal/catalog"
+	"github.com/switcharoo/switcharoo/internal/config"
+)
+
+// Divergence. A native replica stops when a row change finds the target in
+// a state the source did not have: an UPDATE or DELETE whose row is missing
+// (error 1032), an INSERT whose key is taken (1062). The applier does the
+// same, without giving up its multi-row statements: each statement of a
+// batch carries an expectation — these rows exist, or these keys are free
+// — checked by the server inside the batch's transaction, in the same
+// round trip:
+//
+//   - before a multi-row DELETE or REPLACE, the rows it expects to find are
+//     counted by key (a primary-key lookup each, no write);
+//   - after an UPDATE of one row, ROW_COUNT() must be 1 (the pool's
+//     CLIENT_FOUND_ROWS makes it count the row matched, changed or not);
+//   - an INSERT of keys that must be free is a plain INSERT: the server's
+//     own duplicate-key error is the check.
+//
+// A failed count inserts the check's number twice into the checkpoint
+// schema's divergence table, whose unique key rejects the second copy: the
+// batch stops at that statement with an error naming the check. Before
+// each checked statement, SET @switcharoo_check names it too, so an error
+// of the statement itself (a duplicate key) is attributed as well. The
+// target's transaction is then still open, just before the statement: the
+// applier looks up each of its rows to name the first one out of place,
+// with the binlog position of its change, and stops.
+//
+// With replication.on_divergence: log, a failed count instead inserts a
+// row describing it into the divergence table (committed with the batch,
+// counted by status and the metrics), inserts become REPLACE (or, where a
+// second unique key or a foreign key makes REPLACE unsafe, INSERT ... ON
+// DUPLICATE KEY UPDATE), and the batch goes on: like a native replica's
+// slave_exec_mode=IDEMPOTENT, with a record of what it met.
+//
+// What is checked is the key: a row found by its key is not compared column
+// by column with the change's before-image (neither does a native replica
+// find rows by primary key any other way); `switcharoo verify` compares
+// every column.
+
+// divergenceTable holds the divergences found (log) and takes the stop
+// mode's failed checks.
+func divergenceTable(q string) string {
+	return `CREATE TABLE IF NOT EXISTS ` + q + `.divergence (
+			id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+			check_no BIGINT NULL,
+			binlog_file VARCHAR(255) NOT NULL DEFAULT '',
+			binlog_pos BIGINT UNSIGNED NOT NULL DEFAULT 0,
+			table_name VARCHAR(200) NOT NULL DEFAULT '',
+			problem TEXT NOT NULL,
+			detected_at DATETIME(6) NOT NULL,
+			UNIQUE KEY ` + checkKeyName + ` (check_no)
+		) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`
+}
+
+// checkKeyName is the divergence table's unique key, which a failed check
+// collides with.
+const checkKeyName = "switcharoo_divergence_check"
+
+// expectation is what the target must hold just before one statement of a
+// batch: its rows present (an UPDATE's, a DELETE's) or their keys free (an
+// INSERT's).
+type expectation struct {
+	no      int64
+	table   *catalog.Table
+	verb    string // the source's change: INSERT, UPDATE or DELETE
+	present bool
+	rows    []keyedRow
+}
+
+// keyedRow is a row image and the start of the source transaction that
+// changed it.
+type keyedRow struct {
+	row []any
+	at  Position
+}
+
+// expect records an expectation for the statement that follows in buf and
+// names it in the session (SET @switcharoo_check), so that an error of
+// that statement is attributed to it.
+func (a *applier) expect(t *catalog.Table, verb string, present bool, rows []keyedRow) *expectation {
+	a.checkNo++
+	a.expects = append(a.expects, expectation{no: a.checkNo, table: t, verb: verb, present: present, rows: rows})
+	a.buf = fmt.Appendf(a.buf, "SET @switcharoo_check=%d;", a.checkNo)
+	return &a.expects[len(a.expects)-1]
+}
+
+func (a *applier) logDivergence() bool {
+	return a.r.cfg.Replication.OnDivergence == config.DivergenceLog
+}
+
+// guardCount appends a check that the target holds exactly want of e's
+// rows (counted by key; with parameters for a big row without a key).
+func (a *applier) guardCount(e *expectation, want int, param bool) error {
+	cond := append(a.spareCond[:0], "(SELECT COUNT(*) FROM "...)
+	cond = append(cond, catalog.QuoteName(a.r.filter.Target(e.table.Name))...)
+	cond = append(cond, " WHERE "...)
+	cond, args, err := a.appendKeySet(cond, nil, param, e.table, e.rows)
+	if err != nil {
+		return err
+	}
+	cond = fmt.Appendf(cond, ")<>%d", want)
+	mark := len(a.buf)
+	a.appendGuard(e, cond)
+	a.spareCond = cond
+	return a.written(mark, args, e.rows[0].at)
+}
+
+// guardRowCount appends a check that the statement before matched one row.
+func (a *applier) guardRowCount(e *expectation) {
+	a.appendGuard(e, []byte("ROW_COUNT()<>1"))
+}
+
+// appendGuard appends the statement that acts on a failed check: a
+// duplicate key (stop) or a row in the divergence table (log).
+func (a *applier) appendGuard(e *expectation, cond []byte) {
+	q := catalog.QuoteIdent(a.r.cfg.Replication.CheckpointSchema)
+	if !a.logDivergence() {
+		a.buf = fmt.Appendf(a.buf, "INSERT INTO %s.divergence (check_no,problem,detected_at) SELECT %d,'',UTC_TIMESTAMP(6) FROM (SELECT 1 UNION ALL SELECT 2) d WHERE %s;", q, e.no, cond)
+		return
+	}
+	at := e.rows[0].at
+	a.buf = fmt.Appendf(a.buf, "INSERT INTO %s.divergence (binlog_file,binlog_pos,table_name,problem,detected_at) SELECT ", q)
+	a.buf = catalog.AppendString(a.buf, at.File)
+	a.buf = fmt.Appendf(a.buf, ",%d,", at.Pos)
+	a.buf = catalog.AppendString(a.buf, e.table.Name.String())
+	a.buf = append(a.buf, ',')
+	a.buf = catalog.AppendString(a.buf, truncate(e.describe(), 2000))
+	a.buf = fmt.Appendf(a.buf, ",UTC_TIMESTAMP(6) FROM DUAL WHERE %s;", cond)
+}
+
+// describe says what e expected, for the divergence table: the verb, and
+// the keys.
+func (e *expectation) describe() string {
+	what := "missing"
+	if !e.present {
+		what = "already present"
+	}
+	var keys []byte
+	for i, r := range e.rows {
+		if i > 0 {
+			keys = append(keys, "; "...)
+		}
+		if len(keys) > 1500 {
+			keys = fmt.Appendf(keys, "... (%d rows in all)", len(e.rows))
+			break
+		}
+		keys = append(keys, keyText(e.table, r.row)...)
+	}
+	return fmt.Sprintf("%s: a row among these was %s: %s", e.verb, what, keys)
+}
+
+// appendKeySet writes a condition matching rows by key: k IN (...) for a
+// one-column key, (a=1 AND b=2) OR (...) for a compound one (range access
+// on MySQL 5.6 too, which does not optimise row constructors in IN), and a
+// NULL-safe match on every column for a table without a key.
+func (a *applier) appendKeySet(b []byte, args []any, param bool, t *catalog.Table, rows []keyedRow) ([]byte, []any, error) {
+	var err error
+	if len(t.Key) == 1 {
+		c := &t.Columns[t.Key[0]]
+		b = append(b, catalog.QuoteIdent(c.Name)...)
+		b = append(b, " IN ("...)
+		for i, r := range rows {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			if b, args, err = appendValue(b, args, param, c, r.row[t.Key[0]]); err != nil {
+				return b, args, err
+			}
+		}
+		return append(b, ')'), args, nil
+	}
+	for i, r := range rows {
+		if i > 0 {
+			b = append(b, " OR "...)
+		}
+		b = append(b, '(')
+		if b, args, err = a.appendRowMatch(b, args, param, t, r.row); err != nil {
+			return b, args, err
+		}
+		b = append(b, ')')
+	}
+	return b, args, nil
+}
+
+// appendRowMatch writes the condition that finds one row: its key, or
+// every stored column of a table without one (with parameters when param
+// is set: a big row).
+func (a *applier) appendRowMatch(b []byte, args []any, param bool, t *catalog.Table, row []any) ([]byte, []any, error) {
+	cols, op := t.Key, "="
+	if len(cols) == 0 {
+		cols, op = a.sqlFor(t).writable, "<=>"
+	}
+	var err error
+	for i, c := range cols {
+		if i > 0 {
+			b = append(b, " AND "...)
+		}
+		b = append(b, catalog.QuoteIdent(t.Columns[c].Name)...)
+		b = append(b, op...)
+		if b, args, err = appendValue(b, args, param, &t.Columns[c], row[c]); err != nil {
+			return b, args, err
+		}
+	}
+	return b, args, nil
+}
+
+// keyText renders a row's key for a message: `id`=42.
+func keyText(t *catalog.Table, row []any) string {
+	cols := t.Key
+	if len(cols) == 0 {
+		cols = t.Writable()
+	}
+	var b []byte
+	for i, c := range cols {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = append(b, catalog.QuoteIdent(t.Columns[c].Name)...)
+		b = append(b, '=')
+		var err error
+		if b, err = catalog.AppendLiteral(b, &t.Columns[c], row[c]); err != nil {
+			b = fmt.Appendf(b, "%v", row[c])
+		}
+	}
+	return string(b)
+}
+
+// failedCheck matches the error of a failed check: the duplicate of its
+// number in the divergence table.
+var failedCheck = regexp.MustCompile(`Duplicate entry '(\d+)' for key '(?:[^']*\.)?` + checkKeyName + `'`)
+
+// divergence explains an error of a batch whose statements carried
+// expects: the statement it belongs to, and the first of its rows the
+// target does not hold as expected. It runs on the session's connection,
+// inside the batch's open transaction, which the error left just before
+// that statement. nil when the error belongs to no checked statement.
+func (a *applier) divergence(ctx context.Context, err error, expects []expectation) error {
+	if len(expects) == 0 {
+		return nil
+	}
+	no, guard := int64(-1), false
+	if m := failedCheck.FindStringSubmatch(err.Error()); m != nil {
+		no, _ = strconv.ParseInt(m[1], 10, 64)
+		guard = true
+	} else {
+		var n *int64
+		if qerr := a.conn.QueryRowContext(ctx, "SELECT @switcharoo_check").Scan(&n); qerr != nil || n == nil {
+			return nil
+		}
+		no = *n
+	}
+	first := expects[0].no
+	if no < first || no >= first+int64(len(expects)) {
+		return nil
+	}
+	e := &expects[no-first]
+	if !guard && mysqlErrno(err) != errDupEntry {
+		return &StopError{Position: e.rows[0].at, Reason: fmt.Sprintf("the target rejected %s of %s: %v", article(e.verb), e.table.Name, err),
+			Fix: "the target's data or schema differs from the source's; run switcharoo verify, repair the target, then restart replicate"}
+	}
+	for _, r := range e.rows {
+		found, lerr := a.lookup(ctx, e.table, r.row)
+		if lerr != nil {
+			break
+		}
+		if found != e.present {
+			return divergenceStop(e, r, found)
+		}
+	}
+	// A collision on another unique key, or rows the lookups could not
+	// single out: name the statement.
+	return &StopError{Position: e.rows[0].at, Reason: fmt.Sprintf("%s of %d row(s) of %s found the target in a state the source did not have: %v", article(e.verb), len(e.rows), e.table.Name, err),
+		Fix: divergenceFix}
+}
+
+// article puts "a" or "an" before a verb.
+func article(verb string) string {
+	if strings.HasPrefix(verb, "I") || strings.HasPrefix(verb, "U") {
+		return "an " + verb
+	}
+	return "a " + verb
+}
+
+const divergenceFix = "the target differs from the source (a write on the target, or a row changed outside replication); " +
+	"run switcharoo verify, repair the target's rows, then restart replicate — or set replication.on_divergence: log to record such changes and go on"
+
+func divergenceStop(e *expectation, r keyedRow, found bool) *StopError {
+	problem := "the row is missing on the target"
+	if found {
+		problem = "the key is already taken on the target"
+	}
+	return &StopError{Position: r.at, Reason: fmt.Sprintf("%s of %s (%s): %s", e.verb, e.table.Name, keyText(e.table, r.row), problem), Fix: divergenceFix}
+}
+
+// lookup reports whether the target holds a row with row's key.
+func (a *applier) lookup(ctx context.Context, t *catalog.Table, row []any) (bool, error) {
+	q := []byte("SELECT COUNT(*) FROM ")
+	q = append(q, catalog.QuoteName(a.r.filter.Target(t.Name))...)
+	q = append(q, " WHERE "...)
+	q, args, err := a.appendRowMatch(q, nil, a.big(t, a.sqlFor(t).writable, row), t, row)
+	if err != nil {
+		return false, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var n int
+	err = withBinaryClient(ctx, a.conn, func() error { return a.conn.QueryRowContext(ctx, string(q), args...).Scan(&n) })
+	return n > 0, err
+}
+
+// ReadDivergences counts the divergences a replicator with on_divergence:
+// log has recorded on the target.
+func ReadDivergences(ctx context.Context, target *sql.DB, schema string) (int64, error) {
+	var n int64
+	err := target.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+catalog.QuoteIdent(schema)+".divergence WHERE check_no IS NULL").Scan(&n)
+	switch {
+	case isNoSuchTable(err):
+		return 0, nil
+	case err != nil:
+		return 0, fmt.Errorf("read divergences: %w", err)
+	}
+	return n, nil
+}
