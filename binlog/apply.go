@@ -691,16 +691,31 @@ func (a *applier) closeStatement() error {
 	switch st.kind {
 	case 'd':
 		e := a.expect(t, "DELETE", true, st.rows)
-		if err := a.guardCount(e, len(st.rows), false); err != nil {
-			return err
+		careful := a.careful()
+		if careful {
+			if err := a.guardCount(e, len(st.rows), false); err != nil {
+				return err
+			}
 		}
 		a.buf = append(a.buf, s.delete...)
 		var err error
 		if a.buf, _, err = a.appendKeySet(a.buf, nil, false, t, st.rows); err != nil {
 			return err
 		}
+		a.buf = append(a.buf, ';')
+		if !careful {
+			a.guardAffected(e, len(st.rows))
+		}
+		return a.written(len(a.buf), nil, st.rows[0].at)
 	case 'r':
 		e := a.expect(t, "UPDATE", true, st.rows)
+		if careful := a.careful() || st.args != nil; !careful {
+			a.buf = append(a.buf, s.replace...)
+			a.buf = append(a.buf, st.body...)
+			a.buf = append(a.buf, ';')
+			a.guardAffected(e, 2*len(st.rows))
+			return a.written(len(a.buf), nil, st.rows[0].at)
+		}
 		if err := a.guardCount(e, len(st.rows), false); err != nil {
 			return err
 		}

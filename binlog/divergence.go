@@ -21,8 +21,14 @@ import (
 // — checked by the server inside the batch's transaction, in the same
 // round trip:
 //
-//   - before a multi-row DELETE or REPLACE, the rows it expects to find are
-//     counted by key (a primary-key lookup each, no write);
+//   - after a multi-row DELETE, ROW_COUNT() must be its number of rows;
+//     after a multi-row REPLACE of rows that must exist, twice that (a
+//     replaced row counts 2: deleted and inserted). A REPLACE also counts 1
+//     for a row replaced by identical values, so these counts are
+//     optimistic: when one falls short the batch is applied again
+//     (careful), and then the rows are counted by key before the statement
+//     (a primary-key lookup each, no write), which tells a missing row
+//     from an unchanged one;
 //   - after an UPDATE of one row, ROW_COUNT() must be 1 (the pool's
 //     CLIENT_FOUND_ROWS makes it count the row matched, changed or not);
 //   - an INSERT of keys that must be free is a plain INSERT: the server's
@@ -32,10 +38,11 @@ import (
 // schema's divergence table, whose unique key rejects the second copy: the
 // batch stops at that statement with an error naming the check. Before
 // each checked statement, SET @switcharoo_check names it too, so an error
-// of the statement itself (a duplicate key) is attributed as well. The
-// target's transaction is then still open, just before the statement: the
-// applier looks up each of its rows to name the first one out of place,
-// with the binlog position of its change, and stops.
+// of the statement itself (a duplicate key) is attributed as well. Except
+// after an optimistic count, the target's transaction is then still open,
+// just before the statement: the applier looks up each of its rows to
+// name the first one out of place, with the binlog position of its
+// change, and stops.
 //
 // With replication.on_divergence: log, a failed count instead inserts a
 // row describing it into the divergence table (committed with the batch,
@@ -77,6 +84,9 @@ type expectation struct {
 	verb    string // the source's change: INSERT, UPDATE or DELETE
 	present bool
 	rows    []keyedRow
+	// optimistic: checked by the count after the statement, which cannot
+	// tell an identical row from a missing one.
+	optimistic bool
 }
 
 // keyedRow is a row image and the start of the source transaction that
@@ -120,6 +130,33 @@ func (a *applier) guardCount(e *expectation, want int, param bool) error {
 // guardRowCount appends a check that the statement before matched one row.
 func (a *applier) guardRowCount(e *expectation) {
 	a.appendGuard(e, []byte("ROW_COUNT()<>1"))
+}
+
+// careful reports whether the batch counts the rows it replaces or
+// deletes before writing them: with on_divergence: log, and when a batch
+// is applied again after its optimistic check failed. Otherwise the
+// server's own count after the statement is checked: a DELETE's rows,
+// and a REPLACE's, which counts 2 for a row it replaced with different
+// values and 1 for a new row or one replaced by identical values — a
+// mismatch then has the batch applied again, carefully, to tell the two
+// apart and name the row.
+func (a *applier) careful() bool {
+	return a.logDivergence() || !a.r.carefulUntil.IsZero() && a.cp.Position.Compare(a.r.carefulUntil) <= 0
+}
+
+// guardAffected appends the optimistic check of a multi-row statement:
+// ROW_COUNT() must be want.
+func (a *applier) guardAffected(e *expectation, want int) {
+	e.optimistic = true
+	a.appendGuard(e, fmt.Appendf(nil, "ROW_COUNT()<>%d", want))
+}
+
+// recountError ends a session whose optimistic check failed; the next
+// applies the batch again with careful checks, up to until.
+type recountError struct{ until Position }
+
+func (e *recountError) Error() string {
+	return "a batch's rows did not count as expected; applying it again with a count before each statement, up to " + e.until.String()
 }
 
 // appendGuard appends the statement that acts on a failed check: a
@@ -266,6 +303,15 @@ func (a *applier) divergence(ctx context.Context, err error, expects []expectati
 		return nil
 	}
 	e := &expects[no-first]
+	if guard && e.optimistic {
+		until := e.rows[0].at
+		for _, r := range e.rows {
+			if r.at.Compare(until) > 0 {
+				until = r.at
+			}
+		}
+		return &recountError{until: until}
+	}
 	if !guard && mysqlErrno(err) != errDupEntry {
 		return &StopError{Position: e.rows[0].at, Reason: fmt.Sprintf("the target rejected %s of %s: %v", article(e.verb), e.table.Name, err),
 			Fix: "the target's data or schema differs from the source's; run switcharoo verify, repair the target, then restart replicate"}

@@ -42,7 +42,15 @@
 //     agree and the stream resumes at a transaction start. Tables where the
 //     order of rows' end states cannot matter get net changes
 //     (netchange.go): a batch's last image of each row, written as one
-//     DELETE and one REPLACE per table.
+//     DELETE and one REPLACE per table. Row images are mended first where
+//     the source's format loses something (rowimage.go: BINARY padding,
+//     old TIME), and each rows event is applied under the foreign-key and
+//     unique checks its flags carry. Every statement carries what it
+//     expects of the target — its rows present, its keys free — checked by
+//     the server in the same round trip (divergence.go): a change that
+//     finds the target in the wrong state stops replication, as a native
+//     replica's 1032/1062, or is logged. A row too large to go as hex text
+//     is sent alone, its values as prepared-statement parameters.
 //  4. catalog.Schema (schema.go, tablemap.go, ddl.go, ddlapply.go): TABLE_MAP events
 //     from MySQL 5.6 and MariaDB carry no column names, so the replicator
 //     keeps a schema map, read from information_schema at the snapshot,
@@ -67,8 +75,9 @@
 //
 // Memory is bounded by design: at most 2 × 1024 events are read ahead; the
 // applier holds at most 2000 rows' net changes before writing them as SQL,
-// and sends its SQL buffer to the target whenever it holds 1 MB, inside the
-// open target transaction, however large the source transaction; one more
+// and sends its SQL buffer to the target whenever it holds 1 MB (a quarter
+// of the target's max_allowed_packet if that is less), inside the open
+// target transaction, however large the source transaction; one more
 // buffer is in flight while the next is built.
 //
 // This package imports no other top-level package of switcharoo.

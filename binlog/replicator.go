@@ -38,6 +38,9 @@ type Replicator struct {
 	control control
 	// bytesRead counts the bytes read from the source's binlog stream.
 	bytesRead atomic.Int64
+	// carefulUntil: batches starting at or before it count the rows they
+	// replace or delete before writing them (divergence.go).
+	carefulUntil Position
 }
 
 // server is one side of replication.
@@ -191,6 +194,7 @@ func (r *Replicator) stream(ctx context.Context, until *Position) error {
 		sctx, cancelSession := context.WithCancel(ctx)
 		go r.cancelOnCommand(sctx, cancelSession)
 		err := r.session(sctx, until, recovered)
+		var recount *recountError
 		byCommand := sctx.Err() != nil && ctx.Err() == nil
 		cancelSession()
 		switch {
@@ -202,6 +206,10 @@ func (r *Replicator) stream(ctx context.Context, until *Position) error {
 			return nil
 		case byCommand:
 			continue // paused or stopped at a transaction boundary
+		case errors.As(err, &recount):
+			r.carefulUntil = recount.until
+			r.log.Info().Stringer("until", recount.until).Msg("a batch replaced or deleted fewer rows than it expected (identical rows, or a divergence): applying it again, counting its rows first")
+			continue
 		case !transient(err):
 			return err
 		}
