@@ -69,9 +69,10 @@ type applier struct {
 	limits packetLimits
 	// checks is the session's foreign_key_checks and unique_checks as the
 	// statements in buf leave them: each rows event is applied under the
-	// settings its flags say the source session had.
-	checks sessionChecks
-	batch  batchStats
+	// settings its flags say the source session had. bufChecks is what
+	// they are where buf begins.
+	checks, bufChecks sessionChecks
+	batch             batchStats
 }
 
 // mappedTable is a TABLE_MAP resolved against the schema map.
@@ -137,7 +138,7 @@ func newApplier(r *Replicator, conn *sql.Conn, cp *Checkpoint, window *copyWindo
 	return &applier{
 		r:      r,
 		conn:   conn,
-		checks: defaultChecks,
+		checks: defaultChecks, bufChecks: defaultChecks,
 		cp:     *cp,
 		window: window,
 		gtids:  gtids,
@@ -351,7 +352,7 @@ func (a *applier) rows(ctx context.Context, e *replication.RowsEvent, h *replica
 		return err
 	}
 	if err := a.setChecks(checksOf(e.Flags)); err != nil {
-		return &StopError{Position: at, Reason: err.Error()}
+		return stopAt(at, err)
 	}
 	for _, row := range e.Rows {
 		if err := m.fixes.apply(row); err != nil {
@@ -383,17 +384,26 @@ func (a *applier) rows(ctx context.Context, e *replication.RowsEvent, h *replica
 			Fix: "set binlog_row_value_options='' on the source (partial JSON updates are not supported)"}
 	}
 	if err != nil {
-		return &StopError{Position: at, Reason: err.Error()}
+		return stopAt(at, err)
 	}
 	if a.net.size >= netRows {
 		if err := a.writeNet(); err != nil {
-			return &StopError{Position: at, Reason: err.Error()}
+			return stopAt(at, err)
 		}
 	}
 	if len(a.buf) >= a.limits.flush || len(a.segs) > 0 {
 		return a.flush(ctx)
 	}
 	return nil
+}
+
+// stopAt makes err a stop at the rows event at, unless it is one already
+// (which names the change's own position).
+func stopAt(at Position, err error) error {
+	if stop, ok := errors.AsType[*StopError](err); ok {
+		return stop
+	}
+	return &StopError{Position: at, Reason: err.Error()}
 }
 
 // sessionChecks are the two session settings a rows event's flags carry.
@@ -535,12 +545,14 @@ func appendValue(b []byte, args []any, param bool, c *catalog.Column, v any) ([]
 // max_allowed_packet.
 func (a *applier) written(mark int, args []any, at Position) error {
 	if args != nil {
+		// Each parameter is sent in packets of its own (long data), and
+		// must fit max_allowed_packet; so must the statement's text.
 		size := len(a.buf) - mark
 		for _, p := range args {
-			size += len(p.([]byte))
+			size = max(size, len(p.([]byte)))
 		}
 		if size > a.limits.packet-1024 {
-			return a.r.tooLarge("a row change", size, a.limits.packet, at)
+			return a.r.tooLarge("a value of a row change", size, a.limits.packet, at)
 		}
 		q := strings.TrimSuffix(string(a.buf[mark:]), ";")
 		a.segs = append(a.segs, segment{text: a.buf[:mark]}, segment{query: q, args: args})
@@ -732,8 +744,10 @@ func (a *applier) closeStatement() error {
 			a.buf = append(a.buf, st.body...)
 			break
 		}
-		if err := a.guardCount(e, 0, false); err != nil {
-			return err
+		if len(t.Key) > 0 { // duplicate rows are legal without a key
+			if err := a.guardCount(e, 0, false); err != nil {
+				return err
+			}
 		}
 		mark = len(a.buf)
 		if st.kind == 'n' {
@@ -830,13 +844,15 @@ func (a *applier) commit(ctx context.Context) error {
 	return nil
 }
 
-// beginTarget starts the target transaction with the batch's first packet.
+// beginTarget starts the target transaction with the batch's first
+// packet, which first claims the checkpoint row (divergence.go).
 func (a *applier) beginTarget() {
+	head := a.claimCheckpoint()
 	if len(a.segs) > 0 {
-		a.segs[0].text = append([]byte("BEGIN;"), a.segs[0].text...)
+		a.segs[0].text = append(head, a.segs[0].text...)
 		return
 	}
-	a.buf = append([]byte("BEGIN;"), a.buf...)
+	a.buf = append(head, a.buf...)
 }
 
 // rollback abandons the open target transaction; the stream restarts from
@@ -876,7 +892,7 @@ func (a *applier) send(ctx context.Context, then func()) error {
 	// (within the statement timeout) and commits up to the boundary. Only
 	// the target's watchdog cancels them, when the target stops answering.
 	go func() { f.done <- a.exec(a.watch.statements, f, at) }()
-	a.sent, a.buf, a.segs, a.expects = f, a.spare[:0], nil, nil
+	a.sent, a.buf, a.segs, a.expects, a.bufChecks = f, a.spare[:0], nil, nil, a.checks
 	return nil
 }
 

@@ -151,6 +151,7 @@ func (a *applier) applyDDL(ctx context.Context, plan *ddlPlan, query string, log
 	// Back to the defaults of the applier's session whatever happened.
 	_, resetErr := a.conn.ExecContext(ctx, "SET SESSION foreign_key_checks = 1")
 	a.checks.foreignKeys = true
+	a.bufChecks = a.checks // buf is empty: the DDL ran after it settled
 	switch {
 	case err != nil && replay && alreadyApplied(err):
 		r.log.Warn().Err(err).Str("statement", truncate(query, 200)).Msg("schema change was applied before a restart; continuing")

@@ -17,6 +17,10 @@ import (
 // errTargetStalled: the target's watchdog got no answer to a ping.
 var errTargetStalled = errors.New("the target did not answer a ping")
 
+// errCheckpointMoved: a batch found the checkpoint row elsewhere than the
+// session read it — a predecessor's batch committed meanwhile.
+var errCheckpointMoved = errors.New("the checkpoint moved under this session (a previous session's batch committed after it started); resuming from the checkpoint")
+
 // PreflightError lists every reason replicate refused to start. Nothing
 // was changed. Exit code 2.
 type PreflightError struct {
@@ -104,7 +108,7 @@ func transient(err error) bool {
 	if err == nil {
 		return false
 	}
-	if errors.Is(err, errTargetStalled) {
+	if errors.Is(err, errTargetStalled) || errors.Is(err, errCheckpointMoved) {
 		return true
 	}
 	switch mysqlErrno(err) {

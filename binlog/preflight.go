@@ -289,11 +289,14 @@ func (r *Replicator) checkTables(ctx context.Context, plan *copyPlan, add func(s
 			r.cfg.Replication.Databases, strings.Join(dbs, ", "))
 		return
 	}
-	var noKey, unreadable []string
+	var noKey, noKeyJSON, unreadable []string
 	for _, name := range plan.tables {
 		t := plan.schema[name]
 		if len(t.Key) == 0 && !r.filter.AllowsNoKey(name) {
 			noKey = append(noKey, name.String())
+		}
+		if len(t.Key) == 0 && slices.ContainsFunc(t.Columns, func(c catalog.Column) bool { return c.Kind() == catalog.KindJSON }) {
+			noKeyJSON = append(noKeyJSON, name.String())
 		}
 		if _, err := r.source.db.ExecContext(ctx, "SELECT 1 FROM "+catalog.QuoteName(name)+" LIMIT 0"); err != nil {
 			unreadable = append(unreadable, name.String())
@@ -302,6 +305,10 @@ func (r *Replicator) checkTables(ctx context.Context, plan *copyPlan, add func(s
 	if len(noKey) > 0 {
 		add("tables without a primary key or a NOT NULL unique key: %s; add a key, or list them in replication.allow_no_key (their rows are then matched on every column, which is slow and ambiguous for duplicate rows)",
 			strings.Join(noKey, ", "))
+	}
+	if len(noKeyJSON) > 0 {
+		add("tables without a key that have a JSON column: %s; their rows are matched on every column, and MySQL compares JSON by value, not by the bytes the binlog holds, so a row could not be found exactly; add a primary key",
+			strings.Join(noKeyJSON, ", "))
 	}
 	if len(unreadable) > 0 {
 		add("source: user %q may not SELECT from %s; GRANT SELECT on them", r.cfg.Source.User, strings.Join(unreadable, ", "))
