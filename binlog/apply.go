@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/switcharoo/switcharoo/internal/catalog"
+	"github.com/switcharoo/switcharoo/internal/faultpoint"
 	"reflect"
 	"strings"
 	"time"
@@ -831,6 +832,7 @@ func (a *applier) commit(ctx context.Context) error {
 		a.cp.PendingDDL = ""
 	}
 	batch, safe, eventTime := a.batch, a.safe, a.cp.EventTime
+	faultpoint.Hit(faultpoint.BeforeBatchCommit)
 	if err := a.send(ctx, func() {
 		a.r.progress.applied(batch.transactions, batch.rows, batch.heartbeat, time.Now())
 		a.r.progress.setPosition(safe, eventTime)

@@ -4,8 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/switcharoo/switcharoo/internal/catalog"
+	"maps"
+	"regexp"
+	"slices"
 	"strings"
+
+	"github.com/switcharoo/switcharoo/internal/catalog"
+	"github.com/switcharoo/switcharoo/internal/faultpoint"
 
 	"github.com/go-mysql-org/go-mysql/replication"
 	"github.com/switcharoo/switcharoo/internal/config"
@@ -18,6 +23,10 @@ type ddlPlan struct {
 	drop      []catalog.TableName // source tables that no longer exist after it
 	reload    []catalog.TableName // source tables whose schema must be re-read after it
 	dropDB    string              // source database dropped
+	// swaps: run twice, the statement may undo itself and leave every
+	// table's definition as it found it (RENAME TABLE a TO t, b TO a, t
+	// TO b; ALTER TABLE CHANGE a b INT, CHANGE b a INT).
+	swaps bool
 }
 
 // ddl handles a statement that is a transaction of its own: a recognised
@@ -57,7 +66,12 @@ func (r *Replicator) ddl(ctx context.Context, a *applier, defaultDB, query strin
 // It returns nil when none does.
 func (r *Replicator) planDDL(st ddlStatement, at Position) (*ddlPlan, error) {
 	f := r.filter
-	plan := &ddlPlan{statement: st.rewrite(f.TargetDB)}
+	plan := &ddlPlan{statement: st.rewrite(f.TargetDB), swaps: st.kind == ddlRenameTable}
+	if st.kind == ddlAlterTable {
+		for _, t := range lex(st.text) {
+			plan.swaps = plan.swaps || t.is("CHANGE") || t.is("RENAME")
+		}
+	}
 	if st.kind.isDatabase() {
 		if !f.IncludesDatabase(st.database) {
 			return nil, nil
@@ -138,16 +152,41 @@ func (r *Replicator) planDDL(st ddlStatement, at Position) (*ddlPlan, error) {
 func (a *applier) applyDDL(ctx context.Context, plan *ddlPlan, query string, log interface{ Msg(string) }) error {
 	r := a.r
 	cs := catalog.QuoteIdent(r.cfg.Replication.CheckpointSchema)
-	replay := a.cp.PendingDDL == query && a.trxStart == a.cp.Position
-	if _, err := a.conn.ExecContext(ctx, "UPDATE "+cs+".checkpoint SET pending_ddl = ? WHERE id = 1", query); err != nil {
+	tables := plan.targetTables(r.filter)
+	before, err := a.definitions(ctx, tables)
+	if err != nil {
+		return err
+	}
+	pending := parsePending(a.cp.PendingDDL)
+	replay := pending.Query == query && a.trxStart == a.cp.Position
+	if replay && pending.Before != nil {
+		// A restart after the statement was recorded: did it run?
+		switch {
+		case !maps.Equal(pending.Before, before):
+			r.log.Warn().Str("statement", truncate(query, 200)).Msg("schema change was applied before a restart (the target's tables show it); not run again")
+			return a.updateSchema(ctx, plan)
+		case plan.swaps:
+			return &StopError{Position: a.trxStart, Reason: fmt.Sprintf("replicate stopped while the schema change %q ran, and the target cannot tell whether it did: it renames, and run twice it would leave the tables as they were", truncate(query, 300)),
+				Fix: fmt.Sprintf("look at the target's tables: if the change is in place, run `switcharoo replicate --ddl-applied %s`; if not, apply it by hand, then run the same", a.trxStart)}
+		}
+		// The tables are as they were: it did not run (or it is one whose
+		// repetition fails with "already exists", below).
+	}
+	record, err := json.Marshal(pendingDDL{Query: query, Before: before})
+	if err != nil {
+		return err
+	}
+	if _, err := a.conn.ExecContext(ctx, "UPDATE "+cs+".checkpoint SET pending_ddl = ? WHERE id = 1", string(record)); err != nil {
 		return fmt.Errorf("target: record pending DDL: %w", err)
 	}
+	faultpoint.Hit(faultpoint.BeforeDDL)
 	stmt := "SET SESSION foreign_key_checks = 0;"
 	if plan.useDB != "" {
 		stmt += "USE " + catalog.QuoteIdent(plan.useDB) + ";"
 	}
 	stmt += plan.statement
-	_, err := a.conn.ExecContext(ctx, stmt)
+	_, err = a.conn.ExecContext(ctx, stmt)
+	faultpoint.Hit(faultpoint.AfterDDLBeforeCheckpoint)
 	// Back to the defaults of the applier's session whatever happened.
 	_, resetErr := a.conn.ExecContext(ctx, "SET SESSION foreign_key_checks = 1")
 	a.checks.foreignKeys = true
@@ -169,6 +208,57 @@ func (a *applier) applyDDL(ctx context.Context, plan *ddlPlan, query string, log
 	log.Msg("schema change applied")
 	return nil
 }
+
+// pendingDDL is what the checkpoint records of a schema change before it
+// runs: the statement, and the target's definitions (SHOW CREATE TABLE)
+// of the tables it touches, "" for an absent one. After a crash between
+// the statement and the checkpoint, the target's definitions then tell
+// whether it ran.
+type pendingDDL struct {
+	Query  string            `json:"query"`
+	Before map[string]string `json:"before"`
+}
+
+// parsePending reads the checkpoint's pending_ddl: a pendingDDL, or the
+// bare statement an older version recorded.
+func parsePending(s string) pendingDDL {
+	var p pendingDDL
+	if err := json.Unmarshal([]byte(s), &p); err != nil || p.Query == "" {
+		return pendingDDL{Query: s}
+	}
+	return p
+}
+
+// targetTables are the target's names of the tables a plan touches.
+func (p *ddlPlan) targetTables(f catalog.Filter) []catalog.TableName {
+	var names []catalog.TableName
+	for _, t := range slices.Concat(p.drop, p.reload) {
+		if n := f.Target(t); !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	return names
+}
+
+// definitions reads SHOW CREATE TABLE of tables on the target.
+func (a *applier) definitions(ctx context.Context, tables []catalog.TableName) (map[string]string, error) {
+	defs := map[string]string{}
+	for _, t := range tables {
+		var name, def string
+		err := a.conn.QueryRowContext(ctx, "SHOW CREATE TABLE "+catalog.QuoteName(t)).Scan(&name, &def)
+		switch {
+		case isNoSuchTable(err):
+		case err != nil:
+			return nil, fmt.Errorf("target: SHOW CREATE TABLE %s: %w", t, err)
+		}
+		defs[t.String()] = autoIncrement.ReplaceAllString(def, "")
+	}
+	return defs, nil
+}
+
+// autoIncrement is the counter SHOW CREATE TABLE shows, which a server
+// restart may recompute (before MySQL 8.0): not part of the definition.
+var autoIncrement = regexp.MustCompile(` AUTO_INCREMENT=\d+`)
 
 // updateSchema re-reads the changed tables from the target, whose schema
 // now matches the source's at this point of the stream.

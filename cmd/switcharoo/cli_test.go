@@ -101,7 +101,17 @@ type process struct {
 // startBinary starts the switcharoo binary with args.
 func startBinary(t *testing.T, args ...string) *process {
 	t.Helper()
+	return startBinaryEnv(t, nil, args...)
+}
+
+// startBinaryEnv starts the switcharoo binary with args and extra
+// environment variables (NAME=value).
+func startBinaryEnv(t *testing.T, env []string, args ...string) *process {
+	t.Helper()
 	p := &process{cmd: exec.Command(sandboxtest.Binary(t), args...), exited: make(chan error, 1)}
+	if env != nil {
+		p.cmd.Env = append(os.Environ(), env...)
+	}
 	p.cmd.Stderr = &p.stderr
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
