@@ -210,7 +210,17 @@ func (a *applier) handle(ctx context.Context, ev *replication.BinlogEvent) error
 	case *replication.GenericEvent:
 		if h.EventType == replication.INCIDENT_EVENT {
 			// The source lost changes it could not log (a native replica
-			// stops here too): nothing after this point can be trusted.
+			// stops here too): nothing after this point can be trusted;
+			// everything before it is, and is committed first (a source
+			// transaction it interrupts is not).
+			if !a.inTrx {
+				if err := a.commit(ctx); err != nil {
+					return err
+				}
+				if err := a.settle(); err != nil {
+					return err
+				}
+			}
 			return &StopError{Position: Position{File: a.file, Pos: h.LogPos - h.EventSize},
 				Reason: "the source's binlog holds an incident event: " + incidentText(e.Data),
 				Fix:    "changes made on the source around this point are not in its binlog; the target cannot be made identical by replication: restart the copy (drop the target's tables and the checkpoint schema), or repair by hand and start from a later position"}
