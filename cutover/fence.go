@@ -170,14 +170,32 @@ func (s *server) unfenceTarget(ctx context.Context) error {
 }
 
 // globalLock is FLUSH TABLES WITH READ LOCK, held by its own connection.
-type globalLock struct{ conn *sql.Conn }
+// The connection is idle for most of the night: it gets a session
+// wait_timeout of a year (5.6 masters often run with 60-300 s, which would
+// end it, and the lock with it, during a deploy) and a ping every
+// keepaliveEvery (an idle-time killer such as pt-kill --idle-time sees it
+// busy). The runbook checks it before and after every step (holdFence).
+type globalLock struct {
+	conn *sql.Conn
+	id   int64 // its connection id on the server
+	stop context.CancelFunc
+	done chan struct{}
+}
+
+// keepaliveEvery is how often the lock's connection is pinged.
+const keepaliveEvery = 10 * time.Second
 
 func (s *server) takeGlobalLock(ctx context.Context, wait time.Duration) (*globalLock, error) {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", s.name, err)
 	}
-	if _, err := conn.ExecContext(ctx, fmt.Sprintf("SET SESSION lock_wait_timeout = %d", max(int(wait.Seconds()), 1))); err != nil {
+	l := &globalLock{conn: conn, done: make(chan struct{})}
+	if err := conn.QueryRowContext(ctx, "SELECT CONNECTION_ID()").Scan(&l.id); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("%s: %w", s.name, err)
+	}
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf("SET SESSION lock_wait_timeout = %d, wait_timeout = 31536000", max(int(wait.Seconds()), 1))); err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("%s: %w", s.name, err)
 	}
@@ -185,13 +203,38 @@ func (s *server) takeGlobalLock(ctx context.Context, wait time.Duration) (*globa
 		conn.Close()
 		return nil, fmt.Errorf("%s: FLUSH TABLES WITH READ LOCK: %w", s.name, err)
 	}
-	return &globalLock{conn: conn}, nil
+	kctx, stop := context.WithCancel(context.Background())
+	l.stop = stop
+	go func() {
+		defer close(l.done)
+		t := time.NewTicker(keepaliveEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-kctx.Done():
+				return
+			case <-t.C:
+				_ = l.held(kctx)
+			}
+		}
+	}()
+	return l, nil
+}
+
+// held reports whether the lock's connection is still there: while it
+// is, the server holds the lock for it.
+func (l *globalLock) held(ctx context.Context) bool {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	return l.conn.PingContext(ctx) == nil
 }
 
 func (l *globalLock) release() {
 	if l == nil || l.conn == nil {
 		return
 	}
+	l.stop()
+	<-l.done
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_, _ = l.conn.ExecContext(ctx, "UNLOCK TABLES")

@@ -395,7 +395,13 @@ func (rb *Runbook) do(ctx context.Context, s *step) error {
 	}
 	before := maps.Clone(rb.facts)
 	rb.at(s.name, beforeApply)
-	err := s.apply(sctx)
+	err := rb.holdFence(sctx, "before "+s.name)
+	if err == nil {
+		err = s.apply(sctx)
+	}
+	if err == nil {
+		err = rb.holdFence(sctx, "during "+s.name)
+	}
 	cancel()
 	if rb.at(s.name, insideStep) {
 		return errCrash

@@ -191,6 +191,34 @@ func (rb *Runbook) unfenceSource(ctx context.Context) error {
 	return nil
 }
 
+// holdFence checks, around every step, that the source's global read
+// lock is still held. A lost lock (its connection closed by a
+// wait_timeout, a killer, a network fault) is a broken fence: it is taken
+// again only if the source's binlog has not moved since the fence; if it
+// has, the old master accepted writes the target does not have, and the
+// night stops.
+func (rb *Runbook) holdFence(ctx context.Context, when string) error {
+	if rb.lock == nil || rb.lock.held(context.WithoutCancel(ctx)) {
+		return nil
+	}
+	rb.lock.release()
+	rb.lock = nil
+	pos, err := rb.source.stablePosition(ctx, standStill)
+	if err != nil {
+		return fmt.Errorf("the source's global read lock was lost %s, and its position cannot be read: %w", when, err)
+	}
+	if pos.String() != rb.facts["fence_position"] {
+		return &HumanError{Reason: fmt.Sprintf("the source's global read lock was lost %s (its connection was closed: a wait_timeout, a killer such as pt-kill, a network fault), "+
+			"and its binlog moved from the fenced position %s to %s: the old master accepted writes after the fence, which the target may not have. "+
+			"Find them in the source's binlog from %s; run `switcharoo rollback` to go back to the source, which holds them", when, rb.facts["fence_position"], pos, rb.facts["fence_position"])}
+	}
+	if rb.lock, err = rb.source.takeGlobalLock(ctx, 30*time.Second); err != nil {
+		return err
+	}
+	rb.log.Warn().Str("when", when).Stringer("position", pos).Msg("the source's global read lock was lost and is taken again; the source's position had not moved")
+	return nil
+}
+
 // restoreFence re-reads the fence after a crash: the global lock died with
 // the process that held it. Between the fence and stop-replication (which
 // releases it) it is taken again; a position that moved meanwhile is
