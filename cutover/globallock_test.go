@@ -22,7 +22,7 @@ func TestGlobalLockHeldAndChecked(t *testing.T) {
 		wantFinished bool
 	}{
 		{name: "idle past wait_timeout", wantFinished: true},
-		{name: "killed and nothing written", kill: true, wantFinished: true},
+		{name: "killed, nothing written", kill: true, wantFinished: true},
 		{name: "killed then a SUPER write", kill: true, write: true},
 	} {
 		t.Run(c.name, func(t *testing.T) {

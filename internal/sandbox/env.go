@@ -170,7 +170,7 @@ func (e *Env) seed(ctx context.Context, rows int, password string) error {
 }
 
 var envConfig = template.Must(template.New("switcharoo.yaml").Parse(`# The sandbox's configuration, written by switcharoo sandbox.
-state_dir: {{.Dir}}/state
+state_dir: {{printf "%q" (print .Dir "/state")}}
 source: {host: {{.Source}}, port: {{.Port}}, user: root, tls: {mode: disabled}}
 target: {host: {{.Target}}, port: {{.Port}}, user: root, tls: {mode: disabled}}
 replication:
@@ -202,7 +202,7 @@ app:
   start:
     - {kind: eventbridge-rule, name: cron, rule: cron}
 checks:
-  sql_probe: {host: db.example.test, port: {{.Port}}, user: app, password_file: {{.PasswordFile}}}
+  sql_probe: {host: db.example.test, port: {{.Port}}, user: app, password_file: {{printf "%q" .PasswordFile}}}
 cutover:
   max_lag: 5s
   fence_grace: 500ms
