@@ -102,15 +102,30 @@ func (r *Replicator) planDDL(st ddlStatement, at Position) (*ddlPlan, error) {
 		}
 	case ddlRenameTable:
 		var pairs []string
+		// The net effect of a chain (a TO tmp, b TO a, tmp TO b): the
+		// names that exist after it are re-read, the others dropped.
+		exists := map[catalog.TableName]bool{}
+		var names []catalog.TableName
 		for i := 0; i+1 < len(st.tables); i += 2 {
 			from, to := st.tables[i], st.tables[i+1]
 			switch fi, ti := f.Includes(from), f.Includes(to); {
 			case fi && ti:
-				plan.drop = append(plan.drop, from)
-				plan.reload = append(plan.reload, to)
+				for _, n := range []catalog.TableName{from, to} {
+					if !slices.Contains(names, n) {
+						names = append(names, n)
+					}
+				}
+				exists[from], exists[to] = false, true
 				pairs = append(pairs, catalog.QuoteName(f.Target(from))+" TO "+catalog.QuoteName(f.Target(to)))
 			case fi != ti:
 				return nil, crossing(from, to)
+			}
+		}
+		for _, n := range names {
+			if exists[n] {
+				plan.reload = append(plan.reload, n)
+			} else {
+				plan.drop = append(plan.drop, n)
 			}
 		}
 		if len(pairs) == 0 {

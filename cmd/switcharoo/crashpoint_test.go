@@ -17,7 +17,7 @@ import (
 // crash is hardest to recover from — a schema change recorded but not
 // run, run but not checkpointed, a batch about to commit — and started
 // again: every change is applied exactly once, or replication stops and
-// says how to go on (#16.2).
+// says how to go on (#16.2, #16.3).
 func TestCrashPoints(t *testing.T) {
 	for _, c := range []struct {
 		point, ddl string
@@ -28,6 +28,7 @@ func TestCrashPoints(t *testing.T) {
 		{faultpoint.BeforeDDL, "ALTER TABLE app.t CHANGE a b VARCHAR(10), CHANGE b a INT", true},
 		{faultpoint.AfterDDLBeforeCheckpoint, "ALTER TABLE app.t CHANGE a b VARCHAR(10), CHANGE b a INT", false},
 		{faultpoint.AfterDDLBeforeCheckpoint, "ALTER TABLE app.u CHANGE x y INT, CHANGE y x INT", false}, // the names move
+		{faultpoint.AfterDDLBeforeCheckpoint, "RENAME TABLE app.t TO app.tmp, app.u TO app.t, app.tmp TO app.u", false},
 		{faultpoint.BeforeBatchCommit, "", false},
 	} {
 		t.Run(c.point+" "+c.ddl, func(t *testing.T) {
@@ -70,7 +71,7 @@ func TestCrashPoints(t *testing.T) {
 			if r.code != 0 {
 				t.Fatalf("replicate after the crash: exit %d\n%s", r.code, r.stderr)
 			}
-			sandboxtest.Exec(t, src, "INSERT INTO app.t (id) VALUES (4)", "UPDATE app.u SET x = x + 10")
+			sandboxtest.Exec(t, src, "INSERT INTO app.t (id) VALUES (4)", "UPDATE app.u SET id = id + 10")
 			if r := runBinary(t, "-c", config, "replicate", "--until-caught-up"); r.code != 0 {
 				t.Fatalf("replicate: exit %d\n%s", r.code, r.stderr)
 			}
