@@ -301,7 +301,8 @@ func (a *applier) query(ctx context.Context, e *replication.QueryEvent, h *repli
 	}
 	a.inTrx = true
 	a.trxStart = a.safe
-	if err := a.r.ddl(ctx, a, string(e.Schema), q, next); err != nil {
+	vars, _ := parseStatusVars(e.StatusVars)
+	if err := a.r.ddl(ctx, a, string(e.Schema), q, vars, next); err != nil {
 		return err
 	}
 	if err := a.end(h, next); err != nil {

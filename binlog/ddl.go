@@ -74,9 +74,19 @@ func (t token) is(keyword string) bool {
 
 func (t token) isIdent() bool { return t.kind == tokWord || t.kind == tokQuoted }
 
+// lexMode is what the session's sql_mode changes in the lexing: "..."
+// quotes an identifier under ANSI_QUOTES, and a backslash is an ordinary
+// character under NO_BACKSLASH_ESCAPES.
+type lexMode struct {
+	ansiQuotes, noBackslashEscapes bool
+}
+
 // lex splits a statement into tokens, dropping comments but keeping the
 // contents of MySQL's executable comments (/*!50100 ... */).
-func lex(s string) []token {
+func lex(s string) []token { return lexIn(s, lexMode{}) }
+
+// lexIn lexes s as a session with mode does.
+func lexIn(s string, mode lexMode) []token {
 	var toks []token
 	i := 0
 	for i < len(s) {
@@ -105,7 +115,8 @@ func lex(s string) []token {
 			j := i + 1
 			var b strings.Builder
 			for j < len(s) {
-				if s[j] == '\\' && c != '`' && j+1 < len(s) {
+				if s[j] == '\\' && c == '\'' && !mode.noBackslashEscapes && j+1 < len(s) ||
+					s[j] == '\\' && c == '"' && !mode.ansiQuotes && !mode.noBackslashEscapes && j+1 < len(s) {
 					b.WriteByte(s[j+1])
 					j += 2
 					continue
@@ -122,7 +133,7 @@ func lex(s string) []token {
 				j++
 			}
 			kind := tokString
-			if c == '`' {
+			if c == '`' || c == '"' && mode.ansiQuotes {
 				kind = tokQuoted
 			}
 			toks = append(toks, token{kind: kind, text: b.String(), start: i, end: min(j+1, len(s))})
@@ -194,7 +205,12 @@ func (p *parser) name() bool {
 
 // parseDDL recognises a schema change; ok is false for any other statement.
 func parseDDL(defaultDB, text string) (st ddlStatement, ok bool) {
-	p := &parser{toks: lex(text), defaultDB: defaultDB}
+	return parseDDLIn(defaultDB, text, lexMode{})
+}
+
+// parseDDLIn is parseDDL for a statement a session with mode wrote.
+func parseDDLIn(defaultDB, text string, mode lexMode) (st ddlStatement, ok bool) {
+	p := &parser{toks: lexIn(text, mode), defaultDB: defaultDB}
 	p.st.text = text
 	switch {
 	case p.accept("CREATE"):

@@ -2,6 +2,7 @@ package binlog
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -32,8 +33,8 @@ type ddlPlan struct {
 // ddl handles a statement that is a transaction of its own: a recognised
 // schema change is applied, stopped at or ignored per replication.ddl;
 // anything else is not replicated.
-func (r *Replicator) ddl(ctx context.Context, a *applier, defaultDB, query string, next Position) error {
-	st, ok := parseDDL(defaultDB, query)
+func (r *Replicator) ddl(ctx context.Context, a *applier, defaultDB, query string, vars sessionVars, next Position) error {
+	st, ok := parseDDLIn(defaultDB, query, vars.lexMode())
 	if !ok {
 		r.log.Debug().Str("statement", truncate(query, 200)).Stringer("position", a.trxStart).Msg("statement not replicated")
 		return nil
@@ -59,7 +60,7 @@ func (r *Replicator) ddl(ctx context.Context, a *applier, defaultDB, query strin
 		return &StopError{Position: a.trxStart, Reason: "schema change under replication.ddl: stop: " + truncate(query, 500),
 			Fix: fmt.Sprintf("apply it to the target yourself and run `switcharoo replicate --ddl-applied %s`, or set replication.ddl: apply and restart", a.trxStart)}
 	}
-	return a.applyDDL(ctx, plan, query, log.Info())
+	return a.applyDDL(ctx, plan, query, vars, log.Info())
 }
 
 // planDDL decides which part of a statement concerns replicated tables.
@@ -164,7 +165,7 @@ func (r *Replicator) planDDL(st ddlStatement, at Position) (*ddlPlan, error) {
 // schema map. DDL is not transactional, so the statement is recorded as
 // pending first: after a crash between the statement and the checkpoint,
 // replaying it finds it already done and goes on.
-func (a *applier) applyDDL(ctx context.Context, plan *ddlPlan, query string, log interface{ Msg(string) }) error {
+func (a *applier) applyDDL(ctx context.Context, plan *ddlPlan, query string, vars sessionVars, log interface{ Msg(string) }) error {
 	r := a.r
 	cs := catalog.QuoteIdent(r.cfg.Replication.CheckpointSchema)
 	tables := plan.targetTables(r.filter)
@@ -195,7 +196,13 @@ func (a *applier) applyDDL(ctx context.Context, plan *ddlPlan, query string, log
 		return fmt.Errorf("target: record pending DDL: %w", err)
 	}
 	faultpoint.Hit(faultpoint.BeforeDDL)
-	stmt := "SET SESSION foreign_key_checks = 0;"
+	// The statement runs with the settings of the session that wrote it
+	// on the source; the applier's own come back after it.
+	set, reset, err := a.sourceSession(ctx, vars)
+	if err != nil {
+		return err
+	}
+	stmt := "SET SESSION foreign_key_checks = 0;" + set
 	if plan.useDB != "" {
 		stmt += "USE " + catalog.QuoteIdent(plan.useDB) + ";"
 	}
@@ -203,7 +210,7 @@ func (a *applier) applyDDL(ctx context.Context, plan *ddlPlan, query string, log
 	_, err = a.conn.ExecContext(ctx, stmt)
 	faultpoint.Hit(faultpoint.AfterDDLBeforeCheckpoint)
 	// Back to the defaults of the applier's session whatever happened.
-	_, resetErr := a.conn.ExecContext(ctx, "SET SESSION foreign_key_checks = 1")
+	_, resetErr := a.conn.ExecContext(ctx, "SET SESSION foreign_key_checks = 1"+reset)
 	a.checks.foreignKeys = true
 	a.bufChecks = a.checks // buf is empty: the DDL ran after it settled
 	switch {
@@ -222,6 +229,46 @@ func (a *applier) applyDDL(ctx context.Context, plan *ddlPlan, query string, log
 	}
 	log.Msg("schema change applied")
 	return nil
+}
+
+// sourceSession returns the statements that give the applier's session
+// the settings the source session had when it wrote a schema change (set,
+// ending in ';', which also saves the applier's own), and what restores
+// them (reset, to append to a SET). explicit_defaults_for_timestamp (OFF
+// on MySQL 5.6, ON on Aurora 3: `ts TIMESTAMP` means NOT NULL DEFAULT
+// '0000-00-00 00:00:00' under one, NULL under the other) comes from the
+// event where MySQL 5.7+ writes it, else from the source's global
+// setting; it is set only where the target's differs (MySQL 8.0 restricts
+// setting it).
+func (a *applier) sourceSession(ctx context.Context, vars sessionVars) (set, reset string, err error) {
+	if vars.explicitDefaultsTS < 0 {
+		var v sql.NullInt64
+		if err := a.r.source.db.QueryRowContext(ctx, "SELECT @@global.explicit_defaults_for_timestamp").Scan(&v); err == nil && v.Valid {
+			vars.explicitDefaultsTS = int8(v.Int64)
+		}
+	}
+	if vars.explicitDefaultsTS >= 0 {
+		var target sql.NullInt64
+		if err := a.conn.QueryRowContext(ctx, "SELECT @@session.explicit_defaults_for_timestamp").Scan(&target); err != nil {
+			return "", "", fmt.Errorf("target: %w", err)
+		}
+		if target.Valid && target.Int64 == int64(vars.explicitDefaultsTS) {
+			vars.explicitDefaultsTS = -1
+		}
+	}
+	source := vars.setStatement()
+	if source == "" {
+		return "", "", nil
+	}
+	save := "SET @switcharoo_mode = @@session.sql_mode, @switcharoo_tz = @@session.time_zone, @switcharoo_cs = @@session.character_set_client, " +
+		"@switcharoo_cc = @@session.collation_connection, @switcharoo_cserver = @@session.collation_server"
+	reset = ", sql_mode = @switcharoo_mode, time_zone = @switcharoo_tz, character_set_client = @switcharoo_cs, " +
+		"collation_connection = @switcharoo_cc, collation_server = @switcharoo_cserver"
+	if vars.explicitDefaultsTS >= 0 {
+		save += ", @switcharoo_edt = @@session.explicit_defaults_for_timestamp"
+		reset += ", explicit_defaults_for_timestamp = @switcharoo_edt"
+	}
+	return save + ";" + source + ";", reset, nil
 }
 
 // pendingDDL is what the checkpoint records of a schema change before it
