@@ -1,7 +1,9 @@
 package binlog_test
 
 import (
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/switcharoo/switcharoo/binlog"
 )
@@ -19,5 +21,28 @@ func TestRenameChainSwapsTables(t *testing.T) {
 		"INSERT INTO app.a VALUES (3, 'three')", "INSERT INTO app.b VALUES (4, 4)")
 	r.waitCaughtUp(run)
 	r.stopClean(run)
+	r.assertSame("app")
+}
+
+// replicate --until-caught-up returns when the last event before the
+// position it aims at is a schema change, with no heartbeat to follow it
+// (#16.8).
+func TestUntilCaughtUpAfterADDL(t *testing.T) {
+	r := newRig(t)
+	r.cfg.Replication.Heartbeat = 0
+	r.source("CREATE DATABASE app", "CREATE TABLE app.a (id INT PRIMARY KEY)")
+	if err := runOnce(t, r.cfg, binlog.RunOptions{UntilCaughtUp: true}); err != nil {
+		t.Fatal(err)
+	}
+	r.source("ALTER TABLE app.a ADD COLUMN v INT")
+	run := r.run(binlog.RunOptions{UntilCaughtUp: true})
+	select {
+	case <-run.done:
+	case <-time.After(time.Minute):
+		t.Fatalf("replicate --until-caught-up did not return after a DDL\n%s", r.log)
+	}
+	if run.err != nil || !strings.Contains(r.log.String(), `"message":"caught up"`) {
+		t.Fatalf("want a return on catching up, got %v\n%s", run.err, r.log)
+	}
 	r.assertSame("app")
 }

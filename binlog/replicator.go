@@ -297,6 +297,15 @@ func (r *Replicator) streamSession(ctx context.Context, watch *targetWatch, unti
 	r.log.Info().Stringer("from", cp.Position).Msg("streaming")
 
 	for {
+		// Caught up with nothing left to commit: a schema change commits
+		// as it is applied, and may be the last event before until.
+		if until != nil && !a.pending() && a.safe.Compare(*until) >= 0 {
+			if err := a.settle(); err != nil {
+				a.rollback()
+				return err
+			}
+			return errCaughtUp
+		}
 		if a.dueForCommit(s.waiting()) {
 			if err := a.commit(ctx); err != nil {
 				a.rollback()
