@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/switcharoo/switcharoo/internal/catalog"
 	"github.com/switcharoo/switcharoo/internal/faultpoint"
@@ -168,13 +169,23 @@ func (r *Replicator) planDDL(st ddlStatement, at Position) (*ddlPlan, error) {
 func (a *applier) applyDDL(ctx context.Context, plan *ddlPlan, query string, vars sessionVars, log interface{ Msg(string) }) error {
 	r := a.r
 	cs := catalog.QuoteIdent(r.cfg.Replication.CheckpointSchema)
+	pending := parsePending(a.cp.PendingDDL)
+	replay := pending.Query == query && a.trxStart == a.cp.Position
+	if replay {
+		if err := a.endPredecessorDDL(ctx, plan.statement); err != nil {
+			return err
+		}
+	}
 	tables := plan.targetTables(r.filter)
 	before, err := a.definitions(ctx, tables)
 	if err != nil {
 		return err
 	}
-	pending := parsePending(a.cp.PendingDDL)
-	replay := pending.Query == query && a.trxStart == a.cp.Position
+	if replay && pending.Before == nil && plan.swaps {
+		// An older version recorded the statement alone: nothing tells.
+		return &StopError{Position: a.trxStart, Reason: fmt.Sprintf("replicate stopped while the schema change %q ran, and the target cannot tell whether it did: it renames, and run twice it would leave the tables as they were", truncate(query, 300)),
+			Fix: fmt.Sprintf("look at the target's tables: if the change is in place, run `switcharoo replicate --ddl-applied %s`; if not, apply it by hand, then run the same", a.trxStart)}
+	}
 	if replay && pending.Before != nil {
 		// A restart after the statement was recorded: did it run?
 		switch {
@@ -269,6 +280,48 @@ func (a *applier) sourceSession(ctx context.Context, vars sessionVars) (set, res
 		reset += ", explicit_defaults_for_timestamp = @switcharoo_edt"
 	}
 	return save + ";" + source + ";", reset, nil
+}
+
+// endPredecessorDDL ends a schema change that a previous session of the
+// replicator may still be running on the target: the process was killed,
+// but the server goes on with the statement (a long ALTER) until it tries
+// to answer. Read now, the tables would look as if it never ran, and it
+// would run twice. It is stopped (KILL QUERY: an ALTER stopped part way
+// leaves the table as it was) and waited for; whether it completed first
+// is then plain from the tables.
+func (a *applier) endPredecessorDDL(ctx context.Context, statement string) error {
+	deadline := time.Now().Add(a.r.statementTimeout())
+	for {
+		var ids []int64
+		err := catalog.ScanRows(ctx, a.r.target.db, "SELECT ID FROM information_schema.PROCESSLIST WHERE ID <> ? AND COMMAND = 'Query' AND LOCATE(?, INFO) > 0",
+			[]any{a.watch.connID.Load(), statement}, func(rows *sql.Rows) error {
+				var id int64
+				if err := rows.Scan(&id); err != nil {
+					return err
+				}
+				ids = append(ids, id)
+				return nil
+			})
+		if err != nil {
+			return fmt.Errorf("target: look for a schema change still running: %w", err)
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return &StopError{Position: a.trxStart, Reason: fmt.Sprintf("a previous replicator's session (connection %d) still runs the schema change %q on the target, and did not stop when killed", ids[0], truncate(statement, 200)),
+				Fix: "wait for it to end (SHOW PROCESSLIST on the target), then restart replicate"}
+		}
+		for _, id := range ids {
+			a.r.log.Warn().Int64("connection", id).Str("statement", truncate(statement, 200)).Msg("a previous session still runs this schema change on the target; stopping it before deciding whether it ran")
+			_, _ = a.conn.ExecContext(ctx, fmt.Sprintf("KILL QUERY %d", id))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 // pendingDDL is what the checkpoint records of a schema change before it

@@ -3,6 +3,7 @@ package binlog
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"github.com/switcharoo/switcharoo/internal/catalog"
 	"time"
@@ -20,6 +21,25 @@ import (
 const heartbeatTable = "heartbeat"
 
 func (r *Replicator) setupHeartbeat(ctx context.Context) error {
+	// A fenced source (read_only, perhaps a global read lock: a replicator
+	// restarted during the night) gets no statement at all: even a CREATE
+	// DATABASE IF NOT EXISTS of an existing database is written to the
+	// binlog, and it would wait behind the lock.
+	conn, err := r.source.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("source: %w", err)
+	}
+	defer conn.Close()
+	var readOnly bool
+	if err := conn.QueryRowContext(ctx, "SELECT @@global.read_only").Scan(&readOnly); err != nil {
+		return fmt.Errorf("source: %w", err)
+	}
+	if readOnly {
+		return errors.New("source: read_only is on (fenced?); the heartbeat is set up once it is off")
+	}
+	if _, err := conn.ExecContext(ctx, "SET SESSION lock_wait_timeout = 1"); err != nil {
+		return fmt.Errorf("source: %w", err)
+	}
 	cs := catalog.QuoteIdent(r.cfg.Replication.CheckpointSchema)
 	for _, stmt := range []string{
 		"CREATE DATABASE IF NOT EXISTS " + cs,
@@ -27,7 +47,7 @@ func (r *Replicator) setupHeartbeat(ctx context.Context) error {
 		"INSERT IGNORE INTO " + cs + "." + heartbeatTable + " VALUES (1, 0)",
 		probeTable(cs),
 	} {
-		if _, err := r.source.db.ExecContext(ctx, stmt); err != nil {
+		if _, err := conn.ExecContext(ctx, stmt); err != nil {
 			return fmt.Errorf("source: %w", err)
 		}
 	}

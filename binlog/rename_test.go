@@ -1,6 +1,8 @@
 package binlog_test
 
 import (
+	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -45,4 +47,41 @@ func TestUntilCaughtUpAfterADDL(t *testing.T) {
 		t.Fatalf("want a return on catching up, got %v\n%s", run.err, r.log)
 	}
 	r.assertSame("app")
+}
+
+// A replicator started while the source is fenced (read_only, perhaps
+// under a global read lock: a restart during the night) streams without
+// writing on the source: its heartbeat setup would wait behind the lock,
+// and a CREATE DATABASE IF NOT EXISTS moves the binlog even when the
+// database exists.
+func TestStartOnAFencedSource(t *testing.T) {
+	for _, globalLock := range []bool{false, true} {
+		t.Run(fmt.Sprintf("global read lock %v", globalLock), func(t *testing.T) {
+			r := newRig(t)
+			r.source("CREATE DATABASE app", "CREATE TABLE app.a (id INT PRIMARY KEY)", "INSERT INTO app.a VALUES (1)")
+			if err := runOnce(t, r.cfg, binlog.RunOptions{UntilCaughtUp: true}); err != nil {
+				t.Fatal(err)
+			}
+			r.source("INSERT INTO app.a VALUES (2)", "SET GLOBAL read_only = 1")
+			t.Cleanup(func() { _, _ = r.srcDB.Exec("SET GLOBAL read_only = 0") })
+			if globalLock {
+				lock, err := r.srcDB.Conn(context.Background())
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer lock.Close()
+				if _, err := lock.ExecContext(context.Background(), "FLUSH TABLES WITH READ LOCK"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			fenced := r.sourcePosition()
+			run := r.run(binlog.RunOptions{})
+			r.waitCaughtUp(run)
+			r.stopClean(run)
+			if now := r.sourcePosition(); now != fenced {
+				t.Errorf("the fenced source's position moved from %s to %s", fenced, now)
+			}
+			r.assertSame("app")
+		})
+	}
 }

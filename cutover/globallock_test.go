@@ -2,6 +2,7 @@ package cutover
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -73,6 +74,51 @@ func TestGlobalLockHeldAndChecked(t *testing.T) {
 				t.Errorf("lock connection %d after the fence, %d after the next step: want it taken again only when killed", lockID, nextID)
 			}
 			noneLost(t, sb, sb.Target)
+		})
+	}
+}
+
+// Without reverse replication the global read lock stays until the night
+// ends; a runbook that died after stop-replication takes it again when it
+// resumes: a SUPER write on the source is refused before unfence-target
+// either way.
+func TestGlobalLockRestoredAfterStopReplication(t *testing.T) {
+	for _, crash := range []bool{false, true} {
+		t.Run(fmt.Sprintf("crash after stop-replication: %v", crash), func(t *testing.T) {
+			sb := startSandbox(t)
+			sb.Config.Cutover.ReverseReplication = false
+			src := rootDB(t, sb.Source)
+			sandboxtest.Exec(t, src, "CREATE DATABASE late", "CREATE TABLE late.w (id INT)")
+			var written error = errors.New("no write tried")
+			hook := func(step string, at hookPoint) bool {
+				if crash && step == "stop-replication" && at == afterStep {
+					crash = false
+					return true
+				}
+				if step == "unfence-target" && at == beforeApply {
+					conn, err := src.Conn(context.Background())
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer conn.Close()
+					_, written = conn.ExecContext(context.Background(), "SET SESSION lock_wait_timeout = 1; INSERT INTO late.w VALUES (1)")
+				}
+				return false
+			}
+			rb := newRunbook(t, sb, sb.Config, hook)
+			_, err := rb.Run(context.Background())
+			rb.Close()
+			if errors.Is(err, errCrash) {
+				rb = newRunbook(t, sb, sb.Config, hook)
+				_, err = rb.Resume(context.Background())
+				rb.Close()
+			}
+			if err != nil {
+				t.Fatalf("night: %v", err)
+			}
+			if written == nil || !strings.Contains(written.Error(), "1205") {
+				t.Errorf("a SUPER write on the source before unfence-target: %v, want it refused by the global read lock (1205)", written)
+			}
 		})
 	}
 }

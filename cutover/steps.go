@@ -202,7 +202,12 @@ func (rb *Runbook) holdFence(ctx context.Context, when string) error {
 		return nil
 	}
 	rb.lock.release()
-	rb.lock = nil
+	// The lock first, then the position under it: a write between the two
+	// would otherwise go unseen.
+	var err error
+	if rb.lock, err = rb.source.takeGlobalLock(ctx, 30*time.Second); err != nil {
+		return err
+	}
 	pos, err := rb.source.stablePosition(ctx, standStill)
 	if err != nil {
 		return fmt.Errorf("the source's global read lock was lost %s, and its position cannot be read: %w", when, err)
@@ -212,19 +217,19 @@ func (rb *Runbook) holdFence(ctx context.Context, when string) error {
 			"and its binlog moved from the fenced position %s to %s: the old master accepted writes after the fence, which the target may not have. "+
 			"Find them in the source's binlog from %s; run `switcharoo rollback` to go back to the source, which holds them", when, rb.facts["fence_position"], pos, rb.facts["fence_position"])}
 	}
-	if rb.lock, err = rb.source.takeGlobalLock(ctx, 30*time.Second); err != nil {
-		return err
-	}
 	rb.log.Warn().Str("when", when).Stringer("position", pos).Msg("the source's global read lock was lost and is taken again; the source's position had not moved")
 	return nil
 }
 
 // restoreFence re-reads the fence after a crash: the global lock died with
-// the process that held it. Between the fence and stop-replication (which
-// releases it) it is taken again; a position that moved meanwhile is
-// recorded anew, and moved says catch-up and verify must run again.
+// the process that held it. From the fence on it is taken again, until
+// stop-replication releases it for reverse replication (without reverse
+// replication it stays until the runbook ends); a position that moved
+// meanwhile is recorded anew, and moved says catch-up and verify must run
+// again — or, once replication is stopped, that the source took writes
+// the target does not have, which stops the night.
 func (rb *Runbook) restoreFence(ctx context.Context, acted, completed map[string]bool) (moved bool, err error) {
-	if !completed["fence-source"] || acted["stop-replication"] {
+	if !completed["fence-source"] || acted["stop-replication"] && rb.cfg.Cutover.ReverseReplication {
 		return false, nil
 	}
 	ro, err := rb.source.readOnly(ctx)
@@ -243,6 +248,10 @@ func (rb *Runbook) restoreFence(ctx context.Context, acted, completed map[string
 	}
 	if pos.String() == rb.facts["fence_position"] {
 		return false, nil
+	}
+	if acted["stop-replication"] {
+		return false, &HumanError{Reason: fmt.Sprintf("while the runbook was down after stop-replication, the source's binlog moved from the fenced position %s to %s: "+
+			"the old master accepted writes that replication no longer brings to the target; find them in its binlog, then `switcharoo rollback` (the source holds them) or apply them to the target", rb.facts["fence_position"], pos)}
 	}
 	rb.log.Warn().Str("recorded", rb.facts["fence_position"]).Stringer("now", pos).Msg("the source's position moved while the runbook was down; catching up to the new one and verifying again")
 	return true, rb.recordFact("fence_position", pos.String())

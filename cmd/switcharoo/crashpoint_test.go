@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switcharoo/switcharoo/binlog"
 	"github.com/switcharoo/switcharoo/internal/faultpoint"
 	"github.com/switcharoo/switcharoo/internal/sandboxtest"
 )
@@ -96,4 +97,35 @@ func definition(t *testing.T, db *sql.DB, table string) string {
 		t.Fatal(err)
 	}
 	return regexp.MustCompile(` AUTO_INCREMENT=\d+`).ReplaceAllString(def, "")
+}
+
+// A pending schema change recorded by an earlier version (the statement
+// alone, without the tables' definitions) that could undo itself when run
+// again stops replication instead of running: nothing can tell whether it
+// ran (#16.2).
+func TestOldFormatPendingSwap(t *testing.T) {
+	servers := sandboxtest.StartN(t, 2)
+	src, dst := sandboxtest.DB(t, servers[0], ""), sandboxtest.DB(t, servers[1], "")
+	sandboxtest.Exec(t, src, "CREATE DATABASE app", "CREATE TABLE app.t (id INT PRIMARY KEY, a INT, b INT)", "INSERT INTO app.t VALUES (1, 10, 20)")
+	config := replicationConfig(t, servers[0], servers[1])
+	if r := runBinary(t, "-c", config, "replicate", "--until-caught-up"); r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	ddl := "ALTER TABLE app.t CHANGE a b INT, CHANGE b a INT"
+	var p binlog.Position
+	var doDB, ignoreDB sql.NullString
+	if err := src.QueryRow("SHOW MASTER STATUS").Scan(&p.File, &p.Pos, &doDB, &ignoreDB); err != nil {
+		t.Fatal(err)
+	}
+	// The checkpoint right before the statement (the heartbeats since are
+	// of no consequence).
+	sandboxtest.Exec(t, dst, fmt.Sprintf("UPDATE _switcharoo.checkpoint SET binlog_file = '%s', binlog_pos = %d", p.File, p.Pos))
+	sandboxtest.Exec(t, src, ddl)
+	// What the earlier version left after a crash between the statement
+	// and its checkpoint: the statement run, its text pending.
+	sandboxtest.Exec(t, dst, ddl, "UPDATE _switcharoo.checkpoint SET pending_ddl = '"+ddl+"'")
+	r := runBinary(t, "-c", config, "replicate", "--until-caught-up")
+	if r.code != 4 || !strings.Contains(r.stderr, "--ddl-applied") {
+		t.Fatalf("want a stop (exit 4) with --ddl-applied, got exit %d\n%s", r.code, r.stderr)
+	}
 }

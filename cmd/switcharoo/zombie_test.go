@@ -88,3 +88,34 @@ func blocked(db *sql.DB, n int) func() bool {
 		return err == nil && waiting >= n
 	}
 }
+
+// A schema change a SIGKILLed replicate left running on the target (a
+// long ALTER: the server goes on until it tries to answer) is not run a
+// second time by the next replicate, which would otherwise read the
+// tables as they were and add the index twice (#16.2).
+func TestZombieSchemaChangeAfterSIGKILL(t *testing.T) {
+	servers := sandboxtest.StartN(t, 2)
+	src, dst := sandboxtest.DB(t, servers[0], ""), sandboxtest.DB(t, servers[1], "")
+	sandboxtest.Exec(t, src, "CREATE DATABASE app", "CREATE TABLE app.t (id INT PRIMARY KEY, c INT, p VARCHAR(200))",
+		"INSERT INTO app.t SELECT seq, seq, REPEAT('x', 200) FROM mysql.seq_1_to_500000")
+	config := replicationConfig(t, servers[0], servers[1])
+	first := startBinary(t, "-c", config, "replicate")
+	first.waitFor(t, "the copy and a caught-up stream", 5*time.Minute, caughtUp(src, dst))
+	sandboxtest.Exec(t, src, "ALTER TABLE app.t ADD INDEX (c), ADD INDEX (p), ADD INDEX (c, p), ADD INDEX (p, c), ALGORITHM=COPY")
+	first.waitFor(t, "the schema change running on the target", time.Minute, blocked(dst, 1))
+	if ended, err := first.killAfter(t, 0); ended {
+		t.Fatalf("replicate ended before the kill: %v\n%s", err, first.stderr.String())
+	}
+	second := startBinary(t, "-c", config, "replicate")
+	sandboxtest.Exec(t, src, "INSERT INTO app.t VALUES (0, 2, 'y')")
+	second.waitFor(t, "the second replicate caught up", 3*time.Minute, caughtUp(src, dst))
+	if err := second.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-second.exited; err != nil {
+		t.Fatalf("the second replicate: %v\n%s", err, second.stderr.String())
+	}
+	if want, got := definition(t, src, "t"), definition(t, dst, "t"); want != got {
+		t.Errorf("app.t is defined differently:\nsource %s\ntarget %s\n%s", want, got, second.stderr.String())
+	}
+}
