@@ -49,6 +49,7 @@ type applier struct {
 	inBody   bool     // past its BEGIN: a statement now is part of it
 	trxStart Position
 	trxGTID  string // the transaction's GTID, added to gtids at its end
+	trxRows  bool   // the transaction has had rows events
 	dirty    bool   // safe moved past the checkpoint with nothing to apply
 
 	schemaChanged bool // a DDL changed the schema map since the last commit
@@ -195,6 +196,7 @@ func (a *applier) handle(ctx context.Context, ev *replication.BinlogEvent) error
 	case *replication.RowsEvent:
 		a.begin(h)
 		a.inBody = true
+		a.trxRows = true
 		return a.rows(ctx, e, h, next)
 	case *replication.XIDEvent:
 		return a.end(h, next)
@@ -241,6 +243,7 @@ func (a *applier) begin(h *replication.EventHeader) {
 	}
 	a.inTrx = true
 	a.trxStart = a.safe
+	a.trxRows = false
 	if a.batch.started.IsZero() {
 		a.batch.started = time.Now()
 	}
@@ -284,7 +287,11 @@ func (a *applier) query(ctx context.Context, e *replication.QueryEvent, h *repli
 		// were logged anyway: they happened, so they are applied.
 		return a.end(h, next)
 	}
+	vars, _ := parseStatusVars(e.StatusVars)
 	if a.inBody {
+		if st, ok := parseDDLIn(string(e.Schema), q, vars.lexMode()); ok && st.kind == ddlCreateTable && !a.trxRows {
+			return a.createTableSelect(ctx, e, q, vars, next)
+		}
 		// A statement inside a transaction: a SAVEPOINT, or DML logged as
 		// a statement by a session that chose binlog_format=STATEMENT.
 		return a.r.statementInTransaction(e, q, next)
@@ -301,7 +308,6 @@ func (a *applier) query(ctx context.Context, e *replication.QueryEvent, h *repli
 	}
 	a.inTrx = true
 	a.trxStart = a.safe
-	vars, _ := parseStatusVars(e.StatusVars)
 	if err := a.r.ddl(ctx, a, string(e.Schema), q, vars, next); err != nil {
 		return err
 	}
@@ -309,6 +315,23 @@ func (a *applier) query(ctx context.Context, e *replication.QueryEvent, h *repli
 		return err
 	}
 	return a.commit(ctx)
+}
+
+// createTableSelect applies the CREATE TABLE that opens the transaction of
+// a CREATE TABLE ... SELECT (a row-based binlog holds the table's
+// definition, then its rows, then the commit): what came before is
+// committed, the table is created (recorded as a pending schema change at
+// the transaction's start, so a crash before the rows commit replays
+// nothing twice), and the rows follow in a target transaction that
+// commits with the source's.
+func (a *applier) createTableSelect(ctx context.Context, e *replication.QueryEvent, q string, vars sessionVars, next Position) error {
+	if err := a.commit(ctx); err != nil {
+		return err
+	}
+	if err := a.settle(); err != nil { // the DDL uses the connection
+		return err
+	}
+	return a.r.ddl(ctx, a, string(e.Schema), q, vars, next)
 }
 
 func (a *applier) mapTable(e *replication.TableMapEvent, at Position) error {
