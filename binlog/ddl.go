@@ -318,7 +318,22 @@ func parseDDLIn(defaultDB, text string, mode lexMode) (st ddlStatement, ok bool)
 		return st, false
 	}
 	p.findEngines()
+	p.findReferences()
 	return p.st, true
+}
+
+// findReferences records the database qualifiers of the tables a foreign
+// key references (REFERENCES db.t), for rewrite to map them too.
+func (p *parser) findReferences() {
+	if p.st.kind != ddlCreateTable && p.st.kind != ddlAlterTable {
+		return
+	}
+	for i := 0; i+3 < len(p.toks); i++ {
+		db, dot, table := p.toks[i+1], p.toks[i+2], p.toks[i+3]
+		if p.toks[i].is("REFERENCES") && db.isIdent() && dot.kind == tokPunct && dot.text == "." && table.isIdent() {
+			p.st.names = append(p.st.names, nameRef{qualifier: &tokenSpan{db.start, db.end}, table: tokenSpan{table.start, table.end}})
+		}
+	}
 }
 
 func (p *parser) database() (ddlStatement, bool) {

@@ -37,6 +37,9 @@ func TestFiltersAndRenaming(t *testing.T) {
 		"INSERT INTO shop.orders VALUES (2, 3, 1.00)",
 		"ALTER TABLE shop.orders ADD COLUMN note VARCHAR(10)",
 		"USE shop; ALTER TABLE orders ADD COLUMN note2 VARCHAR(10); INSERT INTO orders VALUES (3, 2, 2.50, 'n', 'm')",
+		// A foreign key's REFERENCES is renamed too (#16.8).
+		"CREATE TABLE shop.items (id INT PRIMARY KEY, order_id INT, FOREIGN KEY (order_id) REFERENCES shop.orders (id))",
+		"INSERT INTO shop.items VALUES (1, 1)",
 		"CREATE TABLE app.tmp_new (id INT PRIMARY KEY)",
 		"INSERT INTO app.tmp_new VALUES (1)",
 	)
@@ -51,6 +54,9 @@ func TestFiltersAndRenaming(t *testing.T) {
 	}
 	r.assertSameTable("app", "app", "users")
 	r.assertSameDB("shop", "shop_new")
+	if refs := sandboxtest.Text(t, r.dstDB, "SELECT CONCAT(CONSTRAINT_SCHEMA, '>', UNIQUE_CONSTRAINT_SCHEMA, '.', REFERENCED_TABLE_NAME) FROM information_schema.REFERENTIAL_CONSTRAINTS"); len(refs) != 1 || refs[0] != "shop_new>shop_new.orders" {
+		t.Errorf("foreign keys on the target: %v, want shop_new>shop_new.orders", refs)
+	}
 	if dbs := sandboxtest.Dump(t, r.dstDB, "SHOW DATABASES WHERE `Database` IN ('shop', 'other')"); len(dbs) != 0 {
 		t.Errorf("unexpected databases on the target: %v", dbs)
 	}
