@@ -92,6 +92,11 @@ func (r *Replicator) copy(ctx context.Context, plan *copyPlan) error {
 		}
 	}
 
+	if plan.resume {
+		if err := r.resetSplitGroups(ctx, schema); err != nil {
+			return err
+		}
+	}
 	todo, done, total, err := r.pendingChunks(ctx, schema, plan.estimates)
 	if err != nil {
 		return err
