@@ -48,6 +48,7 @@ type ddlStatement struct {
 // written) and the table identifier.
 type nameRef struct {
 	qualifier *tokenSpan
+	db        string // the qualifier unquoted, as the session's sql_mode lexed it
 	table     tokenSpan
 }
 
@@ -193,7 +194,7 @@ func (p *parser) name() bool {
 	ref := nameRef{table: tokenSpan{t.start, t.end}}
 	name := catalog.TableName{DB: p.defaultDB, Table: t.text}
 	if p.i+1 < len(p.toks) && p.toks[p.i].text == "." && p.toks[p.i].kind == tokPunct && p.toks[p.i+1].isIdent() {
-		ref.qualifier = &tokenSpan{t.start, t.end}
+		ref.qualifier, ref.db = &tokenSpan{t.start, t.end}, t.text
 		name = catalog.TableName{DB: t.text, Table: p.toks[p.i+1].text}
 		ref.table = tokenSpan{p.toks[p.i+1].start, p.toks[p.i+1].end}
 		p.i += 2
@@ -331,7 +332,7 @@ func (p *parser) findReferences() {
 	for i := 0; i+3 < len(p.toks); i++ {
 		db, dot, table := p.toks[i+1], p.toks[i+2], p.toks[i+3]
 		if p.toks[i].is("REFERENCES") && db.isIdent() && dot.kind == tokPunct && dot.text == "." && table.isIdent() {
-			p.st.names = append(p.st.names, nameRef{qualifier: &tokenSpan{db.start, db.end}, table: tokenSpan{table.start, table.end}})
+			p.st.names = append(p.st.names, nameRef{qualifier: &tokenSpan{db.start, db.end}, db: db.text, table: tokenSpan{table.start, table.end}})
 		}
 	}
 }
@@ -423,8 +424,7 @@ func (st ddlStatement) rewrite(rename func(db string) string) string {
 		if ref.qualifier == nil {
 			continue
 		}
-		db := unquote(st.text[ref.qualifier.start:ref.qualifier.end])
-		if to := rename(db); to != db {
+		if to := rename(ref.db); to != ref.db {
 			edits = append(edits, edit{*ref.qualifier, catalog.QuoteIdent(to)})
 		}
 	}
@@ -437,13 +437,6 @@ func (st ddlStatement) rewrite(rename func(db string) string) string {
 		out = out[:edits[i].span.start] + edits[i].with + out[edits[i].span.end:]
 	}
 	return out
-}
-
-func unquote(s string) string {
-	if len(s) >= 2 && s[0] == '`' && s[len(s)-1] == '`' {
-		return strings.ReplaceAll(s[1:len(s)-1], "``", "`")
-	}
-	return s
 }
 
 // dmlTable returns the table a statement-based INSERT, REPLACE, UPDATE or

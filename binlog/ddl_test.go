@@ -2,8 +2,10 @@ package binlog_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/switcharoo/switcharoo/binlog"
 	"github.com/switcharoo/switcharoo/internal/config"
@@ -121,5 +123,37 @@ func TestDDLIgnore(t *testing.T) {
 	var stop *binlog.StopError
 	if !errors.As(run.err, &stop) || !strings.Contains(stop.Error(), "columns in the binlog") {
 		t.Fatalf("want a stop on the schema mismatch, got %v", run.err)
+	}
+}
+
+// Under ddl: ignore, a change of a column's size or sign that keeps the
+// column count stops replication at the next row as well (the TABLE_MAP's
+// metadata says so), where the target would truncate or misread the
+// values: VARCHAR(10) utf8mb4 to VARCHAR(50) latin1 ('abcde…' cut), DECIMAL(5,2) to
+// (12,4), and, where the source logs optional metadata (MySQL 8.0,
+// MariaDB with binlog_row_metadata), INT to INT UNSIGNED (#16.7).
+func TestDDLIgnoreSeesSizeChanges(t *testing.T) {
+	for _, c := range []struct{ alter, row, names string }{
+		{"ALTER TABLE app.m MODIFY s VARCHAR(50)", "UPDATE app.m SET s = REPEAT('abcde', 10) WHERE id = 1", "binlog says 50 bytes"},
+		{"ALTER TABLE app.m MODIFY d DECIMAL(12,4)", "UPDATE app.m SET d = 12345678.1234 WHERE id = 1", "decimal(12,4)"},
+		{"ALTER TABLE app.m MODIFY n INT UNSIGNED", "UPDATE app.m SET n = 4000000000 WHERE id = 1", "unsigned=true"},
+	} {
+		t.Run(c.alter, func(t *testing.T) {
+			r := newRig(t, "binlog_row_metadata=MINIMAL")
+			r.cfg.Replication.DDL = config.DDLIgnore
+			r.source("CREATE DATABASE app", "CREATE TABLE app.m (id INT PRIMARY KEY, s VARCHAR(10) CHARACTER SET utf8mb4, d DECIMAL(5,2), n INT)",
+				"INSERT INTO app.m VALUES (1, 'a', 1.5, -1)")
+			run := r.run(binlog.RunOptions{})
+			r.waitCaughtUp(run)
+			r.source(c.alter, c.row)
+			select {
+			case <-run.done:
+			case <-time.After(time.Minute):
+				t.Fatalf("replication did not stop at the changed column\n%s", r.log)
+			}
+			if exitCodeOf(run.err) != 4 || !strings.Contains(fmt.Sprint(run.err), c.names) {
+				t.Fatalf("want a stop (exit 4) naming %q, got %v", c.names, run.err)
+			}
+		})
 	}
 }

@@ -267,6 +267,23 @@ func (a *applier) sourceSession(ctx context.Context, vars sessionVars) (set, res
 			vars.explicitDefaultsTS = -1
 		}
 	}
+	if vars.hasCharset {
+		if vars.charsetNames, err = a.collationNames(ctx, vars.charsetClient, vars.collationConn, vars.collationServer); err != nil {
+			return "", "", err
+		}
+	}
+	if vars.timeZone == "SYSTEM" {
+		// The source host's zone, not the target's (Aurora's is UTC): its
+		// offset now.
+		var offset string
+		if err := a.r.source.db.QueryRowContext(ctx, "SELECT TIME_FORMAT(TIMEDIFF(CONVERT_TZ(UTC_TIMESTAMP(), '+00:00', 'SYSTEM'), UTC_TIMESTAMP()), '%H:%i')").Scan(&offset); err != nil {
+			return "", "", fmt.Errorf("source: its system time zone: %w", err)
+		}
+		if !strings.HasPrefix(offset, "-") {
+			offset = "+" + offset
+		}
+		vars.timeZone = offset
+	}
 	source := vars.setStatement()
 	if source == "" {
 		return "", "", nil
@@ -322,6 +339,39 @@ func (a *applier) endPredecessorDDL(ctx context.Context, statement string) error
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// collationNames turns the collation ids of a query event, which are the
+// source server's, into what the target knows: the client's character
+// set, and the connection's and server's collations by name, or their
+// character set's default where the target lacks the collation (MariaDB's
+// nopad and uca1400 collations on MySQL 8.0), said in the log.
+func (a *applier) collationNames(ctx context.Context, client, conn, server uint16) ([3]string, error) {
+	var names [3]string
+	for i, id := range []uint16{client, conn, server} {
+		var collation, charset string
+		if err := a.r.source.db.QueryRowContext(ctx, "SELECT COLLATION_NAME, CHARACTER_SET_NAME FROM information_schema.COLLATIONS WHERE ID = ?", id).Scan(&collation, &charset); err != nil {
+			return names, fmt.Errorf("source: collation %d of a schema change's session: %w", id, err)
+		}
+		var known int
+		if err := a.conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.COLLATIONS WHERE COLLATION_NAME = ?", collation).Scan(&known); err != nil {
+			return names, fmt.Errorf("target: %w", err)
+		}
+		switch {
+		case i == 0:
+			names[i] = charset
+		case known > 0:
+			names[i] = collation
+		default:
+			var fallback string
+			if err := a.conn.QueryRowContext(ctx, "SELECT DEFAULT_COLLATE_NAME FROM information_schema.CHARACTER_SETS WHERE CHARACTER_SET_NAME = ?", charset).Scan(&fallback); err != nil {
+				return names, fmt.Errorf("target: the source's collation %s (character set %s) is unknown here: %w", collation, charset, err)
+			}
+			a.r.log.Warn().Str("collation", collation).Str("instead", fallback).Msg("the target has no such collation: the schema change runs under its character set's default")
+			names[i] = fallback
+		}
+	}
+	return names, nil
 }
 
 // pendingDDL is what the checkpoint records of a schema change before it

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/switcharoo/switcharoo/binlog"
+	"github.com/switcharoo/switcharoo/internal/config"
 )
 
 // A schema change means what it meant in the session that wrote it: the
@@ -26,4 +27,20 @@ func TestDDLUnderTheSourceSessionSettings(t *testing.T) {
 	r.assertSame("app")
 	r.assertSameQuery("SELECT HEX(s), HEX(e) FROM app.c")
 	r.assertSameQuery("SELECT COLUMN_NAME, HEX(COLUMN_DEFAULT) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = 'app' ORDER BY TABLE_NAME, ORDINAL_POSITION")
+}
+
+// A database renamed by database_map is renamed in a schema change
+// written with "..." under ANSI_QUOTES too, in its REFERENCES as well.
+func TestANSIQuotedNamesRenamed(t *testing.T) {
+	r := newRig(t)
+	r.cfg.Replication.Databases = []string{"shop"}
+	r.cfg.Replication.DatabaseMap = []config.Rename{{Source: "shop", Target: "shop_new"}}
+	r.source("CREATE DATABASE shop", "CREATE TABLE shop.orders (id INT PRIMARY KEY)", "INSERT INTO shop.orders VALUES (1)")
+	run := r.run(binlog.RunOptions{})
+	r.waitCaughtUp(run)
+	r.source(`SET sql_mode = 'ANSI_QUOTES'; CREATE TABLE "shop"."x" (id INT PRIMARY KEY, o INT, FOREIGN KEY (o) REFERENCES "shop"."orders" (id)); SET sql_mode = DEFAULT`,
+		"INSERT INTO shop.x VALUES (1, 1)")
+	r.waitCaughtUp(run)
+	r.stopClean(run)
+	r.assertSameDB("shop", "shop_new")
 }

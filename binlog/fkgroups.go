@@ -63,11 +63,31 @@ func (r *Replicator) resetSplitGroups(ctx context.Context, schema catalog.Schema
 		}
 		r.log.Warn().Str("tables", strings.Join(names, ", ")).
 			Msg("tables linked by foreign keys were copied in part: copied again, together, under the new snapshot (a parent deleted in between would leave orphans)")
-		for _, t := range group {
-			if _, err := r.target.db.ExecContext(ctx, "SET SESSION foreign_key_checks = 0; DELETE FROM "+catalog.QuoteName(r.filter.Target(t))+"; SET SESSION foreign_key_checks = 1; "+
-				"UPDATE "+cs+".chunk SET snapshot_id = NULL, row_count = 0 WHERE db = "+string(catalog.AppendString(nil, t.DB))+" AND tbl = "+string(catalog.AppendString(nil, t.Table))); err != nil {
-				return fmt.Errorf("target: empty %s to copy it again: %w", r.filter.Target(t), err)
-			}
+		if err := r.emptyForCopy(ctx, group); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// emptyForCopy empties tables on the target, with foreign key checks off
+// on a session of its own, and marks their ranges to be copied again.
+func (r *Replicator) emptyForCopy(ctx context.Context, tables []catalog.TableName) error {
+	conn, err := r.target.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("target: %w", err)
+	}
+	defer closeChecked(conn) // foreign_key_checks back on, whatever happened
+	cs := catalog.QuoteIdent(r.cfg.Replication.CheckpointSchema)
+	if _, err := conn.ExecContext(ctx, "SET SESSION foreign_key_checks = 0"); err != nil {
+		return fmt.Errorf("target: %w", err)
+	}
+	for _, t := range tables {
+		if _, err := conn.ExecContext(ctx, "DELETE FROM "+catalog.QuoteName(r.filter.Target(t))); err != nil {
+			return fmt.Errorf("target: empty %s to copy it again: %w", r.filter.Target(t), err)
+		}
+		if _, err := conn.ExecContext(ctx, "UPDATE "+cs+".chunk SET snapshot_id = NULL, row_count = 0 WHERE db = ? AND tbl = ?", t.DB, t.Table); err != nil {
+			return fmt.Errorf("target: %w", err)
 		}
 	}
 	return nil

@@ -1,6 +1,8 @@
 package binlog_test
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/switcharoo/switcharoo/binlog"
@@ -39,4 +41,17 @@ func TestResumedCopyKeepsForeignKeyGroupsTogether(t *testing.T) {
 	r.waitCaughtUp(run)
 	r.stopClean(run)
 	r.assertSame("app")
+}
+
+// A replicated child whose parent is left out, with a cascade, is refused
+// at preflight: the parent's deletes would cascade on the source only.
+func TestCascadeFromOutsideTheFilterRefused(t *testing.T) {
+	r := newRig(t)
+	r.cfg.Replication.ExcludeTables = []string{"app.parent"}
+	r.source("CREATE DATABASE app", "CREATE TABLE app.parent (id INT PRIMARY KEY)",
+		"CREATE TABLE app.child (id INT PRIMARY KEY, p INT, FOREIGN KEY (p) REFERENCES app.parent (id) ON DELETE CASCADE)")
+	err := runOnce(t, r.cfg, binlog.RunOptions{})
+	if exitCodeOf(err) != 2 || !strings.Contains(fmt.Sprint(err), "app.child → app.parent (ON DELETE CASCADE") {
+		t.Fatalf("want a refusal (exit 2) naming the key, got %v (exit %d)", err, exitCodeOf(err))
+	}
 }

@@ -306,6 +306,12 @@ func (r *Replicator) checkTables(ctx context.Context, plan *copyPlan, add func(s
 		add("tables without a primary key or a NOT NULL unique key: %s; add a key, or list them in replication.allow_no_key (their rows are then matched on every column, which is slow and ambiguous for duplicate rows)",
 			strings.Join(noKey, ", "))
 	}
+	if crossing, err := r.cascadesAcrossFilter(ctx, plan.schema); err != nil {
+		add("source: read foreign keys: %v", err)
+	} else if len(crossing) > 0 {
+		add("foreign keys whose ON DELETE/UPDATE actions change replicated tables from tables that are not replicated: %s; a cascade is not in the binlog, so the target would keep what the source deleted: replicate the parent tables too, or leave the children out",
+			strings.Join(crossing, ", "))
+	}
 	if len(noKeyJSON) > 0 {
 		add("tables without a key that have a JSON column: %s; their rows are matched on every column, and MySQL compares JSON by value, not by the bytes the binlog holds, so a row could not be found exactly; add a primary key",
 			strings.Join(noKeyJSON, ", "))
@@ -480,6 +486,29 @@ func (r *Replicator) readSourceID(ctx context.Context) (string, error) {
 		return "", err
 	}
 	return fmt.Sprintf("%s:%d server_id=%d", host, port, id), nil
+}
+
+// cascadesAcrossFilter lists the foreign keys from a replicated table to
+// one that is not, whose parent's changes act on the child (CASCADE, SET
+// NULL, SET DEFAULT).
+func (r *Replicator) cascadesAcrossFilter(ctx context.Context, schema catalog.Schema) ([]string, error) {
+	var out []string
+	err := catalog.ScanRows(ctx, r.source.db, `SELECT DISTINCT k.TABLE_SCHEMA, k.TABLE_NAME, k.REFERENCED_TABLE_SCHEMA, k.REFERENCED_TABLE_NAME, c.DELETE_RULE, c.UPDATE_RULE
+		FROM information_schema.KEY_COLUMN_USAGE k JOIN information_schema.REFERENTIAL_CONSTRAINTS c
+		ON c.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND c.CONSTRAINT_NAME = k.CONSTRAINT_NAME AND c.TABLE_NAME = k.TABLE_NAME
+		WHERE k.REFERENCED_TABLE_NAME IS NOT NULL`, nil, func(rows *sql.Rows) error {
+		var child, parent catalog.TableName
+		var onDelete, onUpdate string
+		if err := rows.Scan(&child.DB, &child.Table, &parent.DB, &parent.Table, &onDelete, &onUpdate); err != nil {
+			return err
+		}
+		acts := func(rule string) bool { return rule == "CASCADE" || rule == "SET NULL" || rule == "SET DEFAULT" }
+		if schema[child] != nil && schema[parent] == nil && (acts(onDelete) || acts(onUpdate)) {
+			out = append(out, fmt.Sprintf("%s → %s (ON DELETE %s ON UPDATE %s)", child, parent, onDelete, onUpdate))
+		}
+		return nil
+	})
+	return out, err
 }
 
 // targetTriggers lists the triggers on the target copies of tables, as

@@ -12,12 +12,16 @@ import (
 // in the client's character set, a quoted "identifier" under ANSI_QUOTES,
 // a TIMESTAMP default in the session's time zone.
 type sessionVars struct {
-	sqlMode            uint64
-	hasSQLMode         bool
-	charsetClient      uint16 // collation ids, as the event carries them
-	collationConn      uint16
-	collationServer    uint16
-	hasCharset         bool
+	sqlMode         uint64
+	hasSQLMode      bool
+	charsetClient   uint16 // collation ids, as the event carries them
+	collationConn   uint16
+	collationServer uint16
+	hasCharset      bool
+	// charsetNames, when resolved, are what the target is given for the
+	// three ids: the client's character set, the connection's and the
+	// server's collations (collation ids are the source server's).
+	charsetNames       [3]string
 	timeZone           string
 	explicitDefaultsTS int8 // -1 unknown, else 0 or 1 (MySQL 5.7+ writes it)
 }
@@ -165,7 +169,11 @@ func (v sessionVars) setStatement() string {
 		}
 		parts = append(parts, fmt.Sprintf("sql_mode='%s'", strings.Join(modes, ",")))
 	}
-	if v.hasCharset {
+	switch {
+	case v.hasCharset && v.charsetNames[0] != "":
+		parts = append(parts, fmt.Sprintf("character_set_client='%s', collation_connection='%s', collation_server='%s'",
+			v.charsetNames[0], v.charsetNames[1], v.charsetNames[2]))
+	case v.hasCharset:
 		parts = append(parts, fmt.Sprintf("character_set_client=%d, collation_connection=%d, collation_server=%d",
 			v.charsetClient, v.collationConn, v.collationServer))
 	}
