@@ -3,10 +3,13 @@ package cutover
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/switcharoo/switcharoo/binlog"
 )
 
@@ -35,14 +38,76 @@ type server struct {
 
 // killClients kills the connections of everyone but the runbook's own
 // session, replication threads and the server's own threads; with users,
-// only theirs.
+// only theirs. A KILL the server refuses (Aurora's admin user has neither
+// SUPER nor CONNECTION_ADMIN) is done through mysql.rds_kill, Aurora's
+// procedure for it; and the sessions are listed again until they are
+// gone: one that survives is an open door, and fails the fence.
 func (s *server) killClients(ctx context.Context, users []string) (int, error) {
+	ids, err := s.clientSessions(ctx, users)
+	if err != nil {
+		return 0, err
+	}
+	killed := 0
+	var refused []string
+	for _, id := range ids {
+		if err := s.kill(ctx, id); err != nil {
+			refused = append(refused, fmt.Sprintf("%d: %v", id, err))
+			continue
+		}
+		killed++
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		left, err := s.clientSessions(ctx, users)
+		if err != nil {
+			return killed, err
+		}
+		var survivors []int64
+		for _, id := range left {
+			if slices.Contains(ids, id) {
+				survivors = append(survivors, id)
+			}
+		}
+		if len(survivors) == 0 {
+			return killed, nil
+		}
+		if time.Now().After(deadline) {
+			return killed, fmt.Errorf("%s: %d client sessions survive the fence (connections %v; refused: %s): grant the runbook's user CONNECTION_ADMIN (MySQL 8.0) or SUPER, or on Aurora make sure it may CALL mysql.rds_kill",
+				s.name, len(survivors), survivors, strings.Join(refused, "; "))
+		}
+		select {
+		case <-ctx.Done():
+			return killed, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// kill ends a connection: KILL, or mysql.rds_kill where KILL is refused
+// (error 1095). One already gone (1094) counts as ended.
+func (s *server) kill(ctx context.Context, id int64) error {
+	_, err := s.db.ExecContext(ctx, fmt.Sprintf("KILL CONNECTION %d", id))
+	var me *mysql.MySQLError
+	switch {
+	case err == nil, errors.As(err, &me) && me.Number == 1094:
+		return nil
+	case errors.As(err, &me) && me.Number == 1095:
+		if _, rdsErr := s.db.ExecContext(ctx, "CALL mysql.rds_kill(?)", id); rdsErr != nil && !(errors.As(rdsErr, &me) && me.Number == 1094) {
+			return fmt.Errorf("%w; mysql.rds_kill: %v", err, rdsErr)
+		}
+		return nil
+	}
+	return err
+}
+
+// clientSessions lists the connections killClients ends.
+func (s *server) clientSessions(ctx context.Context, users []string) ([]int64, error) {
 	q := `SELECT ID, USER FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID()
 		AND COMMAND NOT IN ('Binlog Dump', 'Binlog Dump GTID', 'Daemon')
 		AND USER NOT IN ('system user', 'event_scheduler', 'unauthenticated user')`
 	rows, err := s.db.QueryContext(ctx, q)
 	if err != nil {
-		return 0, fmt.Errorf("%s: list client connections: %w", s.name, err)
+		return nil, fmt.Errorf("%s: list client connections: %w", s.name, err)
 	}
 	var ids []int64
 	for rows.Next() {
@@ -50,20 +115,14 @@ func (s *server) killClients(ctx context.Context, users []string) (int, error) {
 		var user string
 		if err := rows.Scan(&id, &user); err != nil {
 			rows.Close()
-			return 0, err
+			return nil, err
 		}
 		if len(users) == 0 || containsUser(users, user) {
 			ids = append(ids, id)
 		}
 	}
 	rows.Close()
-	killed := 0
-	for _, id := range ids {
-		if _, err := s.db.ExecContext(ctx, fmt.Sprintf("KILL CONNECTION %d", id)); err == nil {
-			killed++
-		}
-	}
-	return killed, nil
+	return ids, rows.Err()
 }
 
 func containsUser(users []string, user string) bool {

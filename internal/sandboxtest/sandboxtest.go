@@ -22,7 +22,7 @@ import (
 	"testing"
 	"time"
 
-	_ "github.com/go-sql-driver/mysql" // the driver tests connect with
+	"github.com/go-sql-driver/mysql" // the driver tests connect with
 	"github.com/switcharoo/switcharoo/internal/sandbox"
 )
 
@@ -106,6 +106,22 @@ func DB(t testing.TB, m *sandbox.MariaDB, database string) *sql.DB {
 	db, err := sql.Open("mysql", m.DSN(database))
 	if err != nil {
 		t.Fatalf("open %s: %v", m.DSN(database), err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	return db
+}
+
+// DBAs opens a connection pool on m as user, closed when t ends.
+func DBAs(t testing.TB, m *sandbox.MariaDB, user, password string) *sql.DB {
+	t.Helper()
+	cfg, err := mysql.ParseDSN(m.DSN(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.User, cfg.Passwd = user, password
+	db, err := sql.Open("mysql", cfg.FormatDSN())
+	if err != nil {
+		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Close() })
 	return db
