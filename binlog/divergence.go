@@ -277,7 +277,7 @@ func (a *applier) appendKeySet(b []byte, args []any, param bool, t *catalog.Tabl
 func (a *applier) appendRowMatch(b []byte, args []any, param bool, t *catalog.Table, row []any) ([]byte, []any, error) {
 	cols, op := t.Key, "="
 	if len(cols) == 0 {
-		cols, op = a.sqlFor(t).writable, "<=>"
+		cols, op = t.Writable(), "<=>" // not sqlFor: divergence calls this from the exec goroutine
 	} else {
 		param = false
 	}
@@ -426,7 +426,7 @@ func (a *applier) lookup(ctx context.Context, t *catalog.Table, row []any) (bool
 	q := []byte("SELECT COUNT(*) FROM ")
 	q = append(q, catalog.QuoteName(a.r.filter.Target(t.Name))...)
 	q = append(q, " WHERE "...)
-	q, args, err := a.appendRowMatch(q, nil, a.big(t, a.sqlFor(t).writable, row), t, row)
+	q, args, err := a.appendRowMatch(q, nil, a.big(t, t.Writable(), row), t, row)
 	if err != nil {
 		return false, err
 	}
