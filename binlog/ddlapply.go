@@ -31,6 +31,50 @@ type ddlPlan struct {
 	swaps bool
 }
 
+// swaps reports whether a statement renames a name to one another of its
+// renames frees (RENAME TABLE a TO t, b TO a, t TO b; ALTER TABLE CHANGE a
+// b INT, CHANGE b a INT): run twice, it could leave every definition as
+// it found it. A plain rename, whose old name goes and new name comes,
+// always shows in the definitions.
+func (st ddlStatement) swaps() bool {
+	var from, to []string
+	switch st.kind {
+	case ddlRenameTable:
+		for i := 0; i+1 < len(st.tables); i += 2 {
+			from, to = append(from, st.tables[i].String()), append(to, st.tables[i+1].String())
+		}
+	case ddlAlterTable:
+		toks := lex(st.text)
+		for i := 0; i < len(toks); i++ {
+			j := i + 1
+			switch {
+			case toks[i].is("CHANGE"):
+				if j < len(toks) && toks[j].is("COLUMN") {
+					j++
+				}
+				if j+1 < len(toks) && toks[j].isIdent() && toks[j+1].isIdent() {
+					from, to = append(from, strings.ToLower(toks[j].text)), append(to, strings.ToLower(toks[j+1].text))
+				}
+			case toks[i].is("RENAME"):
+				if j < len(toks) && (toks[j].is("COLUMN") || toks[j].is("INDEX") || toks[j].is("KEY")) {
+					j++
+				}
+				if j+2 < len(toks) && toks[j].isIdent() && toks[j+1].is("TO") && toks[j+2].isIdent() {
+					from, to = append(from, strings.ToLower(toks[j].text)), append(to, strings.ToLower(toks[j+2].text))
+				}
+			}
+		}
+	}
+	for i, f := range from {
+		for k, t := range to {
+			if i != k && f == t {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // ddl handles a statement that is a transaction of its own: a recognised
 // schema change is applied, stopped at or ignored per replication.ddl;
 // anything else is not replicated.
@@ -68,12 +112,7 @@ func (r *Replicator) ddl(ctx context.Context, a *applier, defaultDB, query strin
 // It returns nil when none does.
 func (r *Replicator) planDDL(st ddlStatement, at Position) (*ddlPlan, error) {
 	f := r.filter
-	plan := &ddlPlan{statement: st.rewrite(f.TargetDB), swaps: st.kind == ddlRenameTable}
-	if st.kind == ddlAlterTable {
-		for _, t := range lex(st.text) {
-			plan.swaps = plan.swaps || t.is("CHANGE") || t.is("RENAME")
-		}
-	}
+	plan := &ddlPlan{statement: st.rewrite(f.TargetDB), swaps: st.swaps()}
 	if st.kind.isDatabase() {
 		if !f.IncludesDatabase(st.database) {
 			return nil, nil

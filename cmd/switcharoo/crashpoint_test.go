@@ -27,6 +27,7 @@ func TestCrashPoints(t *testing.T) {
 		{faultpoint.BeforeDDL, "ALTER TABLE app.t ADD COLUMN c INT", false},
 		{faultpoint.AfterDDLBeforeCheckpoint, "ALTER TABLE app.t ADD COLUMN c INT", false},
 		{faultpoint.BeforeDDL, "ALTER TABLE app.t CHANGE a b VARCHAR(10), CHANGE b a INT", true},
+		{faultpoint.BeforeDDL, "ALTER TABLE app.t CHANGE b bb VARCHAR(10)", false}, // a plain rename: unchanged means not run
 		{faultpoint.AfterDDLBeforeCheckpoint, "ALTER TABLE app.t CHANGE a b VARCHAR(10), CHANGE b a INT", false},
 		{faultpoint.AfterDDLBeforeCheckpoint, "ALTER TABLE app.u CHANGE x y INT, CHANGE y x INT", false}, // the names move
 		{faultpoint.AfterDDLBeforeCheckpoint, "RENAME TABLE app.t TO app.tmp, app.u TO app.t, app.tmp TO app.u", false},
