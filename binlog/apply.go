@@ -124,6 +124,20 @@ func limitsFor(maxPacket int) packetLimits {
 	return l
 }
 
+// largest returns the size of the largest part of a prepared statement
+// — its text, or one of its parameters, each sent in packets of its own
+// (long data) — when it does not fit max_allowed_packet, else 0.
+func (l packetLimits) largest(text int, args []any) int {
+	size := text
+	for _, p := range args {
+		size = max(size, len(p.([]byte)))
+	}
+	if size > l.packet-1024 {
+		return size
+	}
+	return 0
+}
+
 // segment is a part of a batch sent as one packet: statements as text, or
 // one prepared statement and its parameters.
 type segment struct {
@@ -289,8 +303,10 @@ func (a *applier) query(ctx context.Context, e *replication.QueryEvent, h *repli
 	}
 	vars, _ := parseStatusVars(e.StatusVars)
 	if a.inBody {
-		if st, ok := parseDDLIn(string(e.Schema), q, vars.lexMode()); ok && st.kind == ddlCreateTable && !a.trxRows {
-			return a.createTableSelect(ctx, e, q, vars, next)
+		if !a.trxRows { // a CREATE TABLE ... SELECT opens its transaction
+			if st, ok := parseDDLIn(string(e.Schema), q, vars.lexMode()); ok && st.kind == ddlCreateTable {
+				return a.createTableSelect(ctx, e, q, vars, next)
+			}
 		}
 		// A statement inside a transaction: a SAVEPOINT, or DML logged as
 		// a statement by a session that chose binlog_format=STATEMENT.
@@ -580,13 +596,7 @@ func appendValue(b []byte, args []any, param bool, c *catalog.Column, v any) ([]
 // max_allowed_packet.
 func (a *applier) written(mark int, args []any, at Position) error {
 	if args != nil {
-		// Each parameter is sent in packets of its own (long data), and
-		// must fit max_allowed_packet; so must the statement's text.
-		size := len(a.buf) - mark
-		for _, p := range args {
-			size = max(size, len(p.([]byte)))
-		}
-		if size > a.limits.packet-1024 {
+		if size := a.limits.largest(len(a.buf)-mark, args); size > 0 {
 			return a.r.tooLarge("a value of a row change", size, a.limits.packet, at)
 		}
 		q := strings.TrimSuffix(string(a.buf[mark:]), ";")

@@ -474,10 +474,8 @@ func (r *Replicator) copyChunk(ctx context.Context, src, dst *sql.Conn, snapshot
 		copied++
 		inStatement++
 		if big {
-			for _, p := range args {
-				if size := len(p.([]byte)); size > limits.packet-1024 {
-					return r.tooLarge("a value of a row of "+t.Name.String(), size, limits.packet, Position{})
-				}
+			if size := limits.largest(len(buf), args); size > 0 {
+				return r.tooLarge("a value of a row of "+t.Name.String(), size, limits.packet, Position{})
 			}
 			if err := send(string(buf), args...); err != nil {
 				return err

@@ -222,8 +222,7 @@ func (a *applier) applyDDL(ctx context.Context, plan *ddlPlan, query string, var
 	}
 	if replay && pending.Before == nil && plan.swaps {
 		// An older version recorded the statement alone: nothing tells.
-		return &StopError{Position: a.trxStart, Reason: fmt.Sprintf("replicate stopped while the schema change %q ran, and the target cannot tell whether it did: it renames, and run twice it would leave the tables as they were", truncate(query, 300)),
-			Fix: fmt.Sprintf("look at the target's tables: if the change is in place, run `switcharoo replicate --ddl-applied %s`; if not, apply it by hand, then run the same", a.trxStart)}
+		return undecidedDDL(query, a.trxStart)
 	}
 	if replay && pending.Before != nil {
 		// A restart after the statement was recorded: did it run?
@@ -232,8 +231,7 @@ func (a *applier) applyDDL(ctx context.Context, plan *ddlPlan, query string, var
 			r.log.Warn().Str("statement", truncate(query, 200)).Msg("schema change was applied before a restart (the target's tables show it); not run again")
 			return a.updateSchema(ctx, plan)
 		case plan.swaps:
-			return &StopError{Position: a.trxStart, Reason: fmt.Sprintf("replicate stopped while the schema change %q ran, and the target cannot tell whether it did: it renames, and run twice it would leave the tables as they were", truncate(query, 300)),
-				Fix: fmt.Sprintf("look at the target's tables: if the change is in place, run `switcharoo replicate --ddl-applied %s`; if not, apply it by hand, then run the same", a.trxStart)}
+			return undecidedDDL(query, a.trxStart)
 		}
 		// The tables are as they were: it did not run (or it is one whose
 		// repetition fails with "already exists", below).
@@ -411,6 +409,14 @@ func (a *applier) collationNames(ctx context.Context, client, conn, server uint1
 		}
 	}
 	return names, nil
+}
+
+// undecidedDDL stops at a schema change, recorded as pending at at, that
+// may or may not have run before a crash, and that the target's tables
+// cannot tell apart: a swap, which run twice undoes itself.
+func undecidedDDL(query string, at Position) error {
+	return &StopError{Position: at, Reason: fmt.Sprintf("replicate stopped while the schema change %q ran, and the target cannot tell whether it did: it renames, and run twice it would leave the tables as they were", truncate(query, 300)),
+		Fix: fmt.Sprintf("look at the target's tables: if the change is in place, run `switcharoo replicate --ddl-applied %s`; if not, apply it by hand, then run the same", at)}
 }
 
 // pendingDDL is what the checkpoint records of a schema change before it

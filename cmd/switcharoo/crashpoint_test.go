@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switcharoo/switcharoo/binlog"
 	"github.com/switcharoo/switcharoo/internal/faultpoint"
 	"github.com/switcharoo/switcharoo/internal/sandboxtest"
 )
@@ -113,9 +112,8 @@ func TestOldFormatPendingSwap(t *testing.T) {
 		t.Fatalf("exit %d\n%s", r.code, r.stderr)
 	}
 	ddl := "ALTER TABLE app.t CHANGE a b INT, CHANGE b a INT"
-	var p binlog.Position
-	var doDB, ignoreDB sql.NullString
-	if err := src.QueryRow("SHOW MASTER STATUS").Scan(&p.File, &p.Pos, &doDB, &ignoreDB); err != nil {
+	p, err := sourcePosition(src)
+	if err != nil {
 		t.Fatal(err)
 	}
 	// The checkpoint right before the statement (the heartbeats since are

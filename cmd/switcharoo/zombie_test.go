@@ -68,14 +68,21 @@ func TestZombieBatchAfterSIGKILL(t *testing.T) {
 // source's current position.
 func caughtUp(src, dst *sql.DB) func() bool {
 	return func() bool {
-		var p binlog.Position
-		var doDB, ignoreDB sql.NullString
-		if err := src.QueryRow("SHOW MASTER STATUS").Scan(&p.File, &p.Pos, &doDB, &ignoreDB); err != nil {
+		p, err := sourcePosition(src)
+		if err != nil {
 			return false
 		}
 		cp := checkpointOf(dst)
 		return cp.Phase == "streaming" && cp.Position.Compare(p) >= 0
 	}
+}
+
+// sourcePosition is the source's current binlog position.
+func sourcePosition(src *sql.DB) (binlog.Position, error) {
+	var p binlog.Position
+	var doDB, ignoreDB sql.NullString
+	err := src.QueryRow("SHOW MASTER STATUS").Scan(&p.File, &p.Pos, &doDB, &ignoreDB)
+	return p, err
 }
 
 // blocked reports whether at least n sessions have run a statement on
