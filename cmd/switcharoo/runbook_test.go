@@ -285,6 +285,9 @@ func TestRunSurvivesSIGKILL(t *testing.T) {
 	}
 	killed := 0
 	for range 8 {
+		if status().State == "finished" {
+			break // killed after the night's last journal entry, before it exited
+		}
 		command := next()
 		p := startBinary(t, "--log-format", "json", "-c", cfg, command, "--yes")
 		// At a random moment of the night.
