@@ -883,6 +883,7 @@ func (a *applier) commit(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
+	faultpoint.Hit(faultpoint.AfterBatchCommit)
 	a.open, a.dirty, a.schemaChanged, a.batch = false, false, false, batchStats{}
 	if a.window != nil && a.safe.Compare(a.window.until) >= 0 {
 		a.window = nil // every later change applies to every row

@@ -14,6 +14,7 @@ import (
 	"github.com/switcharoo/switcharoo/deploy"
 	"github.com/switcharoo/switcharoo/dnsswap"
 	"github.com/switcharoo/switcharoo/internal/config"
+	"github.com/switcharoo/switcharoo/internal/faultpoint"
 	"github.com/switcharoo/switcharoo/internal/mysqlconn"
 )
 
@@ -152,6 +153,7 @@ func (rb *Runbook) fenceSource(ctx context.Context) error {
 	if err := rb.source.setReadOnly(ctx, true); err != nil {
 		return err
 	}
+	faultpoint.Hit(faultpoint.FenceAfterReadOnly)
 	open, err := rb.source.waitForWriters(ctx, rb.cfg.Cutover.FenceGrace)
 	if err != nil {
 		return err
@@ -165,6 +167,7 @@ func (rb *Runbook) fenceSource(ctx context.Context) error {
 		return err
 	}
 	rb.log.Info().Int("connections", killed).Msg("client connections killed")
+	faultpoint.Hit(faultpoint.FenceAfterKill)
 	rb.lock.release()
 	if rb.lock, err = rb.source.takeGlobalLock(ctx, 30*time.Second); err != nil {
 		return err
@@ -180,6 +183,7 @@ func (rb *Runbook) fenceSource(ctx context.Context) error {
 
 // unfenceSource lets the application write on the source again.
 func (rb *Runbook) unfenceSource(ctx context.Context) error {
+	faultpoint.Hit(faultpoint.UndoBeforeUnfenceSource)
 	rb.lock.release()
 	rb.lock = nil
 	if err := rb.source.setReadOnly(ctx, false); err != nil {

@@ -10,6 +10,10 @@
 //
 // (several points separated by commas). kill sends the process SIGKILL,
 // which leaves the servers exactly as a crash would: open transactions and
-// sessions included. Unarmed, Hit is a map lookup on an empty map. The
-// variable is meant for tests; nothing else sets it.
+// sessions included. pause sends it SIGSTOP: the test injects its race (a
+// writer, a second replicator, a killed connection) while the process
+// stands still at the point, then sends SIGCONT. Tests that run the engine
+// or the runbook in process arm a point with Arm, a hook that runs there.
+// Unarmed, Hit is a read-locked lookup in two empty maps. The variable is
+// meant for tests; nothing else sets it.
 package faultpoint
