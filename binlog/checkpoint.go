@@ -59,6 +59,11 @@ func stateTables(schema string) []string {
 			requested_at DATETIME(6) NOT NULL
 		) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
 		probeTable(q),
+		`CREATE TABLE IF NOT EXISTS ` + q + `.guard (
+			id TINYINT UNSIGNED NOT NULL PRIMARY KEY,
+			binlog_file VARCHAR(255) NOT NULL,
+			binlog_pos BIGINT UNSIGNED NOT NULL
+		) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
 		`CREATE TABLE IF NOT EXISTS ` + q + `.snapshot (
 			id INT UNSIGNED NOT NULL PRIMARY KEY,
 			binlog_file VARCHAR(255) NOT NULL,

@@ -72,6 +72,13 @@
 //     end-to-end lag when its change commits on the target; the status row
 //     on the target, refreshed every second, is what `switcharoo status`
 //     and the runbook read.
+//  7. The write guard (guard.go): with RunOptions.GuardTarget (reverse
+//     replication, whose target is the old master fenced by read_only
+//     alone), the target's own binlog is read every two seconds, and a
+//     transaction that wrote a replicated table without the checkpoint —
+//     someone else's write — is recorded in the divergence table.
+//     ForeignWrites serves the runbook too, which checks the same way that
+//     a fenced target stands still before it unfences the source.
 //
 // Memory is bounded by design: at most 2 × 1024 events are read ahead; the
 // applier holds at most 2000 rows' net changes before writing them as SQL,

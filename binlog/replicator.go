@@ -59,6 +59,10 @@ type RunOptions struct {
 	// replication.ddl: stop, of a schema change the operator applied to
 	// the target by hand.
 	DDLApplied Position
+	// GuardTarget watches the target's binlog for writes replication did
+	// not make (guard.go): reverse replication's target, the old master,
+	// is fenced by read_only alone, which SUPER users pass.
+	GuardTarget bool
 }
 
 // New prepares a replicator for a validated configuration. It connects to
@@ -163,6 +167,9 @@ func (r *Replicator) Run(ctx context.Context, opts RunOptions) error {
 		}
 	}
 	r.enter(ctx, StateStreaming)
+	if opts.GuardTarget {
+		wg.Go(func() { r.guardTarget(ctx) })
+	}
 	return r.stream(ctx, until)
 }
 

@@ -100,8 +100,17 @@ func Seed(ctx context.Context, cfg *config.Config, log zerolog.Logger) (Position
 		return Position{}, fmt.Errorf("target: %w", err)
 	}
 	q := catalog.QuoteIdent(cfg.Replication.CheckpointSchema)
-	if _, err := r.target.db.ExecContext(ctx, "DELETE FROM "+q+".chunk; DELETE FROM "+q+".snapshot"); err != nil {
+	// A new beginning: what an earlier run found diverging was settled
+	// (by a verify) before this seed.
+	if _, err := r.target.db.ExecContext(ctx, "DELETE FROM "+q+".chunk; DELETE FROM "+q+".snapshot; DELETE FROM "+q+".divergence"); err != nil {
 		return Position{}, fmt.Errorf("target: %w", err)
+	}
+	// The write guard watches the target's binlog from here: where both
+	// sides hold the same data.
+	if at, err := CurrentPosition(ctx, r.target.db); err == nil {
+		if err := saveGuardPosition(ctx, r.target.db, cfg.Replication.CheckpointSchema, at); err != nil {
+			return Position{}, fmt.Errorf("target: %w", err)
+		}
 	}
 	log.Info().Stringer("position", pos).Int("tables", len(schema)).Msg("replication seeded: it starts at the source's current position")
 	return pos, nil

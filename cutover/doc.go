@@ -28,9 +28,12 @@
 // its result after, with the facts it recorded (the fenced binlog position,
 // the servers' ids, where reverse replication started). Resume and rollback
 // rebuild the run from it. run.lock, an flock in state_dir, keeps a second
-// operator out; its holder removes it on letting go (a command refused
-// leaves state_dir as it found it), and a process killed leaves it behind,
-// unlocked, for the next one to take.
+// command on the same state_dir out; its holder removes it on letting go
+// (a command refused leaves state_dir as it found it), and a process
+// killed leaves it behind, unlocked, for the next one to take. A lease in
+// the databases (lease.go: a named lock on the source, a row with a
+// heartbeat on the target) keeps out a second operator on another host or
+// state_dir.
 //
 // # Fences
 //
@@ -42,7 +45,12 @@
 // the process, so resume takes it again. The target is fenced by read_only
 // or, on Aurora where nobody has SUPER, by locking the accounts in
 // cutover.app_users. After every step and undo the runbook checks that at
-// most one side accepts application writes.
+// most one side accepts application writes — counting a locked account's
+// surviving sessions as open, and a side it cannot read as unknown, which
+// stops the night. The fence turns the source's event scheduler off (an
+// event with a SUPER definer writes through read_only); before an undo
+// unfences the source, the target's binlog must show no write but
+// replication's since it was fenced again.
 //
 // # Replication at the switch
 //

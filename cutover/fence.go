@@ -152,6 +152,30 @@ func quoteString(s string) string {
 	return "'" + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), "'", "''") + "'"
 }
 
+// superUsers lists the accounts ("name@host") that may write through
+// read_only: SUPER on MySQL 5.6/5.7 and MariaDB before 10.11,
+// CONNECTION_ADMIN on MySQL 8 (and SUPER, deprecated), READ_ONLY ADMIN on
+// MariaDB 10.11. information_schema.USER_PRIVILEGES shows every account
+// to a user who may read the mysql schema, else only its own.
+func (s *server) superUsers(ctx context.Context) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT GRANTEE FROM information_schema.USER_PRIVILEGES
+		WHERE PRIVILEGE_TYPE IN ('SUPER', 'CONNECTION_ADMIN', 'READ_ONLY ADMIN')`)
+	if err != nil {
+		return nil, fmt.Errorf("%s: list the accounts that pass read_only: %w", s.name, err)
+	}
+	defer rows.Close()
+	var users []string
+	for rows.Next() {
+		var grantee string // 'name'@'host'
+		if err := rows.Scan(&grantee); err != nil {
+			return nil, err
+		}
+		name, host, _ := strings.Cut(grantee, "@")
+		users = append(users, strings.Trim(name, "'")+"@"+strings.Trim(host, "'"))
+	}
+	return users, rows.Err()
+}
+
 // readOnly reports @@global.read_only.
 func (s *server) readOnly(ctx context.Context) (bool, error) {
 	var ro bool
@@ -173,7 +197,9 @@ func (s *server) setReadOnly(ctx context.Context, on bool) error {
 }
 
 // appWritable reports whether the application could write on the server:
-// read_only off and, when app users are configured, not all of them locked.
+// read_only off and, when app users are configured, one of them unlocked
+// or still connected — a locked account keeps the sessions it had, and
+// they go on writing.
 func (s *server) appWritable(ctx context.Context) (bool, error) {
 	ro, err := s.readOnly(ctx)
 	if err != nil || ro {
@@ -191,7 +217,8 @@ func (s *server) appWritable(ctx context.Context) (bool, error) {
 			return true, nil
 		}
 	}
-	return false, nil
+	live, err := s.clientSessions(ctx, s.appUsers)
+	return len(live) > 0, err
 }
 
 // fenceTarget stops application writes on a target: its accounts locked,
@@ -330,7 +357,8 @@ func (s *server) waitForWriters(ctx context.Context, grace time.Duration) (int, 
 }
 
 // stablePosition reads the binlog position twice, apart, and fails if it
-// moved: something still writes (a SUPER user through read_only).
+// moved: something still writes (on a fenced source, a SUPER user through
+// read_only; on a fenced target, a user the fence does not know).
 func (s *server) stablePosition(ctx context.Context, apart time.Duration) (binlog.Position, error) {
 	first, err := binlog.CurrentPosition(ctx, s.db)
 	if err != nil {
@@ -346,7 +374,7 @@ func (s *server) stablePosition(ctx context.Context, apart time.Duration) (binlo
 		return first, fmt.Errorf("%s: %w", s.name, err)
 	}
 	if first != second {
-		return second, fmt.Errorf("%s: the binlog position still moves under the fence (%s → %s): something writes with SUPER", s.name, first, second)
+		return second, fmt.Errorf("%s: the binlog position still moves under the fence (%s → %s): something writes there; find it in SHOW PROCESSLIST (a SUPER user passes read_only)", s.name, first, second)
 	}
 	return second, nil
 }

@@ -51,6 +51,7 @@ func (rb *Runbook) preflight(ctx context.Context) error {
 	}
 	rb.checkReplication(ctx, add)
 	rb.checkLongRunning(ctx, add)
+	rb.checkSuperUsers(ctx, add)
 	rb.checkAppUsers(ctx, add)
 	if w, err := rb.target.appWritable(ctx); err != nil {
 		add("target: %v", err)
@@ -153,6 +154,45 @@ func (rb *Runbook) checkLongRunning(ctx context.Context, add func(string, ...any
 	var trx sql.NullInt64
 	if err := rb.source.db.QueryRowContext(ctx, `SELECT MAX(TIMESTAMPDIFF(SECOND, trx_started, NOW())) FROM information_schema.INNODB_TRX`).Scan(&trx); err == nil && trx.Int64 >= int64(secs) {
 		add("source: a transaction has been open for %ds (information_schema.INNODB_TRX); the fence would wait for it", trx.Int64)
+	}
+	big, err := rb.source.db.QueryContext(ctx, `SELECT trx_mysql_thread_id, trx_rows_modified FROM information_schema.INNODB_TRX
+		WHERE trx_rows_modified >= ? ORDER BY trx_rows_modified DESC`, rb.cfg.Cutover.LongTransactionRows)
+	if err != nil {
+		add("source: list open transactions: %v", err)
+		return
+	}
+	defer big.Close()
+	for big.Next() {
+		var id, n int64
+		if err := big.Scan(&id, &n); err != nil {
+			return
+		}
+		add("source: the transaction of connection %d has modified %d rows (cutover.long_transaction_rows: %d); killed by the fence, it would roll back row by row while every write waits — let it commit first",
+			id, n, rb.cfg.Cutover.LongTransactionRows)
+	}
+}
+
+// checkSuperUsers refuses while an account other than switcharoo's own
+// may write through read_only on the source and is not acknowledged in
+// cutover.super_users: SUPER (MySQL 5.6 has no super_read_only),
+// CONNECTION_ADMIN (MySQL 8), READ_ONLY ADMIN (MariaDB 10.11).
+func (rb *Runbook) checkSuperUsers(ctx context.Context, add func(string, ...any)) {
+	users, err := rb.source.superUsers(ctx)
+	if err != nil {
+		add("source: %v", err)
+		return
+	}
+	var unacknowledged []string
+	for _, u := range users {
+		name, _, _ := strings.Cut(u, "@")
+		if name != rb.cfg.Source.User && !slices.Contains(rb.cfg.Cutover.SuperUsers, u) {
+			unacknowledged = append(unacknowledged, u)
+		}
+	}
+	if len(unacknowledged) > 0 {
+		add("source: the accounts %s may write through read_only (SUPER, CONNECTION_ADMIN or READ_ONLY ADMIN): during the night only the global read lock stops them, "+
+			"and after it is released reverse replication's write guard only reports their writes. Revoke the privilege from accounts the application uses, "+
+			"turn off what writes as them (crons, events), and acknowledge the rest in cutover.super_users", strings.Join(unacknowledged, ", "))
 	}
 }
 

@@ -52,6 +52,7 @@ type Runbook struct {
 	run   string
 	facts map[string]string // what steps recorded: the fenced position, ...
 	lock  *globalLock       // the source's FLUSH TABLES WITH READ LOCK
+	lease *lease            // the night's hold on the databases (lease.go)
 
 	// hook, in tests, runs at points of every step: before it acts (to
 	// inject a fault), and after it acted, before and after its result is
@@ -121,6 +122,12 @@ func (rb *Runbook) Close() error {
 	return errors.Join(rb.source.db.Close(), rb.target.db.Close())
 }
 
+// releaseLease gives the night's lease up when a command ends.
+func (rb *Runbook) releaseLease() {
+	rb.lease.release()
+	rb.lease = nil
+}
+
 // PlannedStep is one step of a plan.
 type PlannedStep struct {
 	Step    string `json:"step"`
@@ -168,6 +175,10 @@ func (rb *Runbook) Run(ctx context.Context) (*Report, error) {
 		return nil, err
 	}
 	defer lk.release()
+	if rb.lease, err = rb.takeLease(ctx, "run"); err != nil {
+		return nil, err
+	}
+	defer rb.releaseLease()
 	defer rb.followReplication(ctx)()
 	events, err := readLastRun(rb.cfg.StateDir)
 	if err != nil {
@@ -213,6 +224,10 @@ func (rb *Runbook) Resume(ctx context.Context) (*Report, error) {
 		return nil, err
 	}
 	defer lk.release()
+	if rb.lease, err = rb.takeLease(ctx, "resume"); err != nil {
+		return nil, err
+	}
+	defer rb.releaseLease()
 	defer rb.followReplication(ctx)()
 	events, err := readLastRun(rb.cfg.StateDir)
 	if err != nil {
@@ -257,6 +272,10 @@ func (rb *Runbook) Rollback(ctx context.Context) (*Report, error) {
 		return nil, err
 	}
 	defer lk.release()
+	if rb.lease, err = rb.takeLease(ctx, "rollback"); err != nil {
+		return nil, err
+	}
+	defer rb.releaseLease()
 	defer rb.followReplication(ctx)()
 	events, err := readLastRun(rb.cfg.StateDir)
 	if err != nil {
@@ -395,7 +414,10 @@ func (rb *Runbook) do(ctx context.Context, s *step) error {
 	}
 	before := maps.Clone(rb.facts)
 	rb.at(s.name, beforeApply)
-	err := rb.holdFence(sctx, "before "+s.name)
+	err := rb.lease.check()
+	if err == nil {
+		err = rb.holdFence(sctx, "before "+s.name)
+	}
 	if err == nil {
 		err = s.apply(sctx)
 	}
@@ -467,6 +489,10 @@ func (rb *Runbook) undoAll(ctx context.Context, done map[string]bool, kind strin
 		if !done[s.name] || s.undo == nil {
 			continue
 		}
+		if err := rb.lease.check(); err != nil {
+			errs = append(errs, err)
+			break
+		}
 		if err := rb.j.append(Event{Run: rb.run, Step: s.name, Kind: evUndoIntent}); err != nil {
 			return nil, err
 		}
@@ -521,18 +547,27 @@ func (rb *Runbook) pause(next, why string) (*Report, error) {
 	return rb.report("run", "paused"), &HumanError{Reason: fmt.Sprintf("paused before step %s (%s): run `switcharoo resume` to go on, or `switcharoo rollback`", next, why)}
 }
 
-// checkOnePrimary asserts that at most one side accepts application writes.
+// checkOnePrimary asserts that at most one side accepts application
+// writes. A side it cannot read is not taken as closed: a network fault
+// between switcharoo and a data centre does not stop that data centre's
+// clients. Unknown stops the night, as two open sides do.
 func (rb *Runbook) checkOnePrimary(ctx context.Context) error {
-	s, err := rb.source.appWritable(ctx)
-	if err != nil {
-		return nil // unreachable: it cannot take writes either
+	// Ctrl-C pauses the night at the next boundary; this check still runs.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	var open []string
+	for _, s := range []*server{rb.source, rb.target} {
+		w, err := s.appWritable(ctx)
+		if err != nil {
+			return &HumanError{Reason: fmt.Sprintf("cannot tell whether the %s accepts application writes (%v): the night stops until it can; "+
+				"restore the connection to it, check by hand that at most one side is writable, then `switcharoo resume` or `switcharoo rollback`", s.name, err)}
+		}
+		if w {
+			open = append(open, s.name)
+		}
 	}
-	t, err := rb.target.appWritable(ctx)
-	if err != nil {
-		return nil
-	}
-	if s && t {
-		return &HumanError{Reason: "both source and target accept application writes: fence one of them now (SET GLOBAL read_only = ON)"}
+	if len(open) == 2 {
+		return &HumanError{Reason: "both source and target accept application writes: fence one of them now (SET GLOBAL read_only = ON, or lock the accounts of cutover.app_users and kill their sessions)"}
 	}
 	return nil
 }

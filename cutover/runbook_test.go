@@ -145,7 +145,7 @@ func TestUndoWithoutReverse(t *testing.T) {
 	})
 	_, err = rb.Run(ctx)
 	var human *HumanError
-	if !errors.As(err, &human) || exitcode.Of(err) != exitcode.NeedsHuman || !strings.Contains(err.Error(), "the target holds changes the source lacks") {
+	if !errors.As(err, &human) || exitcode.Of(err) != exitcode.NeedsHuman || !strings.Contains(err.Error(), "either the target holds writes no replication brought back") {
 		t.Fatalf("an undo over the target's writes: %v (exit %d), want a stop for a person", err, exitcode.Of(err))
 	}
 	if w := observe(t, sb); w.SourceOpen || w.TargetOpen {

@@ -58,7 +58,7 @@ func StartSandbox(ctx context.Context, dir, binary string, log zerolog.Logger) (
 
 // prepare starts replication, waits until it streams, and lowers the TTLs.
 func (s *Sandbox) prepare(ctx context.Context) error {
-	s.replicate(s.Config, true)
+	s.replicate(s.Config, binlog.RunOptions{}, true)
 	target, err := sql.Open("mysql", s.Target.DSN(""))
 	if err != nil {
 		return err
@@ -93,7 +93,7 @@ func (s *Sandbox) prepare(ctx context.Context) error {
 // started again whenever it ends, as a service manager would: after the
 // switch its preflight refuses (replicating the old source again would
 // replay the new side's changes), after a rollback it runs again.
-func (s *Sandbox) replicate(cfg *config.Config, supervised bool) {
+func (s *Sandbox) replicate(cfg *config.Config, opts binlog.RunOptions, supervised bool) {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.mu.Lock()
 	s.cancels = append(s.cancels, cancel)
@@ -106,7 +106,7 @@ func (s *Sandbox) replicate(cfg *config.Config, supervised bool) {
 				log.Error().Err(err).Msg("sandbox replicator")
 				return
 			}
-			err = r.Run(ctx, binlog.RunOptions{})
+			err = r.Run(ctx, opts)
 			r.Close()
 			if err != nil {
 				log.Debug().Err(err).Msg("sandbox replicator ended")
@@ -126,7 +126,7 @@ func (s *Sandbox) replicate(cfg *config.Config, supervised bool) {
 // StartReverse runs reverse replication in the sandbox: the runbook's
 // Options.StartReverse.
 func (s *Sandbox) StartReverse(context.Context) error {
-	s.replicate(binlog.ReverseConfig(s.Config), false)
+	s.replicate(binlog.ReverseConfig(s.Config), binlog.RunOptions{GuardTarget: true}, false)
 	return nil
 }
 

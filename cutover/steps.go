@@ -40,7 +40,7 @@ func (rb *Runbook) buildSteps() []*step {
 		&step{name: "catch-up", plan: rb.planCatchUp, apply: rb.catchUp, timeout: c.CatchUpTimeout},
 		&step{name: "verify", plan: rb.planVerify, apply: rb.verify},
 		&step{name: "stop-replication", plan: rb.planStopReplication, apply: rb.stopReplication, undo: rb.resumeReplication},
-		&step{name: "unfence-target", plan: rb.planUnfenceTarget, apply: rb.target.unfenceTarget, undo: rb.target.fenceTarget},
+		&step{name: "unfence-target", plan: rb.planUnfenceTarget, apply: rb.target.unfenceTarget, undo: rb.refenceTarget},
 	)
 	redeploy := &step{name: "deploy", plan: rb.planApp(deploy.Deploy), apply: rb.runApp(deploy.Deploy), undo: rb.undoApp(deploy.Deploy), noReturn: rb.dns == nil}
 	switch {
@@ -136,7 +136,7 @@ func (rb *Runbook) undoApp(p deploy.Phase) func(context.Context) error {
 }
 
 func (rb *Runbook) planFence(context.Context) (string, error) {
-	return fmt.Sprintf("silence the replicator's heartbeat; SET GLOBAL read_only = ON on the source %s; wait up to %s for open transactions to end; "+
+	return fmt.Sprintf("silence the replicator's heartbeat; SET GLOBAL event_scheduler = OFF (restored by the undo) and read_only = ON on the source %s; wait up to %s for open transactions to end; "+
 		"kill the remaining client connections (not replication); FLUSH TABLES WITH READ LOCK on the runbook's own connection; "+
 		"record the binlog position once it no longer moves", mysqlconn.Addr(rb.cfg.Source), rb.cfg.Cutover.FenceGrace), nil
 }
@@ -148,6 +148,9 @@ func (rb *Runbook) fenceSource(ctx context.Context) error {
 		return fmt.Errorf("target: %w", err)
 	}
 	if err := binlog.WaitForCommand(ctx, rb.target.db, schema, binlog.CommandQuiet, 30*time.Second); err != nil {
+		return err
+	}
+	if err := rb.stopEvents(ctx); err != nil {
 		return err
 	}
 	if err := rb.source.setReadOnly(ctx, true); err != nil {
@@ -181,18 +184,124 @@ func (rb *Runbook) fenceSource(ctx context.Context) error {
 	return nil
 }
 
-// unfenceSource lets the application write on the source again.
+// unfenceSource lets the application write on the source again, once
+// the target has stopped: from here on the source takes the writes, and
+// one the target still took would be lost.
 func (rb *Runbook) unfenceSource(ctx context.Context) error {
 	faultpoint.Hit(faultpoint.UndoBeforeUnfenceSource)
+	if err := rb.targetStandsStill(ctx); err != nil {
+		return fmt.Errorf("the source stays fenced: %w", err)
+	}
 	rb.lock.release()
 	rb.lock = nil
 	if err := rb.source.setReadOnly(ctx, false); err != nil {
 		return err
 	}
+	if rb.facts["source_event_scheduler"] == "ON" {
+		if _, err := rb.source.db.ExecContext(ctx, "SET GLOBAL event_scheduler = ON"); err != nil {
+			return fmt.Errorf("source: SET GLOBAL event_scheduler = ON: %w", err)
+		}
+	}
 	if err := binlog.SetCommand(ctx, rb.target.db, rb.cfg.Replication.CheckpointSchema, binlog.CommandRun); err != nil {
 		rb.log.Warn().Err(err).Msg("could not tell the replicator to run again; restart switcharoo replicate")
 	}
 	return nil
+}
+
+// stopEvents turns the source's event scheduler off for the night: an
+// event whose definer has SUPER writes through read_only. What it was is
+// journaled first, for the undo to restore.
+func (rb *Runbook) stopEvents(ctx context.Context) error {
+	var state string
+	if err := rb.source.db.QueryRowContext(ctx, "SELECT @@global.event_scheduler").Scan(&state); err != nil {
+		return fmt.Errorf("source: read event_scheduler: %w", err)
+	}
+	if state != "ON" {
+		return nil // OFF stays OFF; DISABLED cannot be changed at run time
+	}
+	if err := rb.recordFact("source_event_scheduler", state); err != nil {
+		return err
+	}
+	if _, err := rb.source.db.ExecContext(ctx, "SET GLOBAL event_scheduler = OFF"); err != nil {
+		return fmt.Errorf("source: SET GLOBAL event_scheduler = OFF: %w", err)
+	}
+	return nil
+}
+
+// targetStandStill is how long the target must take no foreign write
+// before the source is unfenced: long enough to see a writer that pauses
+// between statements.
+const targetStandStill = time.Second
+
+// targetStandsStill checks, where the target was opened to the
+// application this night, that its binlog shows no write to a replicated
+// table but replication's since it was fenced again — or, with reverse
+// replication, since the position reverse replication brought back — and
+// none for targetStandStill more. A session the fence missed (an account
+// not in cutover.app_users, a SUPER user) is found here, before its
+// writes are lost.
+func (rb *Runbook) targetStandsStill(ctx context.Context) error {
+	from := rb.facts["reverse_drain_to"]
+	if from == "" {
+		from = rb.facts["target_fenced_at"]
+	}
+	if from == "" {
+		return nil // never opened to the application, or without a binlog (refenceTarget said so)
+	}
+	at, err := binlog.ParsePosition(from)
+	if err != nil {
+		return err
+	}
+	own, replicated := rb.cfg.Replication.CheckpointSchema, binlog.TargetTables(rb.cfg)
+	next, before, err := binlog.ForeignWrites(ctx, rb.target.db, at, own, replicated)
+	if err != nil {
+		return fmt.Errorf("target: read its binlog: %w", err)
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(targetStandStill):
+	}
+	_, still, err := binlog.ForeignWrites(ctx, rb.target.db, next, own, replicated)
+	if err != nil {
+		return fmt.Errorf("target: read its binlog: %w", err)
+	}
+	const passes = "some session there passes the fence (an account not in cutover.app_users, a SUPER user)"
+	if len(still) > 0 {
+		return &HumanError{Reason: fmt.Sprintf("the target still takes application writes after it was fenced again (%s): %s. "+
+			"Stop that writer (SHOW PROCESSLIST on the target), bring its rows to the source, then `switcharoo rollback` again", still[0], passes)}
+	}
+	if len(before) > 0 {
+		// They stopped: if their rows are on the source too (the operator
+		// brought them), going back loses nothing.
+		if err := rb.sameData(ctx); err != nil {
+			return &HumanError{Reason: fmt.Sprintf("the target took %d application transactions after it was fenced again (first: %s): %s; "+
+				"their rows are not on the source. Bring them over, then `switcharoo rollback` again", len(before), before[0], passes), Err: err}
+		}
+		rb.log.Warn().Int("transactions", len(before)).Msg("the target took writes after it was fenced again; the source holds the same rows now")
+	}
+	return nil
+}
+
+// refenceTarget undoes unfence-target: the target fenced again, and the
+// position from which it must take no more writes recorded.
+func (rb *Runbook) refenceTarget(ctx context.Context) error {
+	if err := rb.target.fenceTarget(ctx); err != nil {
+		return err
+	}
+	var logBin bool
+	if err := rb.target.db.QueryRowContext(ctx, "SELECT @@global.log_bin").Scan(&logBin); err != nil {
+		return fmt.Errorf("target: read log_bin: %w", err)
+	}
+	if !logBin {
+		rb.log.Warn().Msg("the target has no binlog: that it takes no more writes cannot be checked before the source is unfenced")
+		return nil
+	}
+	at, err := binlog.CurrentPosition(ctx, rb.target.db)
+	if err != nil {
+		return fmt.Errorf("target: %w", err)
+	}
+	return rb.recordFact("target_fenced_at", at.String())
 }
 
 // holdFence checks, around every step, that the source's global read
@@ -433,10 +542,12 @@ func (rb *Runbook) resumeReplication(ctx context.Context) error {
 		if err := binlog.WaitForCommand(ctx, rb.source.db, rb.reverseDB(), binlog.CommandStop, 30*time.Second); err != nil {
 			return fmt.Errorf("stop reverse replication: %w", err)
 		}
-		if drained != nil {
-			if err := rb.sameData(ctx); err != nil {
-				return errors.Join(drained, err)
-			}
+		// Both sides fenced and nothing replicating: they must hold the
+		// same rows before forward replication is seeded past anything.
+		// A write the old master took after the fence (a SUPER user, an
+		// event) would otherwise be left behind on it for good.
+		if err := rb.sameData(ctx); err != nil {
+			return errors.Join(drained, err)
 		}
 		// Seeding replaces the switched checkpoint: an undo that died after
 		// it (forward replication may run again already) does not repeat it.
@@ -501,8 +612,14 @@ func (rb *Runbook) sameData(ctx context.Context) error {
 		return fmt.Errorf("verify before going back: %w", err)
 	}
 	if !r.Identical {
-		return fmt.Errorf("the target holds changes the source lacks (%d differing chunks) that no replication brought back: going back now would lose them; "+
-			"bring them over (switcharoo replicate --reverse), then run switcharoo rollback again", len(r.Differences))
+		guard := ""
+		if n, err := binlog.ReadDivergences(ctx, rb.source.db, rb.reverseDB()); err == nil && n > 0 {
+			guard = fmt.Sprintf(" (reverse replication's write guard recorded %d writes on the source it did not make: see %s.divergence on the source)", n, rb.reverseDB())
+		}
+		d := r.Differences[0]
+		return fmt.Errorf("source and target differ with both fenced (%d differences, the first: %s %s %v %s; switcharoo verify lists them): either the target holds writes no replication brought back, "+
+			"which going back would lose, or the old master took writes after the fence that the target lacks — a SUPER user or an event through read_only%s — "+
+			"which forward replication, seeded again from here, would never bring. The source stays fenced; reconcile the two, then run switcharoo rollback again", len(r.Differences), d.Table, d.Kind, d.Key, d.Detail, guard)
 	}
 	return nil
 }

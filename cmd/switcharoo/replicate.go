@@ -37,6 +37,7 @@ again and it continues from the checkpoint kept on the target.`,
 			}
 			if reverse {
 				cfg = binlog.ReverseConfig(cfg)
+				opts.GuardTarget = true
 			}
 			board, err := c.serveCockpit("replicate")
 			if err != nil {

@@ -349,6 +349,18 @@ type Cutover struct {
 	// LongQuery is the age at which a running statement or transaction on
 	// the source makes preflight refuse: the fence would wait for it.
 	LongQuery time.Duration `yaml:"long_query"`
+	// LongTransactionRows is the number of rows a transaction open on the
+	// source may have modified before preflight refuses: killed by the
+	// fence, it rolls back row by row while every write waits.
+	LongTransactionRows int64 `yaml:"long_transaction_rows"`
+	// SuperUsers acknowledges the accounts ("name@host") that hold SUPER
+	// (or CONNECTION_ADMIN on MySQL 8, READ_ONLY ADMIN on MariaDB) on the
+	// source: they write through read_only, so only the global read lock
+	// stops them, and after it is released only the write guard of
+	// reverse replication sees them. Preflight refuses while an account
+	// holds one of these privileges and is not listed here (switcharoo's
+	// own source user excepted).
+	SuperUsers []string `yaml:"super_users"`
 }
 
 // The places of the dns-swap step in the night.
@@ -389,14 +401,15 @@ func Defaults() Config {
 			Verify:   Verify{ChunkRows: 5000, Workers: 4, DiffLimit: 100},
 		},
 		Cutover: Cutover{
-			LongQuery:      time.Minute,
-			MaxLag:         time.Second,
-			FenceGrace:     2 * time.Second,
-			CatchUpTimeout: time.Minute,
-			Verify:         "fast",
-			DNSSwap:        DNSSwapAfterDeploy,
-			HealthTimeout:  2 * time.Minute,
-			UndoTimeout:    5 * time.Minute,
+			LongQuery:           time.Minute,
+			LongTransactionRows: 100_000,
+			MaxLag:              time.Second,
+			FenceGrace:          2 * time.Second,
+			CatchUpTimeout:      time.Minute,
+			Verify:              "fast",
+			DNSSwap:             DNSSwapAfterDeploy,
+			HealthTimeout:       2 * time.Minute,
+			UndoTimeout:         5 * time.Minute,
 		},
 	}
 }

@@ -362,6 +362,14 @@ func validateCutover(r *report, c *Cutover) {
 	atLeast(r, "cutover.health_timeout", c.HealthTimeout, time.Second)
 	atLeast(r, "cutover.undo_timeout", c.UndoTimeout, time.Second)
 	atLeast(r, "cutover.long_query", c.LongQuery, time.Second)
+	if c.LongTransactionRows < 1 {
+		r.add("cutover.long_transaction_rows", "must be at least 1, got %d", c.LongTransactionRows)
+	}
+	for i, u := range c.SuperUsers {
+		if name, host, ok := strings.Cut(u, "@"); !ok || name == "" || host == "" {
+			r.add(fmt.Sprintf("cutover.super_users[%d]", i), "must be name@host, as SHOW GRANTS names the account, got %q", u)
+		}
+	}
 	for i, u := range c.AppUsers {
 		if name, _, _ := strings.Cut(u, "@"); name == "" {
 			r.add(fmt.Sprintf("cutover.app_users[%d]", i), "must be a user name, or name@host, got %q", u)
