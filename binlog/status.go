@@ -212,11 +212,18 @@ func (r *Replicator) writeFinalStatus() {
 	_ = r.writeStatus(ctx, r.progress.snapshot(time.Now(), r.cfg.Replication.Heartbeat))
 }
 
+// writeStatus upserts the status row (not a REPLACE: the target's
+// Com_replace then counts only the applier's, which tests compare). The
+// VALUES() function, deprecated in MySQL 8.0.20 but still served, is
+// what 5.6 and MariaDB understand.
 func (r *Replicator) writeStatus(ctx context.Context, s Status) error {
 	host, _ := os.Hostname()
-	_, err := r.target.db.ExecContext(ctx, `REPLACE INTO `+catalog.QuoteIdent(r.cfg.Replication.CheckpointSchema)+`.status
+	_, err := r.target.db.ExecContext(ctx, `INSERT INTO `+catalog.QuoteIdent(r.cfg.Replication.CheckpointSchema)+`.status
 		(id, state, host, pid, lag_ms, rows_per_second, copy_rows_done, copy_rows_total, command, updated_at)
-		VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6))`,
+		VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6))
+		ON DUPLICATE KEY UPDATE state = VALUES(state), host = VALUES(host), pid = VALUES(pid), lag_ms = VALUES(lag_ms),
+			rows_per_second = VALUES(rows_per_second), copy_rows_done = VALUES(copy_rows_done), copy_rows_total = VALUES(copy_rows_total),
+			command = VALUES(command), updated_at = VALUES(updated_at)`,
 		s.State, host, os.Getpid(), s.LagMillis, s.RowsPerSecond, s.Copy.RowsDone, s.Copy.RowsTotal, s.Command)
 	return err
 }

@@ -175,10 +175,6 @@ func (rb *Runbook) Run(ctx context.Context) (*Report, error) {
 		return nil, err
 	}
 	defer lk.release()
-	if rb.lease, err = rb.takeLease(ctx, "run"); err != nil {
-		return nil, err
-	}
-	defer rb.releaseLease()
 	defer rb.followReplication(ctx)()
 	events, err := readLastRun(rb.cfg.StateDir)
 	if err != nil {
@@ -197,6 +193,10 @@ func (rb *Runbook) Run(ctx context.Context) (*Report, error) {
 	if rb.opts.PlanHash != "" && hash != rb.opts.PlanHash {
 		return nil, &RefusedError{Reason: fmt.Sprintf("the plan changed since it was reviewed (hash %s now, %s reviewed): run `switcharoo plan` again and review it", hash, rb.opts.PlanHash)}
 	}
+	if rb.lease, err = rb.takeLease(ctx, "run"); err != nil {
+		return nil, err
+	}
+	defer rb.releaseLease()
 	if rb.j, err = openJournal(rb.cfg.StateDir); err != nil {
 		return nil, err
 	}
@@ -224,10 +224,6 @@ func (rb *Runbook) Resume(ctx context.Context) (*Report, error) {
 		return nil, err
 	}
 	defer lk.release()
-	if rb.lease, err = rb.takeLease(ctx, "resume"); err != nil {
-		return nil, err
-	}
-	defer rb.releaseLease()
 	defer rb.followReplication(ctx)()
 	events, err := readLastRun(rb.cfg.StateDir)
 	if err != nil {
@@ -236,6 +232,10 @@ func (rb *Runbook) Resume(ctx context.Context) (*Report, error) {
 	if runState(events) != "in progress" {
 		return nil, &RefusedError{Reason: "there is no interrupted run to resume (switcharoo status shows the last one)"}
 	}
+	if rb.lease, err = rb.takeLease(ctx, "resume"); err != nil {
+		return nil, err
+	}
+	defer rb.releaseLease()
 	if rb.j, err = openJournal(rb.cfg.StateDir); err != nil {
 		return nil, err
 	}
@@ -272,10 +272,6 @@ func (rb *Runbook) Rollback(ctx context.Context) (*Report, error) {
 		return nil, err
 	}
 	defer lk.release()
-	if rb.lease, err = rb.takeLease(ctx, "rollback"); err != nil {
-		return nil, err
-	}
-	defer rb.releaseLease()
 	defer rb.followReplication(ctx)()
 	events, err := readLastRun(rb.cfg.StateDir)
 	if err != nil {
@@ -284,6 +280,10 @@ func (rb *Runbook) Rollback(ctx context.Context) (*Report, error) {
 	if st := runState(events); st == "none" || st == "rolled back" {
 		return nil, &RefusedError{Reason: "there is no run to roll back (switcharoo status shows the last one)"}
 	}
+	if rb.lease, err = rb.takeLease(ctx, "rollback"); err != nil {
+		return nil, err
+	}
+	defer rb.releaseLease()
 	if rb.j, err = openJournal(rb.cfg.StateDir); err != nil {
 		return nil, err
 	}
