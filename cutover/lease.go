@@ -84,14 +84,11 @@ func (rb *Runbook) takeLease(ctx context.Context, command string) (*lease, error
 		return nil, fmt.Errorf("source: GET_LOCK: %w", err)
 	}
 	if got.Int64 != 1 {
-		var conn sql.NullInt64
-		_ = l.conn.QueryRowContext(ctx, "SELECT IS_USED_LOCK(?)", name).Scan(&conn)
 		l.conn.Close()
-		holder, _, err := l.read(ctx)
-		if err != nil || holder == nil {
-			return nil, &RefusedError{Reason: fmt.Sprintf("another switcharoo runbook holds the night: the named lock %s on the source is held by its connection %d", name, conn.Int64)}
+		if err := rb.checkLease(ctx); err != nil {
+			return nil, err
 		}
-		return nil, &RefusedError{Reason: fmt.Sprintf("another switcharoo runbook holds the night (%s; the named lock %s on the source, connection %d): only one operator runs it", holder, name, conn.Int64)}
+		return nil, &RefusedError{Reason: fmt.Sprintf("another switcharoo runbook holds the night: the named lock %s on the source was taken", name)}
 	}
 	l.name = name
 	if err := l.claim(ctx); err != nil {
@@ -102,6 +99,24 @@ func (rb *Runbook) takeLease(ctx context.Context, command string) (*lease, error
 	l.stop, l.done = stop, make(chan struct{})
 	go l.beat(hctx)
 	return l, nil
+}
+
+// checkLease refuses, reading only, while another runbook holds the
+// lease: run checks it before its preflight, whose own findings (a quiet
+// replicator, a fenced source) would otherwise hide who holds the night.
+func (rb *Runbook) checkLease(ctx context.Context) error {
+	schema := rb.cfg.Replication.CheckpointSchema
+	name := "switcharoo." + schema
+	var conn sql.NullInt64
+	if err := rb.source.db.QueryRowContext(ctx, "SELECT IS_USED_LOCK(?)", name).Scan(&conn); err != nil || !conn.Valid {
+		return nil // free, or the source unreachable: preflight says so
+	}
+	l := &lease{target: rb.target.db, table: catalog.QuoteIdent(schema) + ".runbook_lease"}
+	holder, _, err := l.read(ctx)
+	if err != nil || holder == nil {
+		return &RefusedError{Reason: fmt.Sprintf("another switcharoo runbook holds the night: the named lock %s on the source is held by its connection %d", name, conn.Int64)}
+	}
+	return &RefusedError{Reason: fmt.Sprintf("another switcharoo runbook holds the night (%s; the named lock %s on the source, connection %d): only one operator runs it", holder, name, conn.Int64)}
 }
 
 // read reads the lease row: its holder and the heartbeat's age.

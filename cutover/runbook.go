@@ -183,6 +183,9 @@ func (rb *Runbook) Run(ctx context.Context) (*Report, error) {
 	if runState(events) == "in progress" {
 		return nil, &RefusedError{Reason: fmt.Sprintf("run %s was interrupted and is not finished: use `switcharoo resume` or `switcharoo rollback`", events[0].Run)}
 	}
+	if err := rb.checkLease(ctx); err != nil {
+		return nil, err
+	}
 	start := time.Now()
 	rb.opts.Board.StepStarted(rb.steps[0].name, false)
 	_, hash, err := rb.plan(ctx)
