@@ -36,6 +36,9 @@ type copyPlan struct {
 	tables     []catalog.TableName
 	estimates  map[catalog.TableName]int64
 	schema     catalog.Schema // read before the snapshot
+	// targetReadOnly: the target is read_only (closed to the application
+	// until the switch); the replicator writes through it.
+	targetReadOnly bool
 }
 
 // chunk is one unit of copy work.

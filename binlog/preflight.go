@@ -13,6 +13,7 @@ import (
 	"github.com/switcharoo/switcharoo/internal/catalog"
 	"github.com/switcharoo/switcharoo/internal/config"
 	"github.com/switcharoo/switcharoo/internal/mysqlconn"
+	"github.com/switcharoo/switcharoo/internal/privileges"
 )
 
 // preflight checks both servers before anything is changed and decides
@@ -36,7 +37,6 @@ func (r *Replicator) preflight(ctx context.Context, opts RunOptions) (*copyPlan,
 	plan := &copyPlan{}
 	if srcOK {
 		r.checkSourceBinlog(ctx, add)
-		r.checkSourceGrants(ctx, add)
 		var err error
 		plan.tables, plan.estimates, err = catalog.ListTables(ctx, r.source.db, r.filter)
 		if err != nil {
@@ -48,10 +48,11 @@ func (r *Replicator) preflight(ctx context.Context, opts RunOptions) (*copyPlan,
 		r.checkTables(ctx, plan, add)
 	}
 	if dstOK {
-		r.checkTarget(ctx, add)
+		r.checkTarget(ctx, plan, add)
 	}
 	if srcOK && dstOK {
 		r.checkCheckpoint(ctx, plan, opts, add)
+		r.checkPrivileges(ctx, plan, add)
 		if triggers, err := r.targetTriggers(ctx, plan.tables); err != nil {
 			add("target: cannot list its triggers: %v", err)
 		} else if len(triggers) > 0 {
@@ -83,18 +84,17 @@ func (r *Replicator) checkOpposite(ctx context.Context, add func(string, ...any)
 
 // identify connects to one side and reads its flavor and version.
 func (r *Replicator) identify(ctx context.Context, side string, e config.Endpoint, s *server, add func(string, ...any)) bool {
-	var version, comment string
-	err := s.db.QueryRowContext(ctx, "SELECT VERSION(), @@version_comment").Scan(&version, &comment)
+	kind, err := privileges.Detect(ctx, s.db)
 	if err != nil {
 		add("%s", connectProblem(side, e, err))
 		return false
 	}
-	s.version = version
+	s.kind = kind
 	s.flavor = "mysql"
-	if strings.Contains(strings.ToLower(version+comment), "mariadb") {
+	if kind.MariaDB {
 		s.flavor = "mariadb"
 	}
-	r.log.Info().Str("server", side).Str("address", mysqlconn.Addr(e)).Str("flavor", s.flavor).Str("version", version).Msg("connected")
+	r.log.Info().Str("server", side).Str("address", mysqlconn.Addr(e)).Stringer("flavor", kind).Msg("connected")
 	return true
 }
 
@@ -168,52 +168,6 @@ func (r *Replicator) checkSourceBinlog(ctx context.Context, add func(string, ...
 	e.Msg("source binlog")
 }
 
-// grants parses SHOW GRANTS into privileges per object ("*.*", "`db`.*").
-type grants struct {
-	on    map[string][]string
-	roles bool // granted roles: what they hold is not resolved
-}
-
-func readGrants(ctx context.Context, db *sql.DB) (grants, error) {
-	g := grants{on: map[string][]string{}}
-	err := catalog.ScanRows(ctx, db, "SHOW GRANTS", nil, func(rows *sql.Rows) error {
-		var line string
-		if err := rows.Scan(&line); err != nil {
-			return err
-		}
-		upper := strings.ToUpper(line)
-		on := strings.Index(upper, " ON ")
-		if !strings.HasPrefix(upper, "GRANT ") || on < 0 {
-			if strings.HasPrefix(upper, "GRANT ") {
-				g.roles = true
-			}
-			return nil
-		}
-		to := strings.Index(upper[on:], " TO ")
-		if to < 0 {
-			return nil
-		}
-		object := strings.ReplaceAll(strings.TrimSpace(line[on+4:on+to]), "`", "")
-		for _, p := range strings.Split(upper[len("GRANT "):on], ",") {
-			g.on[object] = append(g.on[object], strings.TrimSpace(p))
-		}
-		return nil
-	})
-	return g, err
-}
-
-// has reports whether any of privs is granted on *.* or on db.*.
-func (g grants) has(db string, privs ...string) bool {
-	for _, object := range []string{"*.*", db + ".*"} {
-		for _, p := range g.on[object] {
-			if p == "ALL PRIVILEGES" || p == "ALL" || slices.Contains(privs, p) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // replicaUsing returns the host of a replica registered on the source with
 // server_id id, or "". A replicator that died (SIGKILL, a crash, a reboot)
 // stays registered until the source next writes to its connection: at the
@@ -249,27 +203,24 @@ func (r *Replicator) replicaUsing(ctx context.Context, id string) string {
 	}
 }
 
-func (r *Replicator) checkSourceGrants(ctx context.Context, add func(string, ...any)) {
-	g, err := readGrants(ctx, r.source.db)
-	if err != nil {
-		r.log.Warn().Err(err).Msg("cannot read the source user's grants; privileges not checked")
-		return
+// checkPrivileges checks that the source's and the target's users hold
+// every privilege this replicator needs (internal/privileges): to read
+// the binlog, to copy if it must, to write the heartbeat, to apply rows
+// and schema changes, through read_only where the target is closed.
+func (r *Replicator) checkPrivileges(ctx context.Context, plan *copyPlan, add func(string, ...any)) {
+	fromDBs, toDBs := privileges.Databases(plan.tables, r.filter)
+	side := func(name string, e config.Endpoint, s *server) privileges.Side {
+		return privileges.Side{Name: name, Addr: mysqlconn.Addr(e), User: e.User, Flavor: s.kind}
 	}
-	user := r.cfg.Source.User
-	var missing []string
-	if !g.has("", "REPLICATION SLAVE", "REPLICATION REPLICA") {
-		missing = append(missing, "REPLICATION SLAVE")
+	stream := privileges.Stream{
+		From: side("source", r.cfg.Source, &r.source), To: side("target", r.cfg.Target, &r.target),
+		Schema: r.cfg.Replication.CheckpointSchema, FromDBs: fromDBs, ToDBs: toDBs,
+		Copy: plan.copyNeeded, Heartbeat: r.cfg.Replication.Heartbeat > 0, DDL: r.cfg.Replication.DDL == config.DDLApply,
+		ThroughReadOnly: plan.targetReadOnly,
 	}
-	if !g.has("", "REPLICATION CLIENT", "BINLOG MONITOR", "SUPER") {
-		missing = append(missing, "REPLICATION CLIENT")
-	}
-	if !g.has("", "RELOAD") {
-		missing = append(missing, "RELOAD")
-	}
-	if len(missing) > 0 && !g.roles {
-		add("source: user %q lacks %s (needed to read the binlog and take the copy's snapshot); GRANT %s ON *.* TO the user",
-			user, strings.Join(missing, ", "), strings.Join(missing, ", "))
-	}
+	privileges.Audit(ctx, stream.Needs(), add, r.log,
+		privileges.Session{Key: privileges.Key{Side: "source", User: r.cfg.Source.User}, DB: r.source.db, Flavor: r.source.kind},
+		privileges.Session{Key: privileges.Key{Side: "target", User: r.cfg.Target.User}, DB: r.target.db, Flavor: r.target.kind})
 }
 
 // checkTables refuses tables that cannot be replicated safely, and tells
@@ -321,46 +272,19 @@ func (r *Replicator) checkTables(ctx context.Context, plan *copyPlan, add func(s
 	}
 }
 
-func (r *Replicator) checkTarget(ctx context.Context, add func(string, ...any)) {
+// checkTarget refuses a target that cannot be written, and notes whether
+// it is read_only (closed to the application until the switch), which
+// the replication user must then write through.
+func (r *Replicator) checkTarget(ctx context.Context, plan *copyPlan, add func(string, ...any)) {
 	v, err := variables(ctx, r.target.db, "read_only", "innodb_read_only")
 	if err != nil {
 		add("target: cannot read server variables: %v", err)
 		return
 	}
-	g, err := readGrants(ctx, r.target.db)
-	if err != nil {
-		r.log.Warn().Err(err).Msg("cannot read the target user's grants; privileges not checked")
-	}
-	switch {
-	case v["innodb_read_only"] == "ON":
+	if v["innodb_read_only"] == "ON" {
 		add("target: InnoDB is read-only (innodb_read_only); point target.host at a writable server")
-	case v["read_only"] != "ON":
-	case err == nil && g.has("", "SUPER", "READ_ONLY ADMIN"):
-		// Closed to the application until the switch; the replication
-		// user writes through read_only.
-		r.log.Info().Msg("target is read_only; the replication user may write through it")
-	default:
-		add("target: the server is read_only and user %q may not write through it; point target.host at the writer (for Aurora, the cluster endpoint, not the reader endpoint), or keep the application out by locking its accounts instead (cutover.app_users)", r.cfg.Target.User)
 	}
-	if err != nil {
-		return
-	}
-	need := []string{"SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "ALTER", "INDEX"}
-	dbs := []string{r.cfg.Replication.CheckpointSchema}
-	for _, m := range r.cfg.Replication.DatabaseMap {
-		dbs = append(dbs, m.Target)
-	}
-	var lacking []string
-	for _, db := range dbs {
-		for _, p := range need {
-			if !g.has(db, p) && !slices.Contains(lacking, p) {
-				lacking = append(lacking, p)
-			}
-		}
-	}
-	if len(lacking) > 0 && !g.roles {
-		add("target: user %q lacks %s on the replicated databases or %s; GRANT them to the user", r.cfg.Target.User, strings.Join(lacking, ", "), r.cfg.Replication.CheckpointSchema)
-	}
+	plan.targetReadOnly = v["read_only"] == "ON"
 }
 
 // checkCheckpoint decides between a fresh copy, a resumed copy and

@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/switcharoo/switcharoo/internal/config"
 	"github.com/switcharoo/switcharoo/internal/mysqlconn"
+	"github.com/switcharoo/switcharoo/internal/privileges"
 )
 
 // Replicator keeps the target an exact copy of the source: it copies what
@@ -45,9 +46,9 @@ type Replicator struct {
 
 // server is one side of replication.
 type server struct {
-	db      *sql.DB
-	flavor  string // "mysql" or "mariadb", as go-mysql names them
-	version string
+	db     *sql.DB
+	flavor string // "mysql" or "mariadb", as go-mysql names them
+	kind   privileges.Flavor
 }
 
 // RunOptions change what Run does.

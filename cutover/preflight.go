@@ -14,7 +14,7 @@ import (
 )
 
 func (rb *Runbook) planPreflight(context.Context) (string, error) {
-	text := fmt.Sprintf("check both servers; replication streaming with lag ≤ %s; a fast verify; nothing running longer than %s on the source; "+
+	text := fmt.Sprintf("check both servers; every privilege the night needs, for every user on each server (switcharoo grants prints them); replication streaming with lag ≤ %s; a fast verify; nothing running longer than %s on the source; "+
 		"the target closed to the application, its accounts there; ", rb.cfg.Cutover.MaxLag, rb.cfg.Cutover.LongQuery)
 	if rb.dns != nil {
 		text += "the DNS records on the source; "
@@ -49,6 +49,7 @@ func (rb *Runbook) preflight(ctx context.Context) error {
 	if !up {
 		return &RefusedError{Reason: "preflight: " + strings.Join(problems, "; ")}
 	}
+	rb.checkPrivileges(ctx, add)
 	rb.checkReplication(ctx, add)
 	rb.checkLongRunning(ctx, add)
 	rb.checkSuperUsers(ctx, add)

@@ -450,8 +450,11 @@ func (rb *Runbook) planStopReplication(context.Context) (string, error) {
 	return text, nil
 }
 
-func (rb *Runbook) reverseDB() string {
-	return rb.cfg.Replication.CheckpointSchema + binlog.ReverseSuffix
+func (rb *Runbook) reverseDB() string { return reverseSchema(rb.cfg) }
+
+// reverseSchema is reverse replication's checkpoint schema.
+func reverseSchema(cfg *config.Config) string {
+	return cfg.Replication.CheckpointSchema + binlog.ReverseSuffix
 }
 
 // stopReplication ends forward replication and starts reverse replication,

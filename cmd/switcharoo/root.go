@@ -106,7 +106,7 @@ rollback. See docs/ for the configuration and every command.`,
 	flags.StringVar(&c.logLevel, "log-level", "info", "log level: trace, debug, info, warn or error")
 	flags.StringVar(&c.cpuProfile, "cpu-profile", "", "write a Go CPU profile of the command to this file (go tool pprof reads it)")
 
-	root.AddCommand(c.versionCommand(), c.configCommand(), c.replicateCommand(), c.statusCommand(), c.verifyCommand(), c.dnsCommand(), c.appCommand(), c.sandboxCommand())
+	root.AddCommand(c.versionCommand(), c.configCommand(), c.replicateCommand(), c.statusCommand(), c.verifyCommand(), c.dnsCommand(), c.appCommand(), c.sandboxCommand(), c.grantsCommand())
 	root.AddCommand(c.runbookCommands()...)
 	// cobra's completion command; a shell it does not know is a usage
 	// error (exit 2), not its help.

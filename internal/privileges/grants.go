@@ -1,0 +1,303 @@
+package privileges
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+)
+
+// Grants is what one account holds, as its own sessions see it: its
+// grants and those of the roles active in them.
+type Grants struct {
+	// Account is CURRENT_USER(), quoted for a GRANT: 'user'@'host'.
+	Account string
+	global  privSet
+	dbs     []dbGrant
+	tables  map[Object]privSet
+	// revoked are MySQL 8.0's partial revokes: a global privilege that
+	// does not reach these databases.
+	revoked map[string]privSet
+	// inactiveRoles: roles are granted but none is active in a session
+	// (no default role): their privileges do not count.
+	inactiveRoles bool
+	// Unknown, when set, says why the grants could not be read whole;
+	// what they do not show is then undecided, not missing.
+	Unknown string
+}
+
+type privSet map[string]bool
+
+type dbGrant struct {
+	pattern string // a GRANT database pattern: _ and % are wildcards, \ escapes
+	privs   privSet
+}
+
+// Read reads the grants of db's session user. On MySQL 8.0 the active
+// roles' grants are read with SHOW GRANTS ... USING; MariaDB's SHOW
+// GRANTS lists the current role's (and the roles it holds) itself.
+func Read(ctx context.Context, db *sql.DB, f Flavor) (*Grants, error) {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	var current string
+	if err := conn.QueryRowContext(ctx, "SELECT CURRENT_USER()").Scan(&current); err != nil {
+		return nil, fmt.Errorf("CURRENT_USER(): %w", err)
+	}
+	lines := func(q string) ([]string, error) {
+		rows, err := conn.QueryContext(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var l string
+			if err := rows.Scan(&l); err != nil {
+				return nil, err
+			}
+			out = append(out, l)
+		}
+		return out, rows.Err()
+	}
+	var unknown string
+	var text []string
+	var role sql.NullString
+	switch {
+	case f.MariaDB:
+		text, err = lines("SHOW GRANTS")
+		if err == nil {
+			err = conn.QueryRowContext(ctx, "SELECT CURRENT_ROLE()").Scan(&role)
+		}
+	case f.mysql8():
+		if err = conn.QueryRowContext(ctx, "SELECT CURRENT_ROLE()").Scan(&role); err != nil {
+			break
+		}
+		if role.String != "NONE" {
+			text, err = lines("SHOW GRANTS FOR CURRENT_USER() USING " + role.String)
+			if err != nil {
+				unknown = fmt.Sprintf("its active roles (%s) could not be read: %v", role.String, err)
+				role.String = "NONE"
+			}
+		}
+		if role.String == "NONE" {
+			text, err = lines("SHOW GRANTS FOR CURRENT_USER()")
+		}
+	default:
+		text, err = lines("SHOW GRANTS FOR CURRENT_USER()")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("SHOW GRANTS: %w", err)
+	}
+	g := parse(text)
+	g.Account = quoteAccount(current)
+	g.Unknown = unknown
+	g.inactiveRoles = g.inactiveRoles && (!role.Valid || role.String == "NONE")
+	return g, nil
+}
+
+// quoteAccount turns CURRENT_USER()'s user@host into 'user'@'host'.
+func quoteAccount(current string) string {
+	i := strings.LastIndex(current, "@")
+	if i < 0 {
+		return quoteString(current) + "@'%'"
+	}
+	return quoteString(current[:i]) + "@" + quoteString(current[i+1:])
+}
+
+func quoteString(s string) string {
+	return "'" + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), "'", "''") + "'"
+}
+
+// parse reads SHOW GRANTS lines of MySQL 5.6 to 8.0 and MariaDB:
+//
+//	GRANT RELOAD, PROCESS ON *.* TO 'u'@'%' IDENTIFIED BY PASSWORD '*…'
+//	GRANT BINLOG_ADMIN,CONNECTION_ADMIN ON *.* TO `u`@`%`
+//	GRANT ALL PRIVILEGES ON `app\_%`.* TO `u`@`%`
+//	GRANT SELECT (`id`), INSERT ON `db`.`t` TO …   (column grants: ignored)
+//	GRANT EXECUTE ON PROCEDURE `mysql`.`rds_kill` TO …
+//	GRANT `rds_superuser_role`@`%` TO `admin`@`%`  (a role)
+//	REVOKE INSERT ON `mysql`.* FROM `u`@`%`        (a partial revoke)
+//
+// Whatever follows TO (a password hash among it) is never kept.
+func parse(lines []string) *Grants {
+	g := &Grants{global: privSet{}, tables: map[Object]privSet{}, revoked: map[string]privSet{}}
+	for _, line := range lines {
+		upper := strings.ToUpper(line)
+		verb, sep := "GRANT ", " TO "
+		if strings.HasPrefix(upper, "REVOKE ") {
+			verb, sep = "REVOKE ", " FROM "
+		} else if !strings.HasPrefix(upper, verb) {
+			continue // SET DEFAULT ROLE …
+		}
+		on := indexOutsideQuotes(upper, " ON ")
+		if on < 0 {
+			g.inactiveRoles = true // GRANT role TO account
+			continue
+		}
+		end := indexOutsideQuotes(upper[on:], sep)
+		if end < 0 {
+			continue
+		}
+		obj, ok := parseObject(strings.TrimSpace(line[on+4 : on+end]))
+		if !ok {
+			continue // PROXY ON ''@'%'
+		}
+		privs := privSet{}
+		for _, p := range splitPrivileges(upper[len(verb):on]) {
+			privs[canon(p)] = true
+		}
+		switch {
+		case verb == "REVOKE ":
+			g.revoked[obj.DB] = union(g.revoked[obj.DB], privs)
+		case obj.DB == "":
+			g.global = union(g.global, privs)
+		case obj.Table == "":
+			g.dbs = append(g.dbs, dbGrant{pattern: obj.DB, privs: privs})
+		default:
+			g.tables[obj] = union(g.tables[obj], privs)
+		}
+	}
+	return g
+}
+
+func union(a, b privSet) privSet {
+	if a == nil {
+		a = privSet{}
+	}
+	for p := range b {
+		a[p] = true
+	}
+	return a
+}
+
+// splitPrivileges splits "SELECT (`a`, `b`), INSERT" at the commas outside
+// parentheses, leaving out column grants.
+func splitPrivileges(s string) []string {
+	var out []string
+	depth, start := 0, 0
+	for i := 0; i <= len(s); i++ {
+		if i < len(s) && s[i] == '(' {
+			depth++
+		}
+		if i < len(s) && s[i] == ')' {
+			depth--
+		}
+		if i == len(s) || (s[i] == ',' && depth == 0) {
+			p := strings.TrimSpace(s[start:i])
+			if p != "" && !strings.Contains(p, "(") {
+				out = append(out, p)
+			}
+			start = i + 1
+		}
+	}
+	return out
+}
+
+// indexOutsideQuotes finds sep outside `…` and '…'.
+func indexOutsideQuotes(s, sep string) int {
+	var quote byte
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case quote != 0 && c == quote:
+			quote = 0
+		case quote != 0:
+		case c == '`' || c == '\'':
+			quote = c
+		case strings.HasPrefix(s[i:], sep):
+			return i
+		}
+	}
+	return -1
+}
+
+// parseObject reads *.*, `db`.*, db.*, `db`.`t`, PROCEDURE `db`.`p`.
+func parseObject(s string) (Object, bool) {
+	for _, kind := range []string{"TABLE ", "PROCEDURE ", "FUNCTION "} {
+		if len(s) > len(kind) && strings.EqualFold(s[:len(kind)], kind) {
+			s = s[len(kind):]
+		}
+	}
+	dot := indexOutsideQuotes(s, ".")
+	if dot < 0 {
+		return Object{}, false
+	}
+	db, table := unquote(s[:dot]), unquote(s[dot+1:])
+	switch {
+	case db == "*" && table == "*":
+		return Global, true
+	case db == "" || db == "*" || table == "":
+		return Object{}, false
+	case table == "*":
+		return Object{DB: db}, true
+	}
+	return Object{DB: db, Table: table}, true
+}
+
+func unquote(s string) string {
+	if len(s) >= 2 && s[0] == '`' && s[len(s)-1] == '`' {
+		return strings.ReplaceAll(s[1:len(s)-1], "``", "`")
+	}
+	return s
+}
+
+// canon names a privilege the same way across flavors and spellings:
+// upper case, underscores as spaces (MySQL's CONNECTION_ADMIN, MariaDB's
+// CONNECTION ADMIN), aliases folded.
+func canon(p string) string {
+	p = strings.Join(strings.Fields(strings.ReplaceAll(strings.ToUpper(p), "_", " ")), " ")
+	switch p {
+	case "ALL":
+		return "ALL PRIVILEGES"
+	case "REPLICATION REPLICA":
+		return "REPLICATION SLAVE"
+	case "REPLICATION CLIENT": // MariaDB 10.5.2+: an alias of BINLOG MONITOR
+		return "BINLOG MONITOR"
+	}
+	return p
+}
+
+// Has reports whether the account holds the grant: at its object's level
+// or above.
+func (g *Grants) Has(want Grant) bool {
+	p := canon(want.Priv)
+	holds := func(s privSet) bool { return s[p] || s["ALL PRIVILEGES"] }
+	if holds(g.global) && !(want.On.DB != "" && holds(g.revoked[want.On.DB])) {
+		return true
+	}
+	if want.On.DB == "" {
+		return false
+	}
+	for _, d := range g.dbs {
+		if holds(d.privs) && matchPattern(d.pattern, want.On.DB) {
+			return true
+		}
+	}
+	return want.On.Table != "" && holds(g.tables[want.On])
+}
+
+// matchPattern matches a database name against a GRANT database pattern:
+// _ is any one character, % any run, \ escapes the next.
+func matchPattern(pattern, name string) bool {
+	if pattern == "" {
+		return name == ""
+	}
+	switch pattern[0] {
+	case '%':
+		for i := 0; i <= len(name); i++ {
+			if matchPattern(pattern[1:], name[i:]) {
+				return true
+			}
+		}
+		return false
+	case '_':
+		return name != "" && matchPattern(pattern[1:], name[1:])
+	case '\\':
+		if len(pattern) > 1 {
+			pattern = pattern[1:]
+		}
+	}
+	return name != "" && name[0] == pattern[0] && matchPattern(pattern[1:], name[1:])
+}
