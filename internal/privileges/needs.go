@@ -155,6 +155,10 @@ func (n Night) Needs() []Need {
 	add(src, "fence-source: kill the remaining client connections", "", killAny(src.Flavor)...)
 	add(src, "fence-source: FLUSH TABLES WITH READ LOCK", "", Grant{"RELOAD", Global})
 	add(src, "fence-source: the fenced binlog position (SHOW MASTER STATUS)", "", binlogMonitor(src.Flavor)...)
+	sv, impossible := systemVariables(src.Flavor)
+	add(src, "fence-source and its undo: SET GLOBAL event_scheduler = OFF / ON (an event with a SUPER definer writes through read_only)", impossible, sv...)
+	add(src, "preflight: the accounts that pass read_only (information_schema.USER_PRIVILEGES shows other accounts only to a user who may read mysql.user)", "",
+		Grant{"SELECT", Object{DB: "mysql", Table: "user"}}, Grant{"SELECT", Object{DB: "mysql"}})
 	if n.AppUsers {
 		why := "unfence-target and its undo: ALTER USER … ACCOUNT UNLOCK / LOCK for cutover.app_users"
 		switch {
@@ -179,6 +183,7 @@ func (n Night) Needs() []Need {
 		Copy: true, Heartbeat: n.Heartbeat, DDL: n.DDL, ThroughReadOnly: !n.AppUsers}
 	out = append(out, forward.Needs()...)
 	if n.ReverseSchema != "" {
+		add(dst, "the undo of fence-source: the target's binlog read for writes replication did not make (SHOW BINLOG EVENTS)", "", binlogEvents(dst.Flavor)...)
 		// The source stays read_only while reverse replication writes
 		// into it; it never copies.
 		reverse := Stream{From: dst, To: src, Schema: n.ReverseSchema, FromDBs: n.TargetDBs, ToDBs: n.SourceDBs,
@@ -209,6 +214,26 @@ func binlogMonitor(f Flavor) []Grant {
 		return []Grant{{"BINLOG MONITOR", Global}, {"SUPER", Global}}
 	}
 	return []Grant{{"REPLICATION CLIENT", Global}, {"SUPER", Global}}
+}
+
+// binlogEvents: SHOW BINLOG EVENTS.
+func binlogEvents(f Flavor) []Grant {
+	if f.mariaSplit() {
+		return []Grant{{"BINLOG MONITOR", Global}}
+	}
+	return []Grant{{"REPLICATION SLAVE", Global}}
+}
+
+// systemVariables: SET GLOBAL of a variable without a privilege of its
+// own (event_scheduler). RDS and Aurora keep them in parameter groups.
+func systemVariables(f Flavor) ([]Grant, string) {
+	switch {
+	case f.Aurora > 0:
+		return []Grant{{"SUPER", Global}}, "Aurora MySQL lets no user set event_scheduler (its parameter group owns it)"
+	case f.mysql8():
+		return []Grant{{"SYSTEM_VARIABLES_ADMIN", Global}, {"SUPER", Global}}, ""
+	}
+	return []Grant{{"SUPER", Global}}, ""
 }
 
 // replicaHosts: SHOW SLAVE HOSTS. MariaDB 10.5.2+ asks REPLICATION MASTER
