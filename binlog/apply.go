@@ -304,7 +304,7 @@ func (a *applier) query(ctx context.Context, e *replication.QueryEvent, h *repli
 	vars, _ := parseStatusVars(e.StatusVars)
 	if a.inBody {
 		if !a.trxRows { // a CREATE TABLE ... SELECT opens its transaction
-			if st, ok := parseDDLIn(string(e.Schema), q, vars.lexMode()); ok && st.kind == ddlCreateTable {
+			if st, ok := parseDDLIn(string(e.Schema), q, a.r.lexMode(vars)); ok && st.kind == ddlCreateTable {
 				return a.createTableSelect(ctx, e, q, vars, next)
 			}
 		}

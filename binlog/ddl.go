@@ -77,10 +77,18 @@ func (t token) isIdent() bool { return t.kind == tokWord || t.kind == tokQuoted 
 
 // lexMode is what the session's sql_mode changes in the lexing: "..."
 // quotes an identifier under ANSI_QUOTES, and a backslash is an ordinary
-// character under NO_BACKSLASH_ESCAPES.
+// character under NO_BACKSLASH_ESCAPES. mariaDB is the source's flavor:
+// MariaDB runs what a /*M!NNNNNN ... */ comment holds, MySQL ignores it.
 type lexMode struct {
 	ansiQuotes, noBackslashEscapes bool
+	mariaDB                        bool
 }
+
+// mariaDBComment is the token that stands for the opening of a MariaDB
+// executable comment (/*M!NNNNNN) on a MariaDB source: what it holds is
+// lexed, and the statement is one parseDDL does not read (a MySQL target
+// would ignore the comment the source ran).
+const mariaDBComment = "/*M!"
 
 // lex splits a statement into tokens, dropping comments but keeping the
 // contents of MySQL's executable comments (/*!50100 ... */).
@@ -99,7 +107,11 @@ func lexIn(s string, mode lexMode) []token {
 			for i < len(s) && s[i] != '\n' {
 				i++
 			}
-		case c == '/' && strings.HasPrefix(s[i:], "/*!"):
+		case c == '/' && strings.HasPrefix(s[i:], "/*!"), c == '/' && mode.mariaDB && strings.HasPrefix(s[i:], mariaDBComment):
+			if s[i+2] == 'M' {
+				toks = append(toks, token{kind: tokPunct, text: mariaDBComment, start: i, end: i + 4})
+				i++
+			}
 			i += 3
 			for i < len(s) && s[i] >= '0' && s[i] <= '9' {
 				i++
@@ -213,6 +225,9 @@ func parseDDL(defaultDB, text string) (st ddlStatement, ok bool) {
 func parseDDLIn(defaultDB, text string, mode lexMode) (st ddlStatement, ok bool) {
 	p := &parser{toks: lexIn(text, mode), defaultDB: defaultDB}
 	p.st.text = text
+	if slices.ContainsFunc(p.toks, isMariaDBComment) {
+		return st, false
+	}
 	switch {
 	case p.accept("CREATE"):
 		p.accept("OR", "REPLACE")
@@ -257,6 +272,9 @@ func parseDDLIn(defaultDB, text string, mode lexMode) (st ddlStatement, ok bool)
 			if !p.name() {
 				return st, false
 			}
+			if p.movesRowsBetweenTables() {
+				return st, false
+			}
 			if p.findRename() {
 				p.accept("TO")
 				p.accept("AS")
@@ -286,6 +304,13 @@ func parseDDLIn(defaultDB, text string, mode lexMode) (st ddlStatement, ok bool)
 				}
 				p.i++
 			}
+			p.waitOption()
+			if !p.accept("RESTRICT") {
+				p.accept("CASCADE")
+			}
+			if !p.atEnd() {
+				return st, false
+			}
 		case p.accept("DATABASE"), p.accept("SCHEMA"):
 			p.st.kind = ddlDropDatabase
 			p.st.ifExists = p.accept("IF", "EXISTS")
@@ -300,16 +325,20 @@ func parseDDLIn(defaultDB, text string, mode lexMode) (st ddlStatement, ok bool)
 		}
 	case p.accept("RENAME", "TABLE"), p.accept("RENAME", "TABLES"):
 		p.st.kind = ddlRenameTable
-		for p.name() && p.accept("TO") && p.name() {
+		p.st.ifExists = p.accept("IF", "EXISTS") // MariaDB 10.5+
+		for p.name() && p.waitOption() && p.accept("TO") && p.name() {
 			if p.peek().text != "," || p.peek().kind != tokPunct {
 				break
 			}
 			p.i++
 		}
+		if !p.atEnd() || len(p.st.tables)%2 != 0 {
+			return st, false
+		}
 	case p.accept("TRUNCATE"):
 		p.accept("TABLE")
 		p.st.kind = ddlTruncateTable
-		if !p.name() {
+		if !p.name() || !p.waitOption() || !p.atEnd() {
 			return st, false
 		}
 	default:
@@ -357,6 +386,43 @@ func isDatabaseOption(t token) bool {
 }
 
 func (p *parser) skip(n int) bool { p.i += n; return true }
+
+// waitOption moves past MariaDB's WAIT n or NOWAIT, if it comes next; it
+// always returns true, to chain in a condition.
+func (p *parser) waitOption() bool {
+	if p.accept("WAIT") && p.i < len(p.toks) {
+		p.i++
+	} else {
+		p.accept("NOWAIT")
+	}
+	return true
+}
+
+// atEnd reports whether nothing but a final ';' is left.
+func (p *parser) atEnd() bool {
+	for _, t := range p.toks[min(p.i, len(p.toks)):] {
+		if t.kind != tokPunct || t.text != ";" {
+			return false
+		}
+	}
+	return true
+}
+
+// movesRowsBetweenTables reports whether an ALTER TABLE moves rows to or
+// from another table (EXCHANGE PARTITION ... WITH TABLE; MariaDB 10.7's
+// CONVERT PARTITION ... TO TABLE and CONVERT TABLE ... TO PARTITION): a
+// change of two tables, one of which parseDDL does not plan for.
+func (p *parser) movesRowsBetweenTables() bool {
+	for i := p.i; i+1 < len(p.toks); i++ {
+		if p.toks[i].is("EXCHANGE") && p.toks[i+1].is("PARTITION") ||
+			p.toks[i].is("CONVERT") && (p.toks[i+1].is("PARTITION") || p.toks[i+1].is("TABLE")) {
+			return true
+		}
+	}
+	return false
+}
+
+func isMariaDBComment(t token) bool { return t.kind == tokPunct && t.text == mariaDBComment }
 
 // skipTo moves past the next top-level keyword kw.
 func (p *parser) skipTo(kw string) bool {
@@ -465,4 +531,62 @@ func dmlTable(defaultDB, text string) (catalog.TableName, bool) {
 		return catalog.TableName{}, false
 	}
 	return p.st.tables[0], true
+}
+
+// Statements parseDDL does not read are sorted by their verb and the
+// first object they name. CREATE, ALTER, DROP, RENAME and TRUNCATE of a
+// table, an index, a database or a MariaDB sequence (a table there), or
+// of an object not listed here, are schema changes replication must
+// follow: one it cannot read stops replication when it may concern a
+// replicated table, never passes unseen. Views, triggers, routines,
+// events, users and the like are not replicated (row events carry what
+// they do), nor are temporary tables, which live in one session.
+var unreplicatedObjects = []string{"VIEW", "TRIGGER", "PROCEDURE", "FUNCTION", "EVENT", "USER", "ROLE",
+	"SERVER", "TABLESPACE", "LOGFILE", "RESOURCE", "INSTANCE", "PACKAGE", "REFERENCE", "TEMPORARY"}
+
+var tableObjects = []string{"TABLE", "TABLES", "INDEX", "DATABASE", "SCHEMA", "SEQUENCE"}
+
+// unreadSchemaChange reports whether a statement parseDDL did not read is
+// a schema change all the same, and returns every name it could mean,
+// erring on the side of too many: each identifier as a table of the
+// default database and as a database, each db.t as a table.
+func unreadSchemaChange(defaultDB, text string, mode lexMode) (tables []catalog.TableName, dbs []string, ok bool) {
+	toks := slices.DeleteFunc(lexIn(text, mode), isMariaDBComment)
+	if len(toks) == 0 {
+		return nil, nil, false
+	}
+	switch verb := toks[0]; {
+	case verb.is("TRUNCATE"):
+	case verb.is("CREATE"), verb.is("ALTER"), verb.is("DROP"), verb.is("RENAME"):
+	object:
+		for _, t := range toks[1:] {
+			for _, o := range unreplicatedObjects {
+				if t.is(o) {
+					return nil, nil, false
+				}
+			}
+			for _, o := range tableObjects {
+				if t.is(o) {
+					break object
+				}
+			}
+		}
+	default:
+		return nil, nil, false
+	}
+	for i := 0; i < len(toks); i++ {
+		t := toks[i]
+		if !t.isIdent() {
+			continue
+		}
+		if i+2 < len(toks) && toks[i+1].kind == tokPunct && toks[i+1].text == "." && toks[i+2].isIdent() {
+			tables = append(tables, catalog.TableName{DB: t.text, Table: toks[i+2].text})
+			dbs = append(dbs, t.text)
+			i += 2
+			continue
+		}
+		tables = append(tables, catalog.TableName{DB: defaultDB, Table: t.text})
+		dbs = append(dbs, t.text)
+	}
+	return tables, dbs, true
 }

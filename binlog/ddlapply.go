@@ -79,10 +79,9 @@ func (st ddlStatement) swaps() bool {
 // schema change is applied, stopped at or ignored per replication.ddl;
 // anything else is not replicated.
 func (r *Replicator) ddl(ctx context.Context, a *applier, defaultDB, query string, vars sessionVars, next Position) error {
-	st, ok := parseDDLIn(defaultDB, query, vars.lexMode())
+	st, ok := parseDDLIn(defaultDB, query, r.lexMode(vars))
 	if !ok {
-		r.log.Debug().Str("statement", truncate(query, 200)).Stringer("position", a.trxStart).Msg("statement not replicated")
-		return nil
+		return r.unreadDDL(ctx, a, defaultDB, query, vars)
 	}
 	plan, err := r.planDDL(st, a.trxStart)
 	if err != nil || plan == nil {
@@ -106,6 +105,76 @@ func (r *Replicator) ddl(ctx context.Context, a *applier, defaultDB, query strin
 			Fix: fmt.Sprintf("apply it to the target yourself and run `switcharoo replicate --ddl-applied %s`, or set replication.ddl: apply and restart", a.trxStart)}
 	}
 	return a.applyDDL(ctx, plan, query, vars, log.Info())
+}
+
+// lexMode is how the source lexed a statement its session wrote.
+func (r *Replicator) lexMode(vars sessionVars) lexMode {
+	m := vars.lexMode()
+	m.mariaDB = r.source.flavor == "mariadb"
+	return m
+}
+
+// unreadDDL handles a statement parseDDL could not read. One that is no
+// schema change, or one of tables outside replication only, is not
+// replicated. Any other could change a replicated table in a way the
+// replicator would not follow: under replication.ddl apply and stop it
+// stops replication, before the statement, naming it; under ignore it is
+// skipped like any schema change (the TABLE_MAP check still stops at a
+// row whose columns changed). After the operator applied it by hand
+// (--ddl-applied), the schema map is read again from the target.
+func (r *Replicator) unreadDDL(ctx context.Context, a *applier, defaultDB, query string, vars sessionVars) error {
+	names, dbs, ok := unreadSchemaChange(defaultDB, query, r.lexMode(vars))
+	var touched []catalog.TableName
+	for _, n := range names {
+		if r.filter.Includes(n) {
+			touched = append(touched, n)
+		}
+	}
+	if !ok || len(touched) == 0 && !slices.ContainsFunc(dbs, r.filter.IncludesDatabase) {
+		r.log.Debug().Str("statement", truncate(query, 200)).Stringer("position", a.trxStart).Msg("statement not replicated")
+		return nil
+	}
+	log := r.log.With().Str("statement", truncate(query, 500)).Stringer("position", a.trxStart).Logger()
+	switch {
+	case r.ddlApplied == a.trxStart:
+		plan, err := a.rereadPlan(ctx, touched)
+		if err != nil {
+			return err
+		}
+		if err := a.updateSchema(ctx, plan); err != nil {
+			return err
+		}
+		log.Info().Msg("schema change applied by hand; the replicated tables' schema re-read from the target")
+		return nil
+	case r.cfg.Replication.DDL == config.DDLIgnore:
+		log.Warn().Msg("schema change replication cannot read ignored (replication.ddl: ignore); the target's schema may now differ from the source's")
+		return nil
+	}
+	return &StopError{Position: a.trxStart, Reason: "a schema change that may concern replicated tables, in a form replication cannot read: " + truncate(query, 500),
+		Fix: fmt.Sprintf("make the target's tables (named per replication.database_map) what the source's are after it, by hand, then run `switcharoo replicate --ddl-applied %s`; the replicated tables' schema is then read again from the target", a.trxStart)}
+}
+
+// rereadPlan is the plan of a schema change replication could not read,
+// applied by hand: every table the schema map holds, and every replicated
+// one the statement may name, is read again from the target, or dropped
+// from the map where the target has no such base table.
+func (a *applier) rereadPlan(ctx context.Context, named []catalog.TableName) (*ddlPlan, error) {
+	plan := &ddlPlan{}
+	for _, t := range slices.Concat(slices.Collect(maps.Keys(a.cp.Schema)), named) {
+		if slices.Contains(plan.drop, t) {
+			continue
+		}
+		plan.drop = append(plan.drop, t)
+		dst := a.r.filter.Target(t)
+		var n int
+		if err := a.conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND TABLE_TYPE = 'BASE TABLE'", dst.DB, dst.Table).Scan(&n); err != nil {
+			return nil, fmt.Errorf("target: is there a table %s: %w", dst, err)
+		}
+		if n > 0 {
+			plan.reload = append(plan.reload, t)
+		}
+	}
+	return plan, nil
 }
 
 // planDDL decides which part of a statement concerns replicated tables.
