@@ -80,7 +80,7 @@ func TestGrantsCommand(t *testing.T) {
 	m := sandboxtest.Start(t)
 	sandboxtest.Exec(t, sandboxtest.DB(t, m, ""), "CREATE USER 'repl'@'127.0.0.1' IDENTIFIED BY 's3cret-never-shown'")
 	r = runCLI(t, "-c", grantsConfig(t, m.Port, closed()), "grants", "--target-flavor", "aurora-3")
-	for _, want := range []string{"(MariaDB 10.11", "GRANT READ_ONLY ADMIN, PROCESS, CONNECTION ADMIN, RELOAD, BINLOG MONITOR, REPLICATION SLAVE, REPLICATION MASTER ADMIN ON *.* TO 'repl'@'127.0.0.1';",
+	for _, want := range []string{"(MariaDB 10.11", "GRANT READ_ONLY ADMIN, PROCESS, CONNECTION ADMIN, RELOAD, BINLOG MONITOR, SUPER, REPLICATION SLAVE, REPLICATION MASTER ADMIN ON *.* TO 'repl'@'127.0.0.1';",
 		"TO 'admin'@'%';"} {
 		if r.code != 0 || !strings.Contains(r.stdout, want) {
 			t.Errorf("live: exit %d, output lacks %q:\n%s%s", r.code, want, r.stdout, r.stderr)
