@@ -23,6 +23,8 @@ import (
 // the night, an event scheduler, a server switcharoo cannot reach.
 func TestFencesHold(t *testing.T) {
 	sb := startSandbox(t)
+	stopWatch := watchPrimaries(t, sb)
+	defer stopWatch()
 	ctx := context.Background()
 	src, dst := rootDB(t, sb.Source), rootDB(t, sb.Target)
 
@@ -120,7 +122,13 @@ func TestFencesHold(t *testing.T) {
 		// A session the target's fence does not know (here root, whose
 		// account is not in cutover.app_users) keeps writing on the target
 		// through the rollback: the source must stay fenced.
-		exec1(t, src, "SET GLOBAL event_scheduler = ON")
+		// An event whose definer has SUPER writes through read_only: the
+		// fence stops the scheduler, the rollback starts it again.
+		exec1(t, src, "CREATE TABLE app.ticks (id INT AUTO_INCREMENT PRIMARY KEY, at DATETIME(6) NOT NULL)",
+			"CREATE DEFINER = root@localhost EVENT app.tick ON SCHEDULE EVERY 1 SECOND DO INSERT INTO app.ticks (at) VALUES (NOW(6))",
+			"SET GLOBAL event_scheduler = ON")
+		defer exec1(t, src, "DROP EVENT IF EXISTS app.tick")
+		ticks := func() string { return query(t, src, "SELECT COUNT(*) FROM app.ticks") }
 		report, err := newRunbook(t, sb, sb.Config, nil).Run(ctx)
 		if err != nil {
 			t.Fatalf("run: %v", err)
@@ -128,6 +136,14 @@ func TestFencesHold(t *testing.T) {
 		checkReport(t, report, "run", "finished", nightSteps)
 		if on := query(t, src, "SELECT @@global.event_scheduler"); on != "OFF" {
 			t.Errorf("the source's event scheduler after the fence: %s, want OFF", on)
+		}
+		after := ticks()
+		deadline := time.Now().Add(2500 * time.Millisecond) // the event's period, twice and a half
+		for time.Now().Before(deadline) {
+			if n := ticks(); n != after {
+				t.Fatalf("the event wrote on the old master after the night: %s rows, then %s", after, n)
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
 		// The intruder starts where the rollback is about to unfence the
 		// source: after the target was fenced again and verified equal.
@@ -158,7 +174,9 @@ func TestFencesHold(t *testing.T) {
 		if on := query(t, src, "SELECT @@global.event_scheduler"); on != "ON" {
 			t.Errorf("the source's event scheduler after the rollback: %s, want ON again", on)
 		}
-		exec1(t, src, "SET GLOBAL event_scheduler = OFF")
+		back := ticks()
+		waitFor(t, "the event writing again", 10*time.Second, func() (bool, string) { n := ticks(); return n != back, n })
+		exec1(t, src, "SET GLOBAL event_scheduler = OFF", "DROP EVENT app.tick")
 	})
 
 	t.Run("old master written after the night", func(t *testing.T) {
