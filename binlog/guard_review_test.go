@@ -130,7 +130,7 @@ func TestForeignWritesShapes(t *testing.T) {
 		t.Fatal(err)
 	}
 	sandboxtest.Exec(t, db,
-		"INSERT INTO app.m (v) VALUES (1)", // 1: MyISAM
+		"INSERT INTO app.m (v) VALUES (1)",                                                           // 1: MyISAM
 		"BEGIN", "INSERT INTO app.t (v) VALUES (1)", "UPDATE _sw.checkpoint SET n = n + 1", "COMMIT", // ours
 		"FLUSH BINARY LOGS",
 		"CREATE TABLE app.x (id INT PRIMARY KEY)",
