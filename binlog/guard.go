@@ -55,6 +55,9 @@ func ForeignWrites(ctx context.Context, db *sql.DB, from Position, own string, r
 	if err != nil {
 		return from, nil, err
 	}
+	if !slices.Contains(files, from.File) {
+		return from, nil, &PurgedError{From: from, Oldest: files}
+	}
 	var found []ForeignWrite
 	next := from
 	for _, file := range files {
@@ -75,8 +78,10 @@ func ForeignWrites(ctx context.Context, db *sql.DB, from Position, own string, r
 			for _, e := range events {
 				switch {
 				// A transaction begins with BEGIN (MariaDB: a "BEGIN GTID"
-				// event); a schema change is a Query of its own.
-				case e.typ == "Query" && strings.EqualFold(e.info, "BEGIN") || e.typ == "Gtid" && strings.HasPrefix(e.info, "BEGIN GTID"):
+				// event), an XA transaction with XA START (MariaDB: in its
+				// GTID event); a schema change is a Query of its own.
+				case e.typ == "Query" && (strings.EqualFold(e.info, "BEGIN") || strings.HasPrefix(e.info, "XA START")) ||
+					e.typ == "Gtid" && (strings.HasPrefix(e.info, "BEGIN GTID") || strings.HasPrefix(e.info, "XA START")):
 					if txn == nil {
 						txn, ours = &ForeignWrite{At: Position{File: file, Pos: e.pos}}, false
 					}
@@ -89,7 +94,13 @@ func ForeignWrites(ctx context.Context, db *sql.DB, from Position, own string, r
 					case replicated(t) && !slices.Contains(txn.Tables, t.String()):
 						txn.Tables = append(txn.Tables, t.String())
 					}
-				case e.typ == "Xid" || e.typ == "Query" && (strings.HasPrefix(e.info, "COMMIT") || strings.HasPrefix(e.info, "ROLLBACK")):
+				// It ends with its commit (Xid, or COMMIT for a
+				// non-transactional table), a ROLLBACK (of one that changed
+				// a non-transactional table) or, XA, its prepare: XA COMMIT
+				// follows as a Query of its own. ROLLBACK TO SAVEPOINT is
+				// inside a transaction.
+				case e.typ == "Xid" || e.typ == "XA_prepare" || e.typ == "Query" && (strings.HasPrefix(e.info, "COMMIT") ||
+					strings.HasPrefix(e.info, "ROLLBACK") && !strings.HasPrefix(e.info, "ROLLBACK TO")):
 					if txn != nil && !ours && len(txn.Tables) > 0 {
 						found = append(found, *txn)
 					}
@@ -108,6 +119,22 @@ func ForeignWrites(ctx context.Context, db *sql.DB, from Position, own string, r
 		}
 	}
 	return next, found, nil
+}
+
+// PurgedError: the binlog file a read starts in is gone from the server
+// (PURGE BINARY LOGS, expire_logs_days, Aurora's binlog retention hours):
+// what was written there cannot be read.
+type PurgedError struct {
+	From   Position
+	Oldest []string // the files there are
+}
+
+func (e *PurgedError) Error() string {
+	oldest := "none"
+	if len(e.Oldest) > 0 {
+		oldest = e.Oldest[0]
+	}
+	return fmt.Sprintf("the binlog file %s is no longer on the server (purged; the oldest is %s): writes from %s until then cannot be read", e.From.File, oldest, e.From)
 }
 
 // binaryLogs lists the server's binlog files, oldest first.
@@ -222,6 +249,19 @@ func (r *Replicator) guardTarget(ctx context.Context) {
 		if err != nil {
 			if ctx.Err() != nil {
 				return
+			}
+			// The guard was down longer than the target keeps its binlog:
+			// what was written meanwhile is unknown, which is recorded as
+			// a divergence (a fenced verify settles it), and it goes on.
+			var purged *PurgedError
+			if errors.As(err, &purged) && len(purged.Oldest) > 0 {
+				r.log.Error().Err(err).Msg("the write guard cannot read what the target took while it was down")
+				if err := recordForeignWrite(ctx, db, own, ForeignWrite{At: at, Tables: []string{"(unknown: the binlog was purged before the guard read it)"}}); err != nil {
+					r.log.Warn().Err(err).Msg("the unwatched span is not recorded")
+				}
+				at = Position{File: purged.Oldest[0], Pos: 4}
+				_ = saveGuardPosition(ctx, db, own, at)
+				continue
 			}
 			r.log.Warn().Err(err).Msg("cannot read the target's binlog: writes there by anyone but replication are not watched; grant REPLICATION SLAVE (MySQL) or BINLOG MONITOR (MariaDB)")
 			if mysqlErrno(err) == 1227 { // access denied: it will not change

@@ -217,6 +217,16 @@ func (s *server) appWritable(ctx context.Context) (bool, error) {
 			return true, nil
 		}
 	}
+	// Without PROCESS the processlist shows switcharoo's own sessions
+	// only: no live session seen would prove nothing.
+	var process int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM information_schema.USER_PRIVILEGES WHERE PRIVILEGE_TYPE = 'PROCESS'
+		AND GRANTEE = CONCAT("'", SUBSTRING_INDEX(CURRENT_USER(), '@', 1), "'@'", SUBSTRING_INDEX(CURRENT_USER(), '@', -1), "'")`).Scan(&process); err != nil {
+		return false, fmt.Errorf("%s: read switcharoo's privileges: %w", s.name, err)
+	}
+	if process == 0 {
+		return false, fmt.Errorf("%s: switcharoo's account lacks PROCESS, so it cannot see whether the locked accounts of cutover.app_users still have sessions: GRANT PROCESS ON *.* TO it", s.name)
+	}
 	live, err := s.clientSessions(ctx, s.appUsers)
 	return len(live) > 0, err
 }

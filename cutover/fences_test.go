@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -69,7 +70,7 @@ func TestFencesHold(t *testing.T) {
 		if after := snapshot(t, sb); after != before {
 			t.Errorf("a refused run changed the world:\nbefore %+v\nafter  %+v", before, after)
 		}
-		cfg.Cutover.SuperUsers = []string{"dba@%"}
+		cfg.Cutover.SuperUsers = append(slices.Clip(cfg.Cutover.SuperUsers), "dba@%")
 		rb := newRunbook(t, sb, cfg, nil)
 		waitFor(t, "a plan with dba@% acknowledged", 30*time.Second, func() (bool, string) {
 			_, _, err := rb.Plan(ctx)

@@ -178,6 +178,20 @@ func (rb *Runbook) checkLongRunning(ctx context.Context, add func(string, ...any
 // cutover.super_users: SUPER (MySQL 5.6 has no super_read_only),
 // CONNECTION_ADMIN (MySQL 8), READ_ONLY ADMIN (MariaDB 10.11).
 func (rb *Runbook) checkSuperUsers(ctx context.Context, add func(string, ...any)) {
+	// information_schema.USER_PRIVILEGES shows a user who may not read
+	// the mysql schema its own rows only: seeing nothing proves nothing.
+	var one int
+	if err := rb.source.db.QueryRowContext(ctx, "SELECT 1 FROM mysql.user LIMIT 1").Scan(&one); err != nil {
+		add("source: switcharoo's account cannot read mysql.user (%v), so it cannot list the accounts that write through read_only: GRANT SELECT ON mysql.user TO it", err)
+		return
+	}
+	// Its own account only: another of the same name on another host
+	// (root@localhost for a cron on the master's host) passes read_only too.
+	var self string
+	if err := rb.source.db.QueryRowContext(ctx, "SELECT CURRENT_USER()").Scan(&self); err != nil {
+		add("source: %v", err)
+		return
+	}
 	users, err := rb.source.superUsers(ctx)
 	if err != nil {
 		add("source: %v", err)
@@ -185,8 +199,7 @@ func (rb *Runbook) checkSuperUsers(ctx context.Context, add func(string, ...any)
 	}
 	var unacknowledged []string
 	for _, u := range users {
-		name, _, _ := strings.Cut(u, "@")
-		if name != rb.cfg.Source.User && !slices.Contains(rb.cfg.Cutover.SuperUsers, u) {
+		if u != self && !slices.Contains(rb.cfg.Cutover.SuperUsers, u) {
 			unacknowledged = append(unacknowledged, u)
 		}
 	}

@@ -211,6 +211,7 @@ cutover:
   reverse_replication: true
   health_timeout: 30s
   undo_timeout: 2m
+  super_users: ['root@localhost', 'root@::1']
 `))
 
 func (e *Env) writeConfig(port int, zoneID, pwFile string) error {
