@@ -55,15 +55,15 @@ func ForeignWrites(ctx context.Context, db *sql.DB, from Position, own string, r
 	if err != nil {
 		return from, nil, err
 	}
-	if !slices.Contains(files, from.File) {
+	// SHOW BINARY LOGS lists the files in the order they were written
+	// (their names do not sort past .999999).
+	first := slices.Index(files, from.File)
+	if first < 0 {
 		return from, nil, &PurgedError{From: from, Oldest: files}
 	}
 	var found []ForeignWrite
 	next := from
-	for _, file := range files {
-		if file < from.File {
-			continue
-		}
+	for _, file := range files[first:] {
 		pos := uint32(4)
 		if file == from.File {
 			pos = from.Pos

@@ -2,7 +2,9 @@ package cutover
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -77,7 +79,14 @@ func (rb *Runbook) takeLease(ctx context.Context, command string) (*lease, error
 	if l.conn, err = rb.source.db.Conn(ctx); err != nil {
 		return nil, fmt.Errorf("source: %w", err)
 	}
-	name := "switcharoo." + schema
+	name := leaseLockName(schema)
+	// A short wait_timeout, kept from expiring by the heartbeat's ping: a
+	// holder gone without its TCP connection closing (a VPN drop, a host
+	// lost) frees the lock within it, not after the server's default 8 h.
+	if _, err := l.conn.ExecContext(ctx, fmt.Sprintf("SET SESSION wait_timeout = %d", int(leaseExpiry.Seconds()))); err != nil {
+		l.conn.Close()
+		return nil, fmt.Errorf("source: %w", err)
+	}
 	var got sql.NullInt64
 	if err := l.conn.QueryRowContext(ctx, "SELECT GET_LOCK(?, 0)", name).Scan(&got); err != nil {
 		l.conn.Close()
@@ -106,7 +115,7 @@ func (rb *Runbook) takeLease(ctx context.Context, command string) (*lease, error
 // replicator, a fenced source) would otherwise hide who holds the night.
 func (rb *Runbook) checkLease(ctx context.Context) error {
 	schema := rb.cfg.Replication.CheckpointSchema
-	name := "switcharoo." + schema
+	name := leaseLockName(schema)
 	var conn sql.NullInt64
 	if err := rb.source.db.QueryRowContext(ctx, "SELECT IS_USED_LOCK(?)", name).Scan(&conn); err != nil || !conn.Valid {
 		return nil // free, or the source unreachable: preflight says so
@@ -117,6 +126,18 @@ func (rb *Runbook) checkLease(ctx context.Context) error {
 		return &RefusedError{Reason: fmt.Sprintf("another switcharoo runbook holds the night: the named lock %s on the source is held by its connection %d", name, conn.Int64)}
 	}
 	return &RefusedError{Reason: fmt.Sprintf("another switcharoo runbook holds the night (%s; the named lock %s on the source, connection %d): only one operator runs it", holder, name, conn.Int64)}
+}
+
+// leaseLockName names the named lock: "switcharoo.<checkpoint schema>",
+// shortened with a hash of the schema where it would pass the 64
+// characters MySQL 5.7 and later allow.
+func leaseLockName(schema string) string {
+	name := "switcharoo." + schema
+	if len(name) <= 64 {
+		return name
+	}
+	sum := sha256.Sum256([]byte(schema))
+	return name[:47] + "." + hex.EncodeToString(sum[:8])
 }
 
 // read reads the lease row: its holder and the heartbeat's age.
@@ -177,15 +198,26 @@ func (l *lease) beat(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		res, err := l.target.ExecContext(ctx, `UPDATE `+l.table+` SET heartbeat_at = UTC_TIMESTAMP(6)
-			WHERE id = 1 AND host = ? AND pid = ? AND state_dir = ?`, l.holder.host, l.holder.pid, l.holder.stateDir)
-		if err != nil {
-			continue
-		}
-		if n, err := res.RowsAffected(); err == nil && n == 0 {
-			l.lost.Store(true)
-		}
-		_ = l.conn.PingContext(ctx) // the named lock's connection stays busy
+		l.renew(ctx)
+	}
+}
+
+// renew pings the named lock's connection (its wait_timeout is short) and
+// refreshes the heartbeat row, each bounded: a hung target must not
+// starve the source's ping.
+func (l *lease) renew(ctx context.Context) {
+	pctx, cancel := context.WithTimeout(ctx, leaseHeartbeat)
+	_ = l.conn.PingContext(pctx)
+	cancel()
+	uctx, cancel := context.WithTimeout(ctx, leaseHeartbeat)
+	defer cancel()
+	res, err := l.target.ExecContext(uctx, `UPDATE `+l.table+` SET heartbeat_at = UTC_TIMESTAMP(6)
+		WHERE id = 1 AND host = ? AND pid = ? AND state_dir = ?`, l.holder.host, l.holder.pid, l.holder.stateDir)
+	if err != nil {
+		return
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		l.lost.Store(true)
 	}
 }
 

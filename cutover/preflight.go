@@ -199,7 +199,7 @@ func (rb *Runbook) checkSuperUsers(ctx context.Context, add func(string, ...any)
 	}
 	var unacknowledged []string
 	for _, u := range users {
-		if u != self && !slices.Contains(rb.cfg.Cutover.SuperUsers, u) {
+		if u != self && !systemAccount(u) && !slices.Contains(rb.cfg.Cutover.SuperUsers, u) {
 			unacknowledged = append(unacknowledged, u)
 		}
 	}
@@ -208,6 +208,17 @@ func (rb *Runbook) checkSuperUsers(ctx context.Context, add func(string, ...any)
 			"and after it is released reverse replication's write guard only reports their writes. Revoke the privilege from accounts the application uses, "+
 			"turn off what writes as them (crons, events), and acknowledge the rest in cutover.super_users", strings.Join(unacknowledged, ", "))
 	}
+}
+
+// systemAccount reports the servers' own accounts, locked and unusable
+// for login: MySQL 8's mysql.session, mysql.sys and mysql.infoschema,
+// MariaDB's mariadb.sys.
+func systemAccount(u string) bool {
+	switch u {
+	case "mysql.session@localhost", "mysql.sys@localhost", "mysql.infoschema@localhost", "mariadb.sys@localhost":
+		return true
+	}
+	return false
 }
 
 // checkAppUsers checks that the application's accounts (cutover.app_users

@@ -550,6 +550,10 @@ func (rb *Runbook) pause(next, why string) (*Report, error) {
 	return rb.report("run", "paused"), &HumanError{Reason: fmt.Sprintf("paused before step %s (%s): run `switcharoo resume` to go on, or `switcharoo rollback`", next, why)}
 }
 
+// onePrimaryAttempts is how many times checkOnePrimary reads a side
+// before it takes the side as unknown.
+const onePrimaryAttempts = 3
+
 // checkOnePrimary asserts that at most one side accepts application
 // writes. A side it cannot read is not taken as closed: a network fault
 // between switcharoo and a data centre does not stop that data centre's
@@ -561,6 +565,14 @@ func (rb *Runbook) checkOnePrimary(ctx context.Context) error {
 	var open []string
 	for _, s := range []*server{rb.source, rb.target} {
 		w, err := s.appWritable(ctx)
+		for attempt := 1; err != nil && attempt < onePrimaryAttempts && ctx.Err() == nil; attempt++ {
+			// A blip is not an outage: look again before stopping.
+			select {
+			case <-ctx.Done():
+			case <-time.After(2 * time.Second):
+			}
+			w, err = s.appWritable(ctx)
+		}
 		if err != nil {
 			return &HumanError{Reason: fmt.Sprintf("cannot tell whether the %s accepts application writes (%v): the night stops until it can; "+
 				"restore the connection to it, check by hand that at most one side is writable, then `switcharoo resume` or `switcharoo rollback`", s.name, err)}
