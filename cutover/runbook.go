@@ -22,7 +22,8 @@ import (
 
 // Options change how the runbook runs.
 type Options struct {
-	// Yes skips the approvals before the fence and before the DNS swap.
+	// Yes skips the approvals of the fence and of the DNS swap, which are
+	// otherwise asked before the first step that changes anything.
 	Yes bool
 	// Approve asks the operator; nil approves.
 	Approve func(ctx context.Context, question string) (bool, error)
@@ -72,7 +73,8 @@ type step struct {
 	timeout time.Duration
 	// noReturn: once done, a later failure is not undone; rollback is.
 	noReturn bool
-	// approve: the question asked before the step, unless --yes.
+	// approve: the question asked, unless --yes, before the night's first
+	// step acts.
 	approve string
 	// interruptible: the step changes nothing and may wait long (the TTL
 	// wait), so Ctrl-C interrupts it, and the night pauses before it.
@@ -186,6 +188,9 @@ func (rb *Runbook) Run(ctx context.Context) (*Report, error) {
 	if rb.opts.PlanHash != "" && hash != rb.opts.PlanHash {
 		return nil, &RefusedError{Reason: fmt.Sprintf("the plan changed since it was reviewed (hash %s now, %s reviewed): run `switcharoo plan` again and review it", hash, rb.opts.PlanHash)}
 	}
+	if err := rb.approveAll(ctx, rb.steps[1:]); err != nil {
+		return nil, err
+	}
 	if rb.j, err = openJournal(rb.cfg.StateDir); err != nil {
 		return nil, err
 	}
@@ -230,6 +235,15 @@ func (rb *Runbook) Resume(ctx context.Context) (*Report, error) {
 	rb.log.Info().Str("run", rb.run).Int("steps_done", len(completed)).Bool("undoing", undoing).Msg("resuming")
 	if undoing {
 		return rb.undoAll(ctx, acted, "rollback", nil)
+	}
+	var rest []*step
+	for _, s := range rb.steps {
+		if !completed[s.name] {
+			rest = append(rest, s)
+		}
+	}
+	if err := rb.approveAll(ctx, rest); err != nil {
+		return nil, err
 	}
 	moved, err := rb.restoreFence(ctx, acted, completed)
 	if err != nil {
@@ -322,6 +336,28 @@ func runState(events []Event) string {
 	return "in progress"
 }
 
+// approveAll asks, unless --yes, every approval the steps carry, all
+// before the first of them acts: a "no", or a question that cannot be
+// asked (no terminal), refuses the night with nothing changed.
+func (rb *Runbook) approveAll(ctx context.Context, steps []*step) error {
+	if rb.opts.Yes || rb.opts.Approve == nil {
+		return nil
+	}
+	for _, s := range steps {
+		if s.approve == "" {
+			continue
+		}
+		ok, err := rb.opts.Approve(ctx, s.approve)
+		if err != nil {
+			return &RefusedError{Reason: fmt.Sprintf("the approval of step %s could not be asked (%v); nothing was changed: answer it on a terminal, or pass --yes", s.name, err)}
+		}
+		if !ok {
+			return &RefusedError{Reason: fmt.Sprintf("step %s was not approved; nothing was changed", s.name)}
+		}
+	}
+	return nil
+}
+
 // forward runs the steps from index from. A failure before a noReturn step
 // is done undoes everything; after, it stops for a person.
 func (rb *Runbook) forward(ctx context.Context, from int, kind string) (*Report, error) {
@@ -342,12 +378,6 @@ func (rb *Runbook) forward(ctx context.Context, from int, kind string) (*Report,
 	for _, s := range rb.steps[from:] {
 		if ctx.Err() != nil {
 			return rb.pause(s.name, "interrupted")
-		}
-		if s.approve != "" && !rb.opts.Yes && rb.opts.Approve != nil {
-			ok, err := rb.opts.Approve(ctx, s.approve)
-			if err != nil || !ok {
-				return rb.pause(s.name, "not approved")
-			}
 		}
 		if err := rb.do(ctx, s); err != nil {
 			if errors.Is(err, errCrash) {

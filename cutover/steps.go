@@ -36,7 +36,7 @@ func (rb *Runbook) buildSteps() []*step {
 	steps = append(steps,
 		&step{name: "stop-app", plan: rb.planApp(deploy.Stop), apply: rb.runApp(deploy.Stop), undo: rb.undoApp(deploy.Stop)},
 		&step{name: "fence-source", plan: rb.planFence, apply: rb.fenceSource, undo: rb.unfenceSource,
-			timeout: c.FenceGrace + 2*time.Minute, approve: "Fence the source now? Application writes stop until the switch completes."},
+			timeout: c.FenceGrace + 2*time.Minute, approve: "The night will fence the source: application writes stop until the switch completes. Go ahead?"},
 		&step{name: "catch-up", plan: rb.planCatchUp, apply: rb.catchUp, timeout: c.CatchUpTimeout},
 		&step{name: "verify", plan: rb.planVerify, apply: rb.verify},
 		&step{name: "stop-replication", plan: rb.planStopReplication, apply: rb.stopReplication, undo: rb.resumeReplication},
@@ -63,7 +63,7 @@ func (rb *Runbook) buildSteps() []*step {
 // swapStep moves the DNS records: the point of no return.
 func (rb *Runbook) swapStep() *step {
 	return &step{name: "dns-swap", plan: rb.planSwap, apply: rb.swapDNS, undo: rb.swapDNSBack, noReturn: true,
-		approve: "Swap DNS now? This is the point of no return: after it, going back is `switcharoo rollback`."}
+		approve: "The night will swap DNS without asking again: the point of no return; after it, going back is `switcharoo rollback`. Go ahead?"}
 }
 
 // planTTL says when the swap is allowed.

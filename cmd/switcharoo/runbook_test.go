@@ -222,10 +222,10 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// Without a terminal to ask on, run and resume refuse before anything
-// starts unless --yes.
+// Without a terminal to ask on, run, resume and rehearse refuse before
+// anything starts unless --yes.
 func TestRunNeedsApproval(t *testing.T) {
-	for _, command := range []string{"run", "resume"} {
+	for _, command := range []string{"run", "resume", "rehearse"} {
 		r := runCLI(t, "-c", filepath.Join(t.TempDir(), "absent.yaml"), command)
 		if r.code != 2 || !strings.Contains(r.stderr, "stdin is not a terminal: pass --yes") {
 			t.Errorf("%s without --yes: exit %d\n%s", command, r.code, r.stderr)
