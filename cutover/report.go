@@ -50,6 +50,39 @@ func (rb *Runbook) record(e Entry) {
 	rb.opts.Board.StepEnded(e.Step, e.Undo, err)
 }
 
+// journaledTimeline is the timeline of the steps (undos only, or all)
+// that earlier processes of a run journaled as started and ended: the
+// report of a resumed or rolled-back night begins with them. A step
+// whose process died inside it has no end, and appears when it runs
+// again.
+func journaledTimeline(events []Event, undosOnly bool) []Entry {
+	var out []Entry
+	started := map[string]time.Time{}
+	for _, e := range events {
+		undo := e.Kind == evUndoIntent || e.Kind == evUndone || e.Kind == evUndoFailed
+		key := e.Step
+		if undo {
+			key = undoHook + e.Step
+		}
+		switch e.Kind {
+		case evIntent, evUndoIntent:
+			started[key] = e.At
+		case evDone, evFailed, evUndone, evUndoFailed:
+			start, ok := started[key]
+			if !ok || undosOnly && !undo {
+				continue
+			}
+			delete(started, key)
+			result := "done"
+			if e.Kind == evFailed || e.Kind == evUndoFailed {
+				result = "failed"
+			}
+			out = append(out, Entry{Step: e.Step, Undo: undo, Start: start, End: e.At, Result: result, Error: e.Error})
+		}
+	}
+	return out
+}
+
 // report builds the timeline report and writes it, as Markdown and JSON,
 // into state_dir/reports.
 func (rb *Runbook) report(kind, outcome string) *Report {

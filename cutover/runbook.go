@@ -232,6 +232,7 @@ func (rb *Runbook) Resume(ctx context.Context) (*Report, error) {
 	defer rb.j.close()
 	rb.run = events[0].Run
 	acted, completed, undoing := rb.replay(events)
+	rb.timeline = journaledTimeline(events, false)
 	rb.log.Info().Str("run", rb.run).Int("steps_done", len(completed)).Bool("undoing", undoing).Msg("resuming")
 	if undoing {
 		return rb.undoAll(ctx, acted, "rollback", nil)
@@ -285,6 +286,7 @@ func (rb *Runbook) Rollback(ctx context.Context) (*Report, error) {
 	defer rb.j.close()
 	rb.run = events[0].Run
 	acted, _, _ := rb.replay(events)
+	rb.timeline = journaledTimeline(events, true)
 	return rb.undoAll(ctx, acted, "rollback", nil)
 }
 
@@ -301,6 +303,12 @@ func (rb *Runbook) replay(events []Event) (acted, completed map[string]bool, und
 	}
 	pastReturn := false
 	for _, e := range events {
+		if e.Kind == evProbe {
+			if err := rb.probe.restore(e.Data); err != nil {
+				rb.log.Warn().Err(err).Msg("the report leaves out a run of probe writes it cannot read")
+			}
+			continue
+		}
 		for k, v := range e.Data {
 			rb.facts[k] = v
 		}
@@ -327,7 +335,7 @@ func runState(events []Event) string {
 	if len(events) == 0 {
 		return "none"
 	}
-	switch events[len(events)-1].Kind {
+	switch lastStep(events).Kind {
 	case evFinished:
 		return "finished"
 	case evRolledBack:
@@ -361,12 +369,7 @@ func (rb *Runbook) approveAll(ctx context.Context, steps []*step) error {
 // forward runs the steps from index from. A failure before a noReturn step
 // is done undoes everything; after, it stops for a person.
 func (rb *Runbook) forward(ctx context.Context, from int, kind string) (*Report, error) {
-	probeCtx, stopProbe := context.WithCancel(context.WithoutCancel(ctx))
-	var wg sync.WaitGroup
-	if rb.probe != nil {
-		wg.Go(func() { rb.probe.run(probeCtx) })
-	}
-	defer func() { stopProbe(); wg.Wait() }()
+	defer rb.startProbe(context.WithoutCancel(ctx))()
 	pastReturn := false
 	for _, s := range rb.steps[:from] {
 		pastReturn = pastReturn || s.noReturn
@@ -405,6 +408,34 @@ func (rb *Runbook) forward(ctx context.Context, from int, kind string) (*Report,
 	return rb.report(kind, "finished"), nil
 }
 
+// startProbe runs the probe until the returned function is called,
+// journaling every run of its writes as it begins and ends: the report of
+// a night resumed or rolled back after a crash covers it whole.
+func (rb *Runbook) startProbe(ctx context.Context) (stop func()) {
+	if rb.probe == nil {
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { rb.probe.run(ctx, rb.journalProbe) })
+	return func() { cancel(); wg.Wait() }
+}
+
+// journalProbe journals a run of the probe's writes.
+func (rb *Runbook) journalProbe(r probeRun) {
+	if err := rb.j.append(Event{Run: rb.run, Kind: evProbe, Data: r.data()}); err != nil {
+		rb.log.Warn().Err(err).Msg("the probe's writes are not journaled: a report after a crash may miss them")
+	}
+}
+
+// markProbe journals how far the probe's run of writes under way has
+// come, as a step starts: a crash inside the step loses no more.
+func (rb *Runbook) markProbe() {
+	if r, ok := rb.probe.current(); ok {
+		rb.journalProbe(r)
+	}
+}
+
 // do runs one step: intent journaled, apply under its timeout (not
 // cancelled by Ctrl-C, which pauses at the next boundary), result
 // journaled.
@@ -412,6 +443,7 @@ func (rb *Runbook) do(ctx context.Context, s *step) error {
 	if err := rb.j.append(Event{Run: rb.run, Step: s.name, Kind: evIntent}); err != nil {
 		return err
 	}
+	rb.markProbe()
 	start := time.Now()
 	rb.log.Info().Str("step", s.name).Msg("step")
 	rb.opts.Board.StepStarted(s.name, false)
@@ -485,12 +517,9 @@ var errInterrupted = errors.New("interrupted")
 func (rb *Runbook) undoAll(ctx context.Context, done map[string]bool, kind string, cause *UndoneError) (*Report, error) {
 	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rb.cfg.Cutover.UndoTimeout)
 	defer cancel()
-	probeCtx, stopProbe := context.WithCancel(uctx)
-	var wg sync.WaitGroup
-	if rb.probe != nil && cause == nil {
-		wg.Go(func() { rb.probe.run(probeCtx) })
+	if cause == nil { // else forward's probe runs on
+		defer rb.startProbe(uctx)()
 	}
-	defer func() { stopProbe(); wg.Wait() }()
 	var errs []error
 	for i := len(rb.steps) - 1; i >= 0; i-- {
 		s := rb.steps[i]
@@ -500,6 +529,7 @@ func (rb *Runbook) undoAll(ctx context.Context, done map[string]bool, kind strin
 		if err := rb.j.append(Event{Run: rb.run, Step: s.name, Kind: evUndoIntent}); err != nil {
 			return nil, err
 		}
+		rb.markProbe()
 		rb.at(undoHook+s.name, beforeApply)
 		start := time.Now()
 		rb.log.Info().Str("step", s.name).Msg("undo")
