@@ -226,22 +226,25 @@ type Unavailability struct {
 	// long for a client that resolves the name afresh.
 	WindowMS int64 `json:"window_ms"`
 	// DNSCacheMS is how much longer a client that caches DNS may have
-	// kept writing to the old name: up to the records' TTL.
-	DNSCacheMS int64 `json:"dns_cache_ms"`
-	Writes     int   `json:"writes"`
-	Failures   int   `json:"failures"`
+	// kept writing to the old name: up to the longest TTL read just before
+	// the swap (for an alias, its target's), listed in DNSTTLRead. Without
+	// a swap, both are empty.
+	DNSCacheMS int64  `json:"dns_cache_ms"`
+	DNSTTLRead string `json:"dns_ttl_read,omitempty"`
+	Writes     int    `json:"writes"`
+	Failures   int    `json:"failures"`
 }
 
 // unavailability measures the switch from server from to server to, over
 // every run of writes of the night: journaled by earlier processes, and
 // this one's.
-func (p *probe) unavailability(from, to uint32, dnsTTL time.Duration) *Unavailability {
+func (p *probe) unavailability(from, to uint32) *Unavailability {
 	if p == nil {
 		return nil
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	u := &Unavailability{DNSCacheMS: dnsTTL.Milliseconds()}
+	u := &Unavailability{}
 	for _, r := range p.runs {
 		switch {
 		case r.ServerID == from && u.FirstNew.IsZero():

@@ -34,7 +34,7 @@ func TestReportSurvivesCrash(t *testing.T) {
 		t.Fatalf("run: %v, want the simulated crash", err)
 	}
 	src, dst := ids(rb)
-	seen := rb.probe.unavailability(src, dst, 0)
+	seen := rb.probe.unavailability(src, dst)
 	rb.Close()
 	if seen.WindowMS <= 0 {
 		t.Fatalf("the process that died saw no switch: %+v", seen)

@@ -207,7 +207,7 @@ func checkReport(t *testing.T, r *Report, kind, outcome string, steps []string) 
 			t.Errorf("report steps %v, want %v", got, steps)
 		}
 	}
-	if r.Writes == nil || r.Writes.WindowMS <= 0 || r.Writes.DNSCacheMS != 1000 {
+	if r.Writes == nil || r.Writes.WindowMS <= 0 || r.Writes.DNSCacheMS != 1000 || r.Writes.DNSTTLRead != "db.example.test. A 1s" {
 		t.Errorf("write unavailability not measured: %+v", r.Writes)
 	}
 	for _, f := range []string{r.Markdown, r.JSON} {
