@@ -72,7 +72,10 @@
 // resolving it afresh each time, every 50 ms through the night; the report
 // (report.go) takes the write-unavailability window from it: the last
 // write the old primary took to the first the new one took, with the DNS
-// cache's share (the records' TTL) shown apart.
+// cache's share (the longest TTL the swap read) shown apart. The journal
+// keeps the probe's runs of writes with one outcome (as each begins and
+// ends, and at each step's start), so that the report of a night resumed
+// or rolled back after a crash covers it whole.
 //
 // # Cockpit
 //

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -34,6 +35,7 @@ const (
 	evFinished   = "finished"    // the run completed
 	evRolledBack = "rolled-back" // everything done was undone
 	evFact       = "fact"        // a fact re-recorded on resume (a fence position that moved)
+	evProbe      = "probe"       // a run of the probe's writes with one outcome, as far as seen
 )
 
 // Event is one journal line.
@@ -46,9 +48,11 @@ type Event struct {
 	Error string            `json:"error,omitempty"`
 }
 
-// journal appends events to the journal file.
+// journal appends events to the journal file, from the runbook and from
+// its probe.
 type journal struct {
 	path string
+	mu   sync.Mutex
 	f    *os.File
 }
 
@@ -82,6 +86,8 @@ func (j *journal) append(e Event) error {
 	if err != nil {
 		return err
 	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
 	if _, err := j.f.Write(append(b, '\n')); err != nil {
 		return fmt.Errorf("write the journal: %w", err)
 	}
@@ -210,7 +216,7 @@ func LastRun(stateDir string) (*RunStatus, error) {
 	if len(events) == 0 {
 		return st, nil
 	}
-	last := events[len(events)-1]
+	last := lastStep(events)
 	st.Run, st.Started, st.Updated = events[0].Run, events[0].At, last.At
 	st.Step, st.LastEvent, st.Error = last.Step, last.Kind, last.Error
 	for _, e := range events {
@@ -222,4 +228,15 @@ func LastRun(stateDir string) (*RunStatus, error) {
 		}
 	}
 	return st, nil
+}
+
+// lastStep is the last event of a run that is not the probe's: the
+// probe journals on its own, even after the run's last step.
+func lastStep(events []Event) Event {
+	for i := len(events) - 1; i > 0; i-- {
+		if events[i].Kind != evProbe {
+			return events[i]
+		}
+	}
+	return events[0]
 }

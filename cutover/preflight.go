@@ -17,7 +17,7 @@ func (rb *Runbook) planPreflight(context.Context) (string, error) {
 	text := fmt.Sprintf("check both servers; every privilege the night needs, for every user on each server (switcharoo grants prints them); replication streaming with lag ≤ %s; a fast verify; nothing running longer than %s on the source; "+
 		"the target closed to the application, its accounts there; ", rb.cfg.Cutover.MaxLag, rb.cfg.Cutover.LongQuery)
 	if rb.dns != nil {
-		text += "the DNS records on the source; "
+		text += "the DNS records on the source, their TTLs at most dns.cutover_ttl; "
 	}
 	text += "every app action resolvable"
 	if rb.cfg.Cutover.ReverseReplication {
@@ -72,6 +72,9 @@ func (rb *Runbook) preflight(ctx context.Context) error {
 			if r.PointsAt != "source" {
 				add("dns: %s points at %s (%s), not at the source value recorded by `switcharoo dns lower-ttl`", r.Current.Key, r.PointsAt, r.Current.ValueString())
 			}
+		}
+		if _, err := rb.dns.CheckTTL(ctx, false); err != nil {
+			add("dns: %v", err)
 		}
 	}
 	if _, err := rb.app.Plan(ctx); err != nil {

@@ -3,8 +3,10 @@ package cutover
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -25,20 +27,15 @@ type probe struct {
 	resolver *net.Resolver
 	interval time.Duration
 
-	mu     sync.Mutex
-	events []probeEvent
-	board  *cockpit.Board // nil: no cockpit
+	mu    sync.Mutex
+	runs  []probeRun     // in time order
+	board *cockpit.Board // nil: no cockpit
 }
 
-// probeEvent is one attempted write.
-type probeEvent struct {
-	At       time.Time
-	ServerID uint32 // 0 when the write failed
-	Err      string
-}
-
-// maxProbeEvents bounds the record: a night at 20 writes a second.
-const maxProbeEvents = 200_000
+// maxProbeRuns bounds the record (and the journal): a probe that flips
+// between outcomes at every write for more than ten minutes stops
+// recording new runs.
+const maxProbeRuns = 10_000
 
 func newProbe(c *config.Config) *probe {
 	if c.Checks.SQLProbe.Host == "" {
@@ -101,22 +98,33 @@ func (p *probe) write(ctx context.Context, commit bool) (uint32, error) {
 	return id, tx.Commit()
 }
 
-// run writes every interval until ctx ends.
-func (p *probe) run(ctx context.Context) {
+// run writes every interval until ctx ends. Each change of outcome (the
+// writes land on another server, start or stop failing) ends a run of
+// writes and starts another: both go to record, for the journal.
+func (p *probe) run(ctx context.Context, record func(probeRun)) {
 	t := time.NewTicker(p.interval)
 	defer t.Stop()
 	for {
-		id, err := p.write(ctx, true)
-		e := probeEvent{At: time.Now(), ServerID: id}
-		if err != nil {
-			e.Err = err.Error()
-		}
+		id, _ := p.write(ctx, true)
+		at := time.Now()
 		p.mu.Lock()
-		if len(p.events) < maxProbeEvents {
-			p.events = append(p.events, e)
+		var changed []probeRun
+		switch n := len(p.runs); {
+		case n > 0 && p.runs[n-1].ServerID == id:
+			p.runs[n-1].Last = at
+			p.runs[n-1].Count++
+		case n < maxProbeRuns:
+			if n > 0 {
+				changed = append(changed, p.runs[n-1])
+			}
+			p.runs = append(p.runs, probeRun{ServerID: id, First: at, Last: at, Count: 1})
+			changed = append(changed, p.runs[n])
 		}
 		p.mu.Unlock()
-		p.board.Probed(e.At, e.ServerID)
+		for _, r := range changed {
+			record(r)
+		}
+		p.board.Probed(at, id)
 		select {
 		case <-ctx.Done():
 			return
@@ -125,15 +133,51 @@ func (p *probe) run(ctx context.Context) {
 	}
 }
 
+// current is the run of writes under way, if any.
+func (p *probe) current() (probeRun, bool) {
+	if p == nil {
+		return probeRun{}, false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.runs) == 0 {
+		return probeRun{}, false
+	}
+	return p.runs[len(p.runs)-1], true
+}
+
+// restore merges a run of writes read from the journal: a run journaled
+// again later (longer by then) replaces what was read of it before.
+func (p *probe) restore(data map[string]string) error {
+	if p == nil {
+		return nil
+	}
+	r, err := parseProbeRun(data)
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i := range p.runs {
+		if q := &p.runs[i]; q.ServerID == r.ServerID && q.First.Equal(r.First) {
+			if r.Last.After(q.Last) {
+				q.Last = r.Last
+			}
+			q.Count = max(q.Count, r.Count)
+			return nil
+		}
+	}
+	p.runs = append(p.runs, r)
+	slices.SortStableFunc(p.runs, func(a, b probeRun) int { return a.First.Compare(b.First) })
+	return nil
+}
+
 // waitWrite waits until the last write the probe made landed on server
 // id, or timeout.
 func (p *probe) waitWrite(ctx context.Context, id uint32, timeout time.Duration) {
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
-		p.mu.Lock()
-		landed := len(p.events) > 0 && p.events[len(p.events)-1].ServerID == id
-		p.mu.Unlock()
-		if landed {
+		if r, ok := p.current(); ok && r.ServerID == id {
 			return
 		}
 		select {
@@ -142,6 +186,34 @@ func (p *probe) waitWrite(ctx context.Context, id uint32, timeout time.Duration)
 		case <-time.After(p.interval):
 		}
 	}
+}
+
+// probeRun is a run of consecutive probe writes with one outcome: taken
+// by one server, or failed (ServerID 0). The journal keeps these, not
+// every write: a crash loses at most the writes of the run under way
+// since it was last journaled (when it began, or at the last step's
+// start).
+type probeRun struct {
+	ServerID    uint32
+	First, Last time.Time
+	Count       int
+}
+
+// data is the run as a journal event's data.
+func (r probeRun) data() map[string]string {
+	return map[string]string{"server_id": strconv.FormatUint(uint64(r.ServerID), 10),
+		"first": r.First.UTC().Format(time.RFC3339Nano), "last": r.Last.UTC().Format(time.RFC3339Nano), "writes": strconv.Itoa(r.Count)}
+}
+
+func parseProbeRun(data map[string]string) (probeRun, error) {
+	id, err1 := strconv.ParseUint(data["server_id"], 10, 32)
+	first, err2 := time.Parse(time.RFC3339Nano, data["first"])
+	last, err3 := time.Parse(time.RFC3339Nano, data["last"])
+	n, err4 := strconv.Atoi(data["writes"])
+	if err := errors.Join(err1, err2, err3, err4); err != nil {
+		return probeRun{}, fmt.Errorf("a probe event in the journal: %w", err)
+	}
+	return probeRun{ServerID: uint32(id), First: first, Last: last, Count: n}, nil
 }
 
 // Unavailability is what the probe saw of one switch of servers.
@@ -154,31 +226,36 @@ type Unavailability struct {
 	// long for a client that resolves the name afresh.
 	WindowMS int64 `json:"window_ms"`
 	// DNSCacheMS is how much longer a client that caches DNS may have
-	// kept writing to the old name: up to the records' TTL.
-	DNSCacheMS int64 `json:"dns_cache_ms"`
-	Writes     int   `json:"writes"`
-	Failures   int   `json:"failures"`
+	// kept writing to the old name: up to the longest TTL read just before
+	// the swap (for an alias, its target's), listed in DNSTTLRead. Without
+	// a swap, both are empty.
+	DNSCacheMS int64  `json:"dns_cache_ms"`
+	DNSTTLRead string `json:"dns_ttl_read,omitempty"`
+	Writes     int    `json:"writes"`
+	Failures   int    `json:"failures"`
 }
 
-// unavailability measures the switch from server from to server to.
-func (p *probe) unavailability(from, to uint32, dnsTTL time.Duration) *Unavailability {
+// unavailability measures the switch from server from to server to, over
+// every run of writes of the night: journaled by earlier processes, and
+// this one's.
+func (p *probe) unavailability(from, to uint32) *Unavailability {
 	if p == nil {
 		return nil
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	u := &Unavailability{DNSCacheMS: dnsTTL.Milliseconds()}
-	for _, e := range p.events {
+	u := &Unavailability{}
+	for _, r := range p.runs {
 		switch {
-		case e.ServerID == from && u.FirstNew.IsZero():
-			u.LastOld = e.At
-		case e.ServerID == to && u.FirstNew.IsZero() && !u.LastOld.IsZero():
-			u.FirstNew = e.At
+		case r.ServerID == from && u.FirstNew.IsZero():
+			u.LastOld = r.Last
+		case r.ServerID == to && u.FirstNew.IsZero() && !u.LastOld.IsZero():
+			u.FirstNew = r.First
 		}
-		if e.ServerID == 0 {
-			u.Failures++
+		if r.ServerID == 0 {
+			u.Failures += r.Count
 		} else {
-			u.Writes++
+			u.Writes += r.Count
 		}
 	}
 	if !u.LastOld.IsZero() && !u.FirstNew.IsZero() {

@@ -50,6 +50,39 @@ func (rb *Runbook) record(e Entry) {
 	rb.opts.Board.StepEnded(e.Step, e.Undo, err)
 }
 
+// journaledTimeline is the timeline of the steps (undos only, or all)
+// that earlier processes of a run journaled as started and ended: the
+// report of a resumed or rolled-back night begins with them. A step
+// whose process died inside it has no end, and appears when it runs
+// again.
+func journaledTimeline(events []Event, undosOnly bool) []Entry {
+	var out []Entry
+	started := map[string]time.Time{}
+	for _, e := range events {
+		undo := e.Kind == evUndoIntent || e.Kind == evUndone || e.Kind == evUndoFailed
+		key := e.Step
+		if undo {
+			key = undoHook + e.Step
+		}
+		switch e.Kind {
+		case evIntent, evUndoIntent:
+			started[key] = e.At
+		case evDone, evFailed, evUndone, evUndoFailed:
+			start, ok := started[key]
+			if !ok || undosOnly && !undo {
+				continue
+			}
+			delete(started, key)
+			result := "done"
+			if e.Kind == evFailed || e.Kind == evUndoFailed {
+				result = "failed"
+			}
+			out = append(out, Entry{Step: e.Step, Undo: undo, Start: start, End: e.At, Result: result, Error: e.Error})
+		}
+	}
+	return out
+}
+
 // report builds the timeline report and writes it, as Markdown and JSON,
 // into state_dir/reports.
 func (rb *Runbook) report(kind, outcome string) *Report {
@@ -61,13 +94,16 @@ func (rb *Runbook) report(kind, outcome string) *Report {
 	}
 	rb.mu.Unlock()
 	from, to := rb.facts["source_server_id"], rb.facts["target_server_id"]
+	swap := swapFacts
 	if kind == "rollback" {
-		from, to = to, from
+		from, to, swap = to, from, swapBackFacts
 	}
 	if rb.probe != nil && from != "" {
 		f, _ := strconv.ParseUint(from, 10, 32)
 		t, _ := strconv.ParseUint(to, 10, 32)
-		r.Writes = rb.probe.unavailability(uint32(f), uint32(t), time.Duration(rb.cfg.DNS.CutoverTTL)*time.Second)
+		r.Writes = rb.probe.unavailability(uint32(f), uint32(t))
+		ttl, _ := strconv.ParseInt(rb.facts[swap+"cache_ttl"], 10, 64)
+		r.Writes.DNSCacheMS, r.Writes.DNSTTLRead = ttl*1000, rb.facts[swap+"ttl_read"]
 	}
 	dir := filepath.Join(rb.cfg.StateDir, "reports")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -107,7 +143,10 @@ func (r *Report) markdown() string {
 		} else {
 			b.WriteString("The probe saw no switch from the old primary to the new one.\n\n")
 		}
-		fmt.Fprintf(&b, "A client that caches DNS may have kept the old address up to %s longer (the records' TTL), shown apart from the window above.\n\n", time.Duration(w.DNSCacheMS)*time.Millisecond)
+		if w.DNSTTLRead != "" {
+			fmt.Fprintf(&b, "A client that caches DNS may have kept the old address up to %s longer (the longest TTL read just before the swap: %s), shown apart from the window above.\n\n",
+				time.Duration(w.DNSCacheMS)*time.Millisecond, w.DNSTTLRead)
+		}
 		fmt.Fprintf(&b, "Probe writes: %d taken, %d failed.\n", w.Writes, w.Failures)
 	}
 	return b.String()
@@ -124,7 +163,11 @@ func (r *Report) WriteText(w *strings.Builder) {
 		fmt.Fprintf(w, "  %-20s %8s  %s\n", name, time.Duration(s.DurationMS)*time.Millisecond, s.Result)
 	}
 	if wu := r.Writes; wu != nil && wu.WindowMS > 0 {
-		fmt.Fprintf(w, "write unavailability: %s (clients caching DNS: up to %s more)\n", time.Duration(wu.WindowMS)*time.Millisecond, time.Duration(wu.DNSCacheMS)*time.Millisecond)
+		fmt.Fprintf(w, "write unavailability: %s", time.Duration(wu.WindowMS)*time.Millisecond)
+		if wu.DNSTTLRead != "" {
+			fmt.Fprintf(w, " (clients caching DNS: up to %s more, the TTL read: %s)", time.Duration(wu.DNSCacheMS)*time.Millisecond, wu.DNSTTLRead)
+		}
+		fmt.Fprintln(w)
 	}
 	if r.Markdown != "" {
 		fmt.Fprintf(w, "report: %s\n", r.Markdown)

@@ -22,7 +22,8 @@ import (
 
 // Options change how the runbook runs.
 type Options struct {
-	// Yes skips the approvals before the fence and before the DNS swap.
+	// Yes skips the approvals of the fence and of the DNS swap, which are
+	// otherwise asked before the first step that changes anything.
 	Yes bool
 	// Approve asks the operator; nil approves.
 	Approve func(ctx context.Context, question string) (bool, error)
@@ -73,7 +74,8 @@ type step struct {
 	timeout time.Duration
 	// noReturn: once done, a later failure is not undone; rollback is.
 	noReturn bool
-	// approve: the question asked before the step, unless --yes.
+	// approve: the question asked, unless --yes, before the night's first
+	// step acts.
 	approve string
 	// interruptible: the step changes nothing and may wait long (the TTL
 	// wait), so Ctrl-C interrupts it, and the night pauses before it.
@@ -196,6 +198,9 @@ func (rb *Runbook) Run(ctx context.Context) (*Report, error) {
 	if rb.opts.PlanHash != "" && hash != rb.opts.PlanHash {
 		return nil, &RefusedError{Reason: fmt.Sprintf("the plan changed since it was reviewed (hash %s now, %s reviewed): run `switcharoo plan` again and review it", hash, rb.opts.PlanHash)}
 	}
+	if err := rb.approveAll(ctx, rb.steps[1:]); err != nil {
+		return nil, err
+	}
 	if rb.lease, err = rb.takeLease(ctx, "run"); err != nil {
 		return nil, err
 	}
@@ -245,9 +250,19 @@ func (rb *Runbook) Resume(ctx context.Context) (*Report, error) {
 	defer rb.j.close()
 	rb.run = events[0].Run
 	acted, completed, undoing := rb.replay(events)
+	rb.timeline = journaledTimeline(events, false)
 	rb.log.Info().Str("run", rb.run).Int("steps_done", len(completed)).Bool("undoing", undoing).Msg("resuming")
 	if undoing {
 		return rb.undoAll(ctx, acted, "rollback", nil)
+	}
+	var rest []*step
+	for _, s := range rb.steps {
+		if !completed[s.name] {
+			rest = append(rest, s)
+		}
+	}
+	if err := rb.approveAll(ctx, rest); err != nil {
+		return nil, err
 	}
 	moved, err := rb.restoreFence(ctx, acted, completed)
 	if err != nil {
@@ -293,6 +308,7 @@ func (rb *Runbook) Rollback(ctx context.Context) (*Report, error) {
 	defer rb.j.close()
 	rb.run = events[0].Run
 	acted, _, _ := rb.replay(events)
+	rb.timeline = journaledTimeline(events, true)
 	return rb.undoAll(ctx, acted, "rollback", nil)
 }
 
@@ -309,6 +325,12 @@ func (rb *Runbook) replay(events []Event) (acted, completed map[string]bool, und
 	}
 	pastReturn := false
 	for _, e := range events {
+		if e.Kind == evProbe {
+			if err := rb.probe.restore(e.Data); err != nil {
+				rb.log.Warn().Err(err).Msg("the report leaves out a run of probe writes it cannot read")
+			}
+			continue
+		}
 		for k, v := range e.Data {
 			rb.facts[k] = v
 		}
@@ -335,7 +357,7 @@ func runState(events []Event) string {
 	if len(events) == 0 {
 		return "none"
 	}
-	switch events[len(events)-1].Kind {
+	switch lastStep(events).Kind {
 	case evFinished:
 		return "finished"
 	case evRolledBack:
@@ -344,15 +366,32 @@ func runState(events []Event) string {
 	return "in progress"
 }
 
+// approveAll asks, unless --yes, every approval the steps carry, all
+// before the first of them acts: a "no", or a question that cannot be
+// asked (no terminal), refuses the night with nothing changed.
+func (rb *Runbook) approveAll(ctx context.Context, steps []*step) error {
+	if rb.opts.Yes || rb.opts.Approve == nil {
+		return nil
+	}
+	for _, s := range steps {
+		if s.approve == "" {
+			continue
+		}
+		ok, err := rb.opts.Approve(ctx, s.approve)
+		if err != nil {
+			return &RefusedError{Reason: fmt.Sprintf("the approval of step %s could not be asked (%v); nothing was changed: answer it on a terminal, or pass --yes", s.name, err)}
+		}
+		if !ok {
+			return &RefusedError{Reason: fmt.Sprintf("step %s was not approved; nothing was changed", s.name)}
+		}
+	}
+	return nil
+}
+
 // forward runs the steps from index from. A failure before a noReturn step
 // is done undoes everything; after, it stops for a person.
 func (rb *Runbook) forward(ctx context.Context, from int, kind string) (*Report, error) {
-	probeCtx, stopProbe := context.WithCancel(context.WithoutCancel(ctx))
-	var wg sync.WaitGroup
-	if rb.probe != nil {
-		wg.Go(func() { rb.probe.run(probeCtx) })
-	}
-	defer func() { stopProbe(); wg.Wait() }()
+	defer rb.startProbe(context.WithoutCancel(ctx))()
 	pastReturn := false
 	for _, s := range rb.steps[:from] {
 		pastReturn = pastReturn || s.noReturn
@@ -364,12 +403,6 @@ func (rb *Runbook) forward(ctx context.Context, from int, kind string) (*Report,
 	for _, s := range rb.steps[from:] {
 		if ctx.Err() != nil {
 			return rb.pause(s.name, "interrupted")
-		}
-		if s.approve != "" && !rb.opts.Yes && rb.opts.Approve != nil {
-			ok, err := rb.opts.Approve(ctx, s.approve)
-			if err != nil || !ok {
-				return rb.pause(s.name, "not approved")
-			}
 		}
 		if err := rb.do(ctx, s); err != nil {
 			if errors.Is(err, errCrash) {
@@ -397,6 +430,34 @@ func (rb *Runbook) forward(ctx context.Context, from int, kind string) (*Report,
 	return rb.report(kind, "finished"), nil
 }
 
+// startProbe runs the probe until the returned function is called,
+// journaling every run of its writes as it begins and ends: the report of
+// a night resumed or rolled back after a crash covers it whole.
+func (rb *Runbook) startProbe(ctx context.Context) (stop func()) {
+	if rb.probe == nil {
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { rb.probe.run(ctx, rb.journalProbe) })
+	return func() { cancel(); wg.Wait() }
+}
+
+// journalProbe journals a run of the probe's writes.
+func (rb *Runbook) journalProbe(r probeRun) {
+	if err := rb.j.append(Event{Run: rb.run, Kind: evProbe, Data: r.data()}); err != nil {
+		rb.log.Warn().Err(err).Msg("the probe's writes are not journaled: a report after a crash may miss them")
+	}
+}
+
+// markProbe journals how far the probe's run of writes under way has
+// come, as a step starts: a crash inside the step loses no more.
+func (rb *Runbook) markProbe() {
+	if r, ok := rb.probe.current(); ok {
+		rb.journalProbe(r)
+	}
+}
+
 // do runs one step: intent journaled, apply under its timeout (not
 // cancelled by Ctrl-C, which pauses at the next boundary), result
 // journaled.
@@ -404,6 +465,7 @@ func (rb *Runbook) do(ctx context.Context, s *step) error {
 	if err := rb.j.append(Event{Run: rb.run, Step: s.name, Kind: evIntent}); err != nil {
 		return err
 	}
+	rb.markProbe()
 	start := time.Now()
 	rb.log.Info().Str("step", s.name).Msg("step")
 	rb.opts.Board.StepStarted(s.name, false)
@@ -480,12 +542,9 @@ var errInterrupted = errors.New("interrupted")
 func (rb *Runbook) undoAll(ctx context.Context, done map[string]bool, kind string, cause *UndoneError) (*Report, error) {
 	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rb.cfg.Cutover.UndoTimeout)
 	defer cancel()
-	probeCtx, stopProbe := context.WithCancel(uctx)
-	var wg sync.WaitGroup
-	if rb.probe != nil && cause == nil {
-		wg.Go(func() { rb.probe.run(probeCtx) })
+	if cause == nil { // else forward's probe runs on
+		defer rb.startProbe(uctx)()
 	}
-	defer func() { stopProbe(); wg.Wait() }()
 	var errs []error
 	for i := len(rb.steps) - 1; i >= 0; i-- {
 		s := rb.steps[i]
@@ -499,6 +558,7 @@ func (rb *Runbook) undoAll(ctx context.Context, done map[string]bool, kind strin
 		if err := rb.j.append(Event{Run: rb.run, Step: s.name, Kind: evUndoIntent}); err != nil {
 			return nil, err
 		}
+		rb.markProbe()
 		rb.at(undoHook+s.name, beforeApply)
 		start := time.Now()
 		rb.log.Info().Str("step", s.name).Msg("undo")

@@ -36,7 +36,7 @@ func (rb *Runbook) buildSteps() []*step {
 	steps = append(steps,
 		&step{name: "stop-app", plan: rb.planApp(deploy.Stop), apply: rb.runApp(deploy.Stop), undo: rb.undoApp(deploy.Stop)},
 		&step{name: "fence-source", plan: rb.planFence, apply: rb.fenceSource, undo: rb.unfenceSource,
-			timeout: c.FenceGrace + 2*time.Minute, approve: "Fence the source now? Application writes stop until the switch completes."},
+			timeout: c.FenceGrace + 2*time.Minute, approve: "The night will fence the source: application writes stop until the switch completes. Go ahead?"},
 		&step{name: "catch-up", plan: rb.planCatchUp, apply: rb.catchUp, timeout: c.CatchUpTimeout},
 		&step{name: "verify", plan: rb.planVerify, apply: rb.verify},
 		&step{name: "stop-replication", plan: rb.planStopReplication, apply: rb.stopReplication, undo: rb.resumeReplication},
@@ -63,42 +63,47 @@ func (rb *Runbook) buildSteps() []*step {
 // swapStep moves the DNS records: the point of no return.
 func (rb *Runbook) swapStep() *step {
 	return &step{name: "dns-swap", plan: rb.planSwap, apply: rb.swapDNS, undo: rb.swapDNSBack, noReturn: true,
-		approve: "Swap DNS now? This is the point of no return: after it, going back is `switcharoo rollback`."}
+		approve: "The night will swap DNS without asking again: the point of no return; after it, going back is `switcharoo rollback`. Go ahead?"}
 }
 
 // planTTL says when the swap is allowed.
 func (rb *Runbook) planTTL(ctx context.Context) (string, error) {
-	st, err := rb.dns.Status(ctx)
+	readings, err := rb.dns.CheckTTL(ctx, false)
 	if err != nil {
 		return "", err
 	}
 	var parts []string
-	for _, r := range st {
-		if r.SwapAllowedAt.IsZero() {
-			parts = append(parts, fmt.Sprintf("%s: TTL never lowered (run switcharoo dns lower-ttl)", r.Current.Key))
-			continue
+	for _, r := range readings {
+		text := r.String()
+		if r.Why != "" {
+			text += " (it " + r.Why + ")"
 		}
-		parts = append(parts, fmt.Sprintf("%s: TTL %ds, swap allowed from %s", r.Current.Key, r.Current.TTL, r.SwapAllowedAt.Format(time.RFC3339)))
+		parts = append(parts, text+", swap allowed from "+r.SwapAllowedAt.Format(time.RFC3339))
 	}
-	return "wait until clients can no longer cache old values: " + strings.Join(parts, "; "), nil
+	return "read every record's TTL (an alias's: its target's); refuse one above dns.cutover_ttl; wait until clients can no longer cache old values: " + strings.Join(parts, "; "), nil
 }
 
-// waitTTL waits until every record's old TTL has expired since it was lowered.
+// waitTTL waits until no client can cache a value older than each
+// record's lowering (or than a raise or change seen since), reading the
+// TTLs again after every wait: a TTL raised meanwhile is refused before
+// anything changes.
 func (rb *Runbook) waitTTL(ctx context.Context) error {
-	st, err := rb.dns.Status(ctx)
-	if err != nil {
-		return err
-	}
-	var until time.Time
-	for _, r := range st {
-		if r.Current.Alias == nil && r.SwapAllowedAt.IsZero() {
-			return fmt.Errorf("the TTL of %s was never lowered: run `switcharoo dns lower-ttl` and wait its old TTL", r.Current.Key)
+	for {
+		readings, err := rb.dns.CheckTTL(ctx, true)
+		if err != nil {
+			return err
 		}
-		if r.SwapAllowedAt.After(until) {
-			until = r.SwapAllowedAt
+		rb.facts["ttl_read"] = ttlText(readings)
+		var until time.Time
+		for _, r := range readings {
+			if r.SwapAllowedAt.After(until) {
+				until = r.SwapAllowedAt
+			}
 		}
-	}
-	if wait := time.Until(until); wait > 0 {
+		wait := time.Until(until)
+		if wait <= 0 {
+			return nil
+		}
 		rb.log.Info().Time("until", until).Msg("waiting for the old TTLs to expire")
 		select {
 		case <-ctx.Done():
@@ -106,7 +111,30 @@ func (rb *Runbook) waitTTL(ctx context.Context) error {
 		case <-time.After(wait):
 		}
 	}
-	return nil
+}
+
+// ttlText lists TTLs read, for the journal and the report.
+func ttlText(readings []dnsswap.TTLReading) string {
+	parts := make([]string, len(readings))
+	for i, r := range readings {
+		parts[i] = r.String()
+	}
+	return strings.Join(parts, "; ")
+}
+
+// keepTTLs journals, under prefix, the TTLs a swap read just before it
+// changed the records (the report's DNS cache window: the longest).
+func (rb *Runbook) keepTTLs(prefix string) func([]dnsswap.TTLReading) error {
+	return func(readings []dnsswap.TTLReading) error {
+		var longest uint32
+		for _, r := range readings {
+			longest = max(longest, r.TTL)
+		}
+		if err := rb.recordFact(prefix+"ttl_read", ttlText(readings)); err != nil {
+			return err
+		}
+		return rb.recordFact(prefix+"cache_ttl", strconv.FormatUint(uint64(longest), 10))
+	}
 }
 
 func (rb *Runbook) planApp(p deploy.Phase) func(context.Context) (string, error) {
@@ -646,9 +674,16 @@ func (rb *Runbook) planSwap(ctx context.Context) (string, error) {
 	return "one atomic change: " + strings.Join(parts, "; ") + "; then wait until every authoritative server answers it", nil
 }
 
+// The prefixes of the facts keepTTLs records for the swap and the swap
+// back.
+const (
+	swapFacts     = "dns_"
+	swapBackFacts = "dns_back_"
+)
+
 // swapDNS points the records at the target: the point of no return.
 func (rb *Runbook) swapDNS(ctx context.Context) error {
-	_, err := rb.dns.Swap(ctx, dnsswap.SwapOptions{})
+	_, err := rb.dns.Swap(ctx, dnsswap.SwapOptions{Read: rb.keepTTLs(swapFacts)})
 	var slow *dnsswap.PropagationError
 	if errors.As(err, &slow) {
 		rb.log.Warn().Msg("the swap is made but not every authoritative server answers it yet; health checks follow")
@@ -659,7 +694,7 @@ func (rb *Runbook) swapDNS(ctx context.Context) error {
 }
 
 func (rb *Runbook) swapDNSBack(ctx context.Context) error {
-	_, err := rb.dns.Swap(ctx, dnsswap.SwapOptions{Reverse: true})
+	_, err := rb.dns.Swap(ctx, dnsswap.SwapOptions{Reverse: true, Read: rb.keepTTLs(swapBackFacts)})
 	var slow *dnsswap.PropagationError
 	if errors.As(err, &slow) {
 		rb.log.Warn().Msg("the swap back is made but not every authoritative server answers it yet")

@@ -4,14 +4,16 @@
 //   - LowerTTL, days before: every record's TTL goes down to
 //     dns.cutover_ttl (same values), and the state file in state_dir
 //     records when and from what, and the record's value on the old side.
-//   - Swap, on the night: refused while a client may still cache a value
-//     under the old TTL (unless forced); then every record changes in one
-//     atomic batch — a Route 53 ChangeBatch of UPSERTs, never a delete then
-//     a create, or one RFC 2136 UPDATE whose prerequisites assert the old
-//     values — and once the provider reports it in sync, each
-//     authoritative server is queried directly until all answer the new
-//     values; the resolver a client uses is asked too, to report what
-//     clients see and for how long they may cache it.
+//   - Swap, on the night: reads every record's TTL again (an alias's: its
+//     target's; ttl.go) and refuses one above cutover_ttl, or a swap while
+//     a client may still cache a value under the old TTL, counted from the
+//     lowering or from a raise or change seen since (unless forced); then
+//     every record changes in one atomic batch — a Route 53 ChangeBatch of
+//     UPSERTs, never a delete then a create, or one RFC 2136 UPDATE whose
+//     prerequisites assert the old values — and once the provider reports
+//     it in sync, each authoritative server is queried directly until all
+//     answer the new values; the resolver a client uses is asked too, to
+//     report what clients see and for how long they may cache it.
 //   - Swap with Reverse restores the recorded old values the same way;
 //     Plan prints the exact changes and changes nothing; Status tells
 //     where each record points.

@@ -40,12 +40,9 @@ type Propagation struct {
 // then asks the resolver a client would use, to report what clients see
 // and how long their caches may keep it.
 func (s *Swapper) checkPropagation(ctx context.Context, want []RecordSet, report *SwapReport) error {
-	servers := s.cfg.Nameservers
-	if len(servers) == 0 {
-		var err error
-		if servers, err = s.provider.Nameservers(ctx); err != nil {
-			return err
-		}
+	servers, err := s.nameservers(ctx)
+	if err != nil {
+		return err
 	}
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.PropagationTimeout)
@@ -81,6 +78,15 @@ func (s *Swapper) checkPropagation(ctx context.Context, want []RecordSet, report
 	}
 	report.Resolver = s.resolverView(context.WithoutCancel(ctx), want)
 	return nil
+}
+
+// nameservers are the authoritative servers to ask: dns.nameservers, or
+// the zone's.
+func (s *Swapper) nameservers(ctx context.Context) ([]string, error) {
+	if len(s.cfg.Nameservers) > 0 {
+		return s.cfg.Nameservers, nil
+	}
+	return s.provider.Nameservers(ctx)
 }
 
 // waitFor polls one server until it answers the wanted value.

@@ -26,10 +26,22 @@ type recordState struct {
 	// Source is the record's value on the old side, read when its TTL was
 	// lowered and again just before the swap.
 	Source *RecordSet `json:"source,omitempty"`
-	// LoweredAt and OldTTL: the TTL was lowered from OldTTL at LoweredAt.
+	// LoweredAt and OldTTL: the TTL was lowered from OldTTL at LoweredAt
+	// (or, after a raise or a change seen since, was seen low again then).
 	LoweredAt time.Time `json:"lowered_at,omitzero"`
 	OldTTL    uint32    `json:"old_ttl"`
 	SwappedAt time.Time `json:"swapped_at,omitzero"`
+	// SeenTTL and SeenAt: the TTL last read (for an alias, its target's)
+	// by lower-ttl, the night's checks or a swap, and when.
+	SeenTTL uint32    `json:"seen_ttl,omitempty"`
+	SeenAt  time.Time `json:"seen_at,omitzero"`
+	// RaisedTTL and RaisedAt: the highest TTL read above dns.cutover_ttl
+	// since the lowering, and when; cleared once it is seen low again.
+	RaisedTTL uint32    `json:"raised_ttl,omitempty"`
+	RaisedAt  time.Time `json:"raised_at,omitzero"`
+	// Why says, when the wait counts from a raise or a change seen rather
+	// than from lower-ttl, what was seen; lower-ttl clears it.
+	Why string `json:"why,omitempty"`
 }
 
 func loadState(dir string) (*state, error) {

@@ -56,16 +56,7 @@ func (p Planned) String() string {
 // Plan reads the records and returns the changes a swap (or, reverse, a
 // swap back) would make. It changes nothing.
 func (s *Swapper) Plan(ctx context.Context, reverse bool) ([]Planned, error) {
-	st, err := loadState(s.stateDir)
-	if err != nil {
-		return nil, err
-	}
-	want := desiredRecords(s.cfg)
-	keys := make([]Key, len(want))
-	for i, d := range want {
-		keys[i] = d.Key
-	}
-	current, err := s.provider.Get(ctx, keys)
+	st, want, current, err := s.read(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -83,12 +74,34 @@ func (s *Swapper) Plan(ctx context.Context, reverse bool) ([]Planned, error) {
 			}
 		}
 		to.TTL = current[i].TTL // the swap keeps the (lowered) TTL
-		if to.Alias != nil {
+		switch {
+		case to.Alias != nil:
 			to.TTL = 0
+		case current[i].Alias != nil: // an alias has no TTL of its own to keep
+			to.TTL = uint32(s.cfg.CutoverTTL)
 		}
 		plan[i] = Planned{Key: d.Key, From: current[i], To: to, Done: current[i].SameValue(to)}
 	}
 	return plan, nil
+}
+
+// read loads the state file and reads the configured records as they are
+// now.
+func (s *Swapper) read(ctx context.Context) (*state, []desired, []RecordSet, error) {
+	st, err := loadState(s.stateDir)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	want := desiredRecords(s.cfg)
+	keys := make([]Key, len(want))
+	for i, d := range want {
+		keys[i] = d.Key
+	}
+	current, err := s.provider.Get(ctx, keys)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return st, want, current, nil
 }
 
 // Lowered is the outcome of lowering one record's TTL.
@@ -106,16 +119,7 @@ type Lowered struct {
 // or below cutover_ttl are left as they are (their current TTL is the one
 // to wait for).
 func (s *Swapper) LowerTTL(ctx context.Context) ([]Lowered, error) {
-	st, err := loadState(s.stateDir)
-	if err != nil {
-		return nil, err
-	}
-	want := desiredRecords(s.cfg)
-	keys := make([]Key, len(want))
-	for i, d := range want {
-		keys[i] = d.Key
-	}
-	current, err := s.provider.Get(ctx, keys)
+	st, _, current, err := s.read(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -139,10 +143,15 @@ func (s *Swapper) LowerTTL(ctx context.Context) ([]Lowered, error) {
 			to.TTL = ttl
 			changes = append(changes, Change{From: cur, To: to})
 		}
-		if r.LoweredAt.IsZero() || l.OldTTL > r.OldTTL || cur.TTL > ttl {
-			r.LoweredAt, r.OldTTL = now, max(l.OldTTL, r.OldTTL)
+		changed := !r.SeenAt.IsZero() && cur.Alias == nil && cur.TTL != r.SeenTTL
+		if r.LoweredAt.IsZero() || l.OldTTL > r.OldTTL || cur.TTL > ttl || r.RaisedTTL > 0 || changed {
+			r.LoweredAt, r.OldTTL = now, max(l.OldTTL, r.OldTTL, r.RaisedTTL)
 		}
-		l.SwapAllowedAt = r.LoweredAt.Add(time.Duration(r.OldTTL) * time.Second)
+		r.RaisedTTL, r.RaisedAt, r.Why = 0, time.Time{}, ""
+		if cur.Alias == nil { // an alias's TTL is its target's, read when judged
+			r.SeenTTL, r.SeenAt = l.NewTTL, now
+		}
+		l.SwapAllowedAt = r.swapAllowedAt()
 		out = append(out, l)
 	}
 	if len(changes) == 0 {
@@ -170,11 +179,18 @@ type SwapOptions struct {
 	Reverse bool
 	// Force swaps even though the old TTL may not have expired.
 	Force bool
+	// Read, when set, is given the TTLs read just before the change, once
+	// the swap is allowed and before anything changes (the runbook
+	// journals them).
+	Read func([]TTLReading) error
 }
 
 // SwapReport is what a swap did and what the DNS answered afterwards.
 type SwapReport struct {
-	Changes     []Planned     `json:"changes"`
+	Changes []Planned `json:"changes"`
+	// TTLs: how long clients may cache each record's value before the
+	// change, read just before it (for an alias, its target's TTL).
+	TTLs        []TTLReading  `json:"ttls_read"`
 	Propagation []Propagation `json:"propagation"`
 	Converged   bool          `json:"converged"`
 	Resolver    []Answer      `json:"resolver"`
@@ -182,8 +198,10 @@ type SwapReport struct {
 
 // Swap points every record at the new side (or, reverse, back at the old)
 // in one atomic batch, then waits until every authoritative server answers
-// the new values. It refuses (exit 2, nothing changed) while a record's
-// old TTL has not expired since it was lowered, unless forced.
+// the new values. Right before, it reads each record's TTL (an alias's
+// target's), reports it, and, unless forced, refuses (exit 2, nothing
+// changed) a TTL above dns.cutover_ttl, and a swap before the old TTL has
+// expired since the lowering, or since a raise or change seen (CheckTTL).
 func (s *Swapper) Swap(ctx context.Context, opts SwapOptions) (*SwapReport, error) {
 	plan, err := s.Plan(ctx, opts.Reverse)
 	if err != nil {
@@ -193,8 +211,34 @@ func (s *Swapper) Swap(ctx context.Context, opts SwapOptions) (*SwapReport, erro
 	if err != nil {
 		return nil, err
 	}
-	if !opts.Force && !opts.Reverse {
-		if err := s.checkTTLs(st, plan); err != nil {
+	var current []RecordSet
+	for _, p := range plan {
+		if !p.Done {
+			current = append(current, p.From)
+		}
+	}
+	readings, err := s.readTTLs(ctx, current)
+	if err != nil {
+		return nil, err
+	}
+	if !opts.Reverse {
+		refusal, noticed := s.judgeAll(st, readings)
+		if refusal == nil {
+			refusal = s.waitLeft(st, readings)
+		}
+		// The readings are kept when the swap goes ahead; a raise or a
+		// change seen, even when it is refused.
+		if refusal == nil || opts.Force || noticed {
+			if err := s.keepReadings(st, readings); err != nil {
+				return nil, err
+			}
+		}
+		if refusal != nil && !opts.Force {
+			return nil, refusal
+		}
+	}
+	if opts.Read != nil && len(readings) > 0 {
+		if err := opts.Read(readings); err != nil {
 			return nil, err
 		}
 	}
@@ -209,7 +253,7 @@ func (s *Swapper) Swap(ctx context.Context, opts SwapOptions) (*SwapReport, erro
 		}
 		changes = append(changes, Change{From: p.From, To: p.To})
 	}
-	report := &SwapReport{Changes: plan}
+	report := &SwapReport{Changes: plan, TTLs: readings}
 	if len(changes) > 0 {
 		refused, err := st.saveBeforeApply(s.stateDir)
 		if err != nil {
@@ -243,23 +287,20 @@ func (s *Swapper) Swap(ctx context.Context, opts SwapOptions) (*SwapReport, erro
 	return report, nil
 }
 
-// checkTTLs refuses a swap while a client may still cache a value with the
-// TTL the record had before it was lowered.
-func (s *Swapper) checkTTLs(st *state, plan []Planned) error {
+// waitLeft refuses a swap while a client may still cache a value with a
+// TTL the record had before it was lowered (or was seen raised to, or may
+// have been, since).
+func (s *Swapper) waitLeft(st *state, readings []TTLReading) error {
 	now := s.now()
-	for _, p := range plan {
-		if p.Done || p.From.Alias != nil {
-			continue
-		}
-		r := st.lookup(p.Key)
-		if r == nil || r.LoweredAt.IsZero() {
-			return &RefusedError{Reason: fmt.Sprintf("the TTL of %s was never lowered with `switcharoo dns lower-ttl` (it is %ds now): lower it, wait %ds, then swap — or pass --force",
-				p.Key, p.From.TTL, p.From.TTL)}
-		}
-		expires := r.LoweredAt.Add(time.Duration(r.OldTTL) * time.Second)
-		if left := expires.Sub(now); left > 0 {
-			return &RefusedError{Reason: fmt.Sprintf("the TTL of %s was lowered from %ds at %s; clients may cache the old value until %s, %s from now: wait, or pass --force",
-				p.Key, r.OldTTL, r.LoweredAt.Format(time.RFC3339), expires.Format(time.RFC3339), left.Round(time.Second))}
+	for _, rd := range readings {
+		if left := rd.SwapAllowedAt.Sub(now); left > 0 {
+			r := st.record(rd.Key)
+			why := r.Why
+			if why == "" {
+				why = fmt.Sprintf("was lowered from %ds at %s", r.OldTTL, r.LoweredAt.Format(time.RFC3339))
+			}
+			return &RefusedError{Reason: fmt.Sprintf("the TTL of %s %s; clients may cache the old value until %s, %s from now: wait, or pass --force",
+				rd.Key, why, rd.SwapAllowedAt.Format(time.RFC3339), left.Round(time.Second))}
 		}
 	}
 	return nil
@@ -277,16 +318,7 @@ type RecordStatus struct {
 
 // Status reads every record and tells where it points.
 func (s *Swapper) Status(ctx context.Context) ([]RecordStatus, error) {
-	st, err := loadState(s.stateDir)
-	if err != nil {
-		return nil, err
-	}
-	want := desiredRecords(s.cfg)
-	keys := make([]Key, len(want))
-	for i, d := range want {
-		keys[i] = d.Key
-	}
-	current, err := s.provider.Get(ctx, keys)
+	st, want, current, err := s.read(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -302,7 +334,7 @@ func (s *Swapper) Status(ctx context.Context) ([]RecordStatus, error) {
 		}
 		if r != nil && !r.LoweredAt.IsZero() {
 			rs.LoweredAt = r.LoweredAt
-			rs.SwapAllowedAt = r.LoweredAt.Add(time.Duration(r.OldTTL) * time.Second)
+			rs.SwapAllowedAt = r.swapAllowedAt()
 		}
 		out[i] = rs
 	}

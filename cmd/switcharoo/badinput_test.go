@@ -73,7 +73,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 	minimal, full := setGlobal("binlog_row_image", "MINIMAL", "FULL")
 	lowered := func(t *testing.T) {
 		// The TTL lowered from 300 s a moment ago: the swap must wait.
-		if r := runCLI(t, "-c", writeFile(t, "lower.yaml", edit("cutover_ttl: 1", "cutover_ttl: 5")), "dns", "lower-ttl"); r.code != 0 {
+		if r := runCLI(t, "-c", writeFile(t, "lower.yaml", base), "dns", "lower-ttl"); r.code != 0 {
 			t.Fatalf("lower-ttl: exit %d\n%s", r.code, r.stderr)
 		}
 	}

@@ -91,8 +91,11 @@ assert the old values), waits until the change is in sync, then queries each
 authoritative server until all answer the new values. The old values are
 recorded for swap --reverse.
 
-Refused (exit 2) while a record's old TTL has not expired since lower-ttl,
-unless --force. Exit 1 when the change was made but did not reach every
+Right before the change it reads each record's TTL (for a Route 53 alias, its
+target's) and prints it: how long clients may cache the old value. Refused
+(exit 2) while a TTL is above dns.cutover_ttl (raised after lower-ttl), or
+while the old TTL has not expired since lower-ttl (or since a raise or change
+was seen), unless --force. Exit 1 when the change was made but did not reach every
 authoritative server within dns.propagation_timeout.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -156,6 +159,9 @@ func writePlan(w io.Writer, plan []dnsswap.Planned) error {
 
 func writeSwap(w io.Writer, r *dnsswap.SwapReport) error {
 	var b strings.Builder
+	for _, t := range r.TTLs {
+		fmt.Fprintf(&b, "TTL read before the change: %s\n", t)
+	}
 	for _, p := range r.Changes {
 		fmt.Fprintln(&b, p)
 	}

@@ -43,7 +43,7 @@ dns:
 		t.Fatalf("swap before the old TTL expired: exit %d\n%s", r.code, r.stderr)
 	}
 	r = runCLI(t, "-c", cfg, "dns", "swap", "--force")
-	if r.code != 0 || !strings.Contains(r.stdout, "at "+b.Addr()+": answers new-db.example.test. after") {
+	if r.code != 0 || !strings.Contains(r.stdout, "at "+b.Addr()+": answers new-db.example.test. after") || !strings.Contains(r.stdout, "TTL read before the change: db.example.test. CNAME 30s\n") {
 		t.Fatalf("swap --force: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	r = runCLI(t, "-c", cfg, "dns", "status", "--output", "json")

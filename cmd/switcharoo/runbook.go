@@ -113,7 +113,7 @@ func (c *cli) runbookCommands() []*cobra.Command {
 			return err
 		}
 		if !yes && !isatty.IsTerminal(os.Stdin.Fd()) {
-			return exitcode.With(exitcode.Usage, errors.New("the night asks for approval before the fence and the DNS swap, and stdin is not a terminal: pass --yes"))
+			return exitcode.With(exitcode.Usage, errors.New("the night asks, before it changes anything, for approval of the fence and the DNS swap, and stdin is not a terminal: pass --yes"))
 		}
 		return nil
 	}
@@ -152,7 +152,8 @@ func (c *cli) runbookCommands() []*cobra.Command {
 		Use:   "run",
 		Short: "Run the switchover night",
 		Long: `Runs the night's steps with a durable journal and a single-run lock. Asks for
-approval before the fence and before the DNS swap, unless --yes. Ctrl-C pauses
+approval of the fence and of the DNS swap, both before the first step that
+changes anything, unless --yes; a "no" changes nothing. Ctrl-C pauses
 at the next step boundary. A failure before the DNS swap undoes everything
 (exit 3); after it, the run stops for a person (exit 4): resume or rollback.`,
 		Args: cobra.NoArgs,
@@ -172,7 +173,7 @@ at the next step boundary. A failure before the DNS swap undoes everything
 			return err
 		},
 	}
-	run.Flags().BoolVar(&yes, "yes", false, "do not ask for approval before the fence and the DNS swap")
+	run.Flags().BoolVar(&yes, "yes", false, "do not ask for approval of the fence and the DNS swap")
 	c.httpFlag(run)
 	run.Flags().StringVar(&planHash, "plan-hash", "", "refuse to run unless the plan is the one reviewed (its hash from switcharoo plan)")
 	resume := &cobra.Command{
@@ -220,12 +221,14 @@ at the next step boundary. A failure before the DNS swap undoes everything
 	rehearse := &cobra.Command{
 		Use:   "rehearse",
 		Short: "Run the night for real against a rehearsal environment, then roll it back",
-		Args:  cobra.NoArgs,
+		Long: `Runs the night for real, then rolls it back. Asks for approval like run (of the
+fence and of the DNS swap, before anything changes) unless --yes.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkOutput(output); err != nil {
+			if err := checkApproval(); err != nil {
 				return err
 			}
-			rb, err := c.runbook(cmd, cutover.Options{Yes: true})
+			rb, err := c.runbook(cmd, cutover.Options{Yes: yes, Approve: c.approve})
 			if err != nil {
 				return err
 			}
@@ -239,6 +242,7 @@ at the next step boundary. A failure before the DNS swap undoes everything
 			return err
 		},
 	}
+	rehearse.Flags().BoolVar(&yes, "yes", false, "do not ask for approval of the fence and the DNS swap")
 	demo := &cobra.Command{
 		Use:   "demo",
 		Short: "Run the whole night on a local sandbox, then tear it down",

@@ -222,10 +222,10 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// Without a terminal to ask on, run and resume refuse before anything
-// starts unless --yes.
+// Without a terminal to ask on, run, resume and rehearse refuse before
+// anything starts unless --yes.
 func TestRunNeedsApproval(t *testing.T) {
-	for _, command := range []string{"run", "resume"} {
+	for _, command := range []string{"run", "resume", "rehearse"} {
 		r := runCLI(t, "-c", filepath.Join(t.TempDir(), "absent.yaml"), command)
 		if r.code != 2 || !strings.Contains(r.stderr, "stdin is not a terminal: pass --yes") {
 			t.Errorf("%s without --yes: exit %d\n%s", command, r.code, r.stderr)
@@ -283,7 +283,7 @@ func TestRunSurvivesSIGKILL(t *testing.T) {
 		}
 		return "run"
 	}
-	killed := 0
+	killed, reported := 0, false
 	for range 8 {
 		if status().State == "finished" {
 			break // killed after the night's last journal entry, before it exited
@@ -300,15 +300,30 @@ func TestRunSurvivesSIGKILL(t *testing.T) {
 			t.Fatalf("%s ended with %v before it was killed\n%s", command, err, p.stderr.String())
 		}
 		t.Logf("the night finished after %d SIGKILLs", killed)
+		reported = true
 		break
 	}
 	if st := status(); st.State != "finished" {
 		if r := runBinary(t, "-c", cfg, next(), "--yes"); r.code != 0 {
 			t.Fatalf("the last command: exit %d\n%s", r.code, r.stderr)
 		}
+		reported = true
 	}
-	if st := status(); st.State != "finished" || len(st.Done) != 13 {
+	st := status()
+	if st.State != "finished" || len(st.Done) != 13 {
 		t.Fatalf("status after %d SIGKILLs and resume: %+v", killed, st)
+	}
+	// The report of the process that finished the night covers all of
+	// it: every step, and the switch the probe saw, before the kills too.
+	// (A process killed after it journaled the end wrote none.)
+	if reported {
+		var report cutover.Report
+		if err := json.Unmarshal(mustRead(t, filepath.Join(dir, "state", "reports", st.Run+"-run.json")), &report); err != nil {
+			t.Fatal(err)
+		}
+		if len(report.Steps) < 13 || report.Writes == nil || report.Writes.WindowMS <= 0 {
+			t.Errorf("the report after %d SIGKILLs covers %d steps, write unavailability %+v: want the whole night", killed, len(report.Steps), report.Writes)
+		}
 	}
 	if killed == 0 {
 		t.Error("the night was never killed")

@@ -172,6 +172,22 @@ func (e *Route53) Records(zoneID string) []R53RecordSet {
 	return out
 }
 
+// SetRecord replaces (or adds) a record set of a zone at once, API and
+// DNS alike, as another client of the zone would have changed it a while
+// ago: infrastructure as code putting a TTL back up, say.
+func (e *Route53) SetRecord(zoneID string, r R53RecordSet) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	z := e.zone(zoneID)
+	if z == nil {
+		return
+	}
+	r.Name = strings.ToLower(dns.Fqdn(r.Name))
+	records := slices.DeleteFunc(slices.Clone(z.records), func(x *R53RecordSet) bool { return x.Name == r.Name && x.Type == r.Type })
+	z.records = append(records, &r)
+	z.served = z.records
+}
+
 func (e *Route53) zone(id string) *r53Zone {
 	id = strings.TrimPrefix(id, "/hostedzone/")
 	for _, z := range e.zones {
