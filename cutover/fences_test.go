@@ -16,6 +16,7 @@ import (
 	"github.com/switcharoo/switcharoo/internal/exitcode"
 	"github.com/switcharoo/switcharoo/internal/faultpoint"
 	"github.com/switcharoo/switcharoo/internal/sandboxtest"
+	"github.com/switcharoo/switcharoo/internal/secret"
 )
 
 // What the fences must hold against on real servers (#17): a second
@@ -335,4 +336,52 @@ func copyRows(t *testing.T, from, to *sql.DB, table, where string) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// The night and its rollback with a target account shaped like Aurora's
+// admin user: no SUPER, no CONNECTION ADMIN, no READ_ONLY ADMIN, so the
+// target is fenced by locking the application's account, and another
+// user's session is killed through a mysql.rds_kill procedure standing in
+// for Aurora's. An application session opened on the target before the
+// rollback survives an account lock; the rollback must end it.
+func TestNightAuroraShapedTarget(t *testing.T) {
+	sb := startSandbox(t)
+	ctx := context.Background()
+	dst := rootDB(t, sb.Target)
+	exec1(t, dst, "CREATE USER admin@'%' IDENTIFIED BY 'aurora-pw'",
+		"GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, INDEX, CREATE USER, PROCESS, RELOAD, REPLICATION SLAVE, BINLOG MONITOR, REPLICATION MASTER ADMIN, SHOW DATABASES ON *.* TO admin@'%' WITH GRANT OPTION",
+		"CREATE DEFINER = root@localhost PROCEDURE mysql.rds_kill(IN thread BIGINT) SQL SECURITY DEFINER KILL thread",
+		"GRANT EXECUTE ON PROCEDURE mysql.rds_kill TO admin@'%'",
+		"ALTER USER 'app'@'%' ACCOUNT LOCK", "SET GLOBAL read_only = OFF")
+	sb.Config.Cutover.AppUsers = []string{"app"}
+	cfg := copyConfig(sb)
+	cfg.Target.User, cfg.Target.Password = "admin", secret.New("aurora-pw")
+	stopWatch := watchPrimaries(t, sb)
+	onSource(t, sb)
+
+	report, err := newRunbook(t, sb, cfg, nil).Run(ctx)
+	if err != nil {
+		t.Fatalf("run as an Aurora-shaped admin: %v", err)
+	}
+	checkReport(t, report, "run", "finished", nightSteps)
+	onTarget(t, sb)
+	// A session of the application's account, open on the target: the
+	// account lock alone would leave it writing.
+	app, err := sql.Open("mysql", strings.Replace(sb.Target.DSN(""), "root@", "app:"+sb.Config.Checks.SQLProbe.Password.Reveal()+"@", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Close()
+	session := startWriter(t, app, "INSERT INTO app.writes (writer, server_id, at) VALUES ('long-lived', @@server_id, NOW(6))")
+	session.waitRows(t, 3)
+	if _, err := newRunbook(t, sb, cfg, nil).Rollback(ctx); err != nil {
+		t.Fatalf("rollback as an Aurora-shaped admin: %v", err)
+	}
+	session.stop()
+	onSource(t, sb)
+	noneLost(t, sb, sb.Source)
+	if n := query(t, rootDB(t, sb.Source), "SELECT COUNT(*) FROM app.writes WHERE writer = 'long-lived'"); n != query(t, dst, "SELECT COUNT(*) FROM app.writes WHERE writer = 'long-lived'") {
+		t.Errorf("the long-lived session's rows: %s on the source, %s on the target", n, query(t, dst, "SELECT COUNT(*) FROM app.writes WHERE writer = 'long-lived'"))
+	}
+	stopWatch()
 }
