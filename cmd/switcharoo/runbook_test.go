@@ -70,10 +70,16 @@ func TestRunbookCommands(t *testing.T) {
 	var st struct {
 		State   string             `json:"state"`
 		Runbook *cutover.RunStatus `json:"runbook"`
+		Foreign *int64             `json:"old_master_foreign_writes"`
 	}
 	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &st) != nil || st.Runbook == nil || st.Runbook.State != "finished" ||
 		len(st.Runbook.Done) != 13 || st.State != "stopped" {
 		t.Fatalf("status after the night: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	// The write guard of reverse replication reports on the old master;
+	// the night's own writes there are not someone else's.
+	if st.Foreign == nil || *st.Foreign != 0 {
+		t.Errorf("status after the night: old_master_foreign_writes %v, want 0\n%s", st.Foreign, r.stdout)
 	}
 
 	r = run("-c", cfg, "rollback")
