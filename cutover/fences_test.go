@@ -210,6 +210,53 @@ func TestFencesHold(t *testing.T) {
 		noneLost(t, sb, sb.Source)
 	})
 
+	t.Run("raced inside the fence", func(t *testing.T) {
+		// Between read_only and the kill, a SUPER session holds an
+		// uncommitted write: it is killed and rolled back, on neither
+		// side. Between the kill and the global read lock, a SUPER
+		// session commits one: the fenced position is taken after it,
+		// and the target has it.
+		var open *sql.Conn
+		disarmRO := faultpoint.Arm(faultpoint.FenceAfterReadOnly, func() {
+			var err error
+			if open, err = src.Conn(ctx); err != nil {
+				t.Error(err)
+				return
+			}
+			if _, err := open.ExecContext(ctx, "BEGIN"); err != nil {
+				t.Error(err)
+			}
+			if _, err := open.ExecContext(ctx, "INSERT INTO app.writes (writer, server_id, at) VALUES ('uncommitted', @@server_id, NOW(6))"); err != nil {
+				t.Error(err)
+			}
+		})
+		disarmKill := faultpoint.Arm(faultpoint.FenceAfterKill, func() {
+			exec1(t, src, "INSERT INTO app.writes (writer, server_id, at) VALUES ('between kill and lock', @@server_id, NOW(6))")
+		})
+		_, err := newRunbook(t, sb, sb.Config, nil).Run(ctx)
+		disarmRO()
+		disarmKill()
+		if open != nil {
+			open.Close()
+		}
+		if err != nil {
+			t.Fatalf("run: %v", err)
+		}
+		for _, c := range []struct {
+			writer, want string
+		}{{"uncommitted", "0"}, {"between kill and lock", "1"}} {
+			q := "SELECT COUNT(*) FROM app.writes WHERE writer = '" + c.writer + "'"
+			if s, d := query(t, src, q), query(t, dst, q); s != c.want || d != c.want {
+				t.Errorf("%s: %s rows on the source, %s on the target, want %s on each", c.writer, s, d, c.want)
+			}
+		}
+		if _, err := newRunbook(t, sb, sb.Config, nil).Rollback(ctx); err != nil {
+			t.Fatalf("rollback: %v", err)
+		}
+		onSource(t, sb)
+		noneLost(t, sb, sb.Source)
+	})
+
 	t.Run("unreachable", func(t *testing.T) {
 		// A side switcharoo cannot reach is not a closed side: its own
 		// clients may still write there.
