@@ -100,6 +100,8 @@ type openStatement struct {
 	rows  []keyedRow
 	body  []byte // an insert's VALUES tuples
 	args  []any  // the parameters of a big row's values in body
+	// errorValues counts the ENUM error values in body (sqlmode.go).
+	errorValues int
 }
 
 // statementRows bounds the rows of a multi-row statement.
@@ -560,6 +562,7 @@ func (a *applier) appendRow(t *catalog.Table, r keyedRow, kind byte) error {
 		}
 	}
 	a.stmt.body = append(a.stmt.body, ')')
+	a.stmt.errorValues += errorValues(t, writable, r.row)
 	if big {
 		return a.closeStatement()
 	}
@@ -638,24 +641,24 @@ func (a *applier) appendDelete(t *catalog.Table, r keyedRow) error {
 	}
 	e := a.expect(t, "DELETE", true, []keyedRow{r})
 	big := a.big(t, a.sqlFor(t).writable, r.row)
-	return a.rowStatement(e, big, func(b []byte) ([]byte, []any, error) {
+	return a.rowStatement(e, big, 0, func(b []byte) ([]byte, []any, error) {
 		b = append(b, a.sqlFor(t).delete...)
 		b, args, err := a.appendRowMatch(b, nil, big, t, r.row)
 		return append(b, " LIMIT 1;"...), args, err
 	})
 }
 
-// rowStatement writes the statement changing the one row of e, and its
-// check: ROW_COUNT() after it; or, for a big row whose values go as
-// parameters (the session's character set changes around them), a count
-// by key before it.
-func (a *applier) rowStatement(e *expectation, big bool, write func([]byte) ([]byte, []any, error)) error {
+// rowStatement writes the statement changing the one row of e, which
+// writes errorValues ENUM error values, and its check: ROW_COUNT() after
+// it; or, for a big row whose values go as parameters (the session's
+// character set changes around them), a count by key before it.
+func (a *applier) rowStatement(e *expectation, big bool, errorValues int, write func([]byte) ([]byte, []any, error)) error {
 	if big {
 		if err := a.guardCount(e, 1, true); err != nil {
 			return err
 		}
 	}
-	mark := len(a.buf)
+	mark := a.startStatement(errorValues)
 	b, args, err := write(a.buf)
 	a.buf = b
 	if err != nil {
@@ -664,10 +667,39 @@ func (a *applier) rowStatement(e *expectation, big bool, write func([]byte) ([]b
 	if err := a.written(mark, args, e.rows[0].at); err != nil {
 		return err
 	}
+	rows := a.endStatement(e, errorValues, args != nil)
 	if !big {
-		a.guardRowCount(e)
+		a.guardRowCount(e, rows)
 	}
 	return nil
+}
+
+// startStatement begins a statement that writes errorValues ENUM error
+// values, with strict mode off when there are any (sqlmode.go), and
+// returns where the statement proper begins in buf.
+func (a *applier) startStatement(errorValues int) int {
+	if errorValues > 0 {
+		a.buf = relax(a.buf)
+	}
+	return len(a.buf)
+}
+
+// endStatement follows a statement begun with startStatement, once it is
+// written: with strict mode off, its counts are saved (by withBinaryClient
+// for one sent with params), strict mode goes back on and its warnings are
+// checked. It returns the expression of the statement's row count for the
+// checks that follow.
+func (a *applier) endStatement(e *expectation, errorValues int, params bool) string {
+	if errorValues == 0 {
+		return "ROW_COUNT()"
+	}
+	if !params {
+		a.buf = append(a.buf, "SET "+saveCounts+";"...)
+	}
+	a.buf = withChecksOn(a.buf, a.checks, func(b []byte) []byte {
+		return unrelax(b, a.r.cfg.Replication.CheckpointSchema, -e.no, errorValues)
+	})
+	return savedRows
 }
 
 func (a *applier) updateRow(t *catalog.Table, before, after []any) error {
@@ -710,7 +742,7 @@ func (a *applier) updateRow(t *catalog.Table, before, after []any) error {
 	if len(changed) == 0 { // nothing to write: the row must still be there
 		return a.guardCount(e, 1, big)
 	}
-	return a.rowStatement(e, big, func(b []byte) ([]byte, []any, error) {
+	return a.rowStatement(e, big, errorValues(t, changed, after), func(b []byte) ([]byte, []any, error) {
 		b = append(b, a.sqlFor(t).update...)
 		var args []any
 		var err error
@@ -744,10 +776,11 @@ func (a *applier) closeStatement() error {
 		return nil
 	}
 	t, s, log := st.table, a.sqlFor(st.table), a.logDivergence()
-	mark := -1 // where the statement proper begins, after its check
+	var mark int // where the statement proper begins, after its check
+	var e *expectation
 	switch st.kind {
 	case 'd':
-		e := a.expect(t, "DELETE", true, st.rows)
+		e = a.expect(t, "DELETE", true, st.rows)
 		careful := a.careful()
 		if careful {
 			if err := a.guardCount(e, len(st.rows), false); err != nil {
@@ -761,30 +794,31 @@ func (a *applier) closeStatement() error {
 		}
 		a.buf = append(a.buf, ';')
 		if !careful {
-			a.guardAffected(e, len(st.rows))
+			a.guardAffected(e, len(st.rows), "ROW_COUNT()")
 		}
 		return a.written(len(a.buf), nil, st.rows[0].at)
 	case 'r':
-		e := a.expect(t, "UPDATE", true, st.rows)
+		e = a.expect(t, "UPDATE", true, st.rows)
 		if careful := a.careful() || st.args != nil; !careful {
+			a.startStatement(st.errorValues)
 			a.buf = append(a.buf, s.replace...)
 			a.buf = append(a.buf, st.body...)
 			a.buf = append(a.buf, ';')
-			a.guardAffected(e, 2*len(st.rows))
+			a.guardAffected(e, 2*len(st.rows), a.endStatement(e, st.errorValues, false))
 			return a.written(len(a.buf), nil, st.rows[0].at)
 		}
 		if err := a.guardCount(e, len(st.rows), false); err != nil {
 			return err
 		}
-		mark = len(a.buf)
+		mark = a.startStatement(st.errorValues)
 		a.buf = append(a.buf, s.replace...)
 		a.buf = append(a.buf, st.body...)
 	case 'i', 'n':
 		// Keys that must be free: the server's duplicate-key error checks
 		// them, unless divergences are logged.
-		e := a.expect(t, "INSERT", false, st.rows)
+		e = a.expect(t, "INSERT", false, st.rows)
 		if !log {
-			mark = len(a.buf)
+			mark = a.startStatement(st.errorValues)
 			a.buf = append(a.buf, s.insert...)
 			a.buf = append(a.buf, st.body...)
 			break
@@ -794,7 +828,7 @@ func (a *applier) closeStatement() error {
 				return err
 			}
 		}
-		mark = len(a.buf)
+		mark = a.startStatement(st.errorValues)
 		if st.kind == 'n' {
 			a.buf = append(a.buf, s.replace...)
 			a.buf = append(a.buf, st.body...)
@@ -805,10 +839,11 @@ func (a *applier) closeStatement() error {
 		a.buf = append(a.buf, s.upsert...)
 	}
 	a.buf = append(a.buf, ';')
-	if mark < 0 {
-		mark = len(a.buf)
+	if err := a.written(mark, st.args, st.rows[0].at); err != nil {
+		return err
 	}
-	return a.written(mark, st.args, st.rows[0].at)
+	a.endStatement(e, st.errorValues, st.args != nil)
+	return nil
 }
 
 // flush sends the buffered statements inside the open target transaction.
@@ -1005,13 +1040,15 @@ func (a *applier) execSegments(ctx context.Context, segs []segment) error {
 // withBinaryClient runs f, whose statements have parameters of raw bytes,
 // under character_set_client=binary: the server then takes them as they
 // are (in the client's character set, bytes invalid in it would become
-// '?'), and the parameters' SQL says what character set they are in.
+// '?'), and the parameters' SQL says what character set they are in. The
+// statement that sets it back saves f's last statement's counts first
+// (sqlmode.go).
 func withBinaryClient(ctx context.Context, conn *sql.Conn, f func() error) error {
 	if _, err := conn.ExecContext(ctx, "SET @switcharoo_client = @@character_set_client, character_set_client = binary"); err != nil {
 		return err
 	}
 	err := f()
-	if _, rerr := conn.ExecContext(ctx, "SET character_set_client = @switcharoo_client"); err == nil {
+	if _, rerr := conn.ExecContext(ctx, "SET "+saveCounts+", character_set_client = @switcharoo_client"); err == nil {
 		err = rerr
 	}
 	return err

@@ -9,6 +9,7 @@ import (
 	"github.com/switcharoo/switcharoo/internal/catalog"
 	"math/big"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -414,6 +415,9 @@ func (r *Replicator) copyChunk(ctx context.Context, src, dst *sql.Conn, snapshot
 	insert := "INSERT INTO " + catalog.QuoteName(r.filter.Target(t.Name)) + " (" + strings.Join(cols, ",") + ") VALUES "
 	buf := []byte("BEGIN;")
 	var n, inStatement, copied int64 // n: not yet counted in progress
+	// The statement being written: where it begins in buf, and the ENUM
+	// error values it writes, with strict mode off (sqlmode.go).
+	var begins, errorValues int
 	vals := make([]any, len(writable))
 	ptrs := make([]any, len(writable))
 	for i := range vals {
@@ -431,33 +435,60 @@ func (r *Replicator) copyChunk(ctx context.Context, src, dst *sql.Conn, snapshot
 			err = withBinaryClient(ctx, dst, run)
 		}
 		if err != nil {
-			return fmt.Errorf("target: copy into %s: %w", t.Name, err)
+			return copyError(t, err)
 		}
-		buf, inStatement = buf[:0], 0
+		buf = buf[:0]
 		r.progress.copied(n)
 		n = 0
 		return nil
+	}
+	// end ends the statement being written, sent with params or not.
+	end := func(params bool) {
+		if inStatement == 0 {
+			return
+		}
+		if !params {
+			buf = append(buf, ';')
+		}
+		if errorValues > 0 {
+			if !params {
+				buf = append(buf, "SET "+saveCounts+";"...)
+			}
+			buf = unrelax(buf, r.cfg.Replication.CheckpointSchema, copyWarningsCheck, errorValues)
+		}
+		inStatement, errorValues = 0, 0
 	}
 	for rows.Next() {
 		if err := rows.Scan(ptrs...); err != nil {
 			return fmt.Errorf("source: read %s: %w", t.Name, err)
 		}
-		size := 0
+		size, rowErrorValues := 0, 0
 		for i, w := range writable {
 			if vals[i], err = t.Columns[w].FromSelect(vals[i]); err != nil {
 				return fmt.Errorf("copy %s: %w", t.Name, err)
 			}
 			size += catalog.TextSize(vals[i])
+			if t.Columns[w].IsErrorValue(vals[i]) {
+				rowErrorValues++
+			}
 		}
 		// A big row is inserted on its own, its values as parameters:
-		// what is pending goes first.
+		// what is pending goes first, with strict mode off after it when
+		// the row needs it.
 		big := size > limits.bigRow
-		if big && len(buf) > 0 {
-			if err := send(string(buf)); err != nil {
-				return err
+		if big {
+			end(false)
+			if rowErrorValues > 0 {
+				buf = relax(buf)
+			}
+			if len(buf) > 0 {
+				if err := send(string(buf)); err != nil {
+					return err
+				}
 			}
 		}
 		if inStatement == 0 {
+			begins = len(buf)
 			buf = append(buf, insert...)
 		} else {
 			buf = append(buf, ',')
@@ -473,6 +504,10 @@ func (r *Replicator) copyChunk(ctx context.Context, src, dst *sql.Conn, snapshot
 			}
 		}
 		buf = append(buf, ')')
+		if rowErrorValues > 0 && errorValues == 0 && !big {
+			buf = slices.Insert(buf, begins, relax(nil)...)
+		}
+		errorValues += rowErrorValues
 		n++
 		copied++
 		inStatement++
@@ -483,9 +518,11 @@ func (r *Replicator) copyChunk(ctx context.Context, src, dst *sql.Conn, snapshot
 			if err := send(string(buf), args...); err != nil {
 				return err
 			}
+			end(true) // checked by the next packet
 			continue
 		}
 		if inStatement >= statementRows || len(buf) >= limits.statement {
+			end(false)
 			if err := send(string(buf)); err != nil {
 				return err
 			}
@@ -494,19 +531,32 @@ func (r *Replicator) copyChunk(ctx context.Context, src, dst *sql.Conn, snapshot
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("source: read %s: %w", t.Name, err)
 	}
-	if inStatement > 0 {
-		buf = append(buf, ';')
-	}
+	end(false)
 	buf = fmt.Appendf(buf, "UPDATE %s.chunk SET snapshot_id=%d, row_count=%d WHERE db=", catalog.QuoteIdent(r.cfg.Replication.CheckpointSchema), snapshotID, copied)
 	buf = catalog.AppendString(buf, t.Name.DB)
 	buf = append(buf, " AND tbl="...)
 	buf = catalog.AppendString(buf, t.Name.Table)
 	buf = fmt.Appendf(buf, " AND seq=%d;COMMIT", c.seq)
 	if _, err := dst.ExecContext(ctx, string(buf)); err != nil {
-		return fmt.Errorf("target: copy into %s: %w", t.Name, err)
+		return copyError(t, err)
 	}
 	r.progress.copied(n)
 	return nil
+}
+
+// copyWarningsCheck is the check number of the copy's warnings guards.
+const copyWarningsCheck = -1
+
+// copyError is an error of the target during the copy of t: a stop when
+// the target cannot hold the source's values.
+func copyError(t *catalog.Table, err error) error {
+	if m := failedCheck.FindStringSubmatch(err.Error()); m != nil && m[1] == strconv.Itoa(copyWarningsCheck) {
+		return &StopError{Reason: fmt.Sprintf("the copy of %s wrote a value its column on the target cannot hold: %s", t.Name, truncatedWithErrorValues), Fix: valueFix}
+	}
+	if isValueError(err) {
+		return &StopError{Reason: fmt.Sprintf("the target cannot hold a value of %s that the copy read: %v", t.Name, err), Fix: valueFix}
+	}
+	return fmt.Errorf("target: copy into %s: %w", t.Name, err)
 }
 
 // finishCopy moves the checkpoint to the earliest snapshot any range was
@@ -558,13 +608,13 @@ func (r *Replicator) logCopyProgress(ctx context.Context) func() {
 }
 
 // closeChecked returns a connection that may have run with
-// foreign_key_checks or unique_checks off to the pool with both on again,
-// so that no later user of the pool (the applier) inherits the setting; a
-// connection that cannot be reset is discarded.
+// foreign_key_checks or unique_checks off, or strict mode off, to the pool
+// with them on again, so that no later user of the pool (the applier)
+// inherits the setting; a connection that cannot be reset is discarded.
 func closeChecked(conn *sql.Conn) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := conn.ExecContext(ctx, "SET SESSION foreign_key_checks = 1, unique_checks = 1"); err != nil {
+	if _, err := conn.ExecContext(ctx, "SET SESSION foreign_key_checks = 1, unique_checks = 1, sql_mode = '"+strictMode+"'"); err != nil {
 		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
 	}
 	conn.Close()

@@ -135,9 +135,10 @@ func (a *applier) guardCount(e *expectation, want int, param bool) error {
 	return a.written(mark, args, e.rows[0].at)
 }
 
-// guardRowCount appends a check that the statement before matched one row.
-func (a *applier) guardRowCount(e *expectation) {
-	a.appendGuard(e, []byte("ROW_COUNT()<>1"))
+// guardRowCount appends a check that the statement before matched one
+// row, as rows (ROW_COUNT(), or where it was saved) says.
+func (a *applier) guardRowCount(e *expectation, rows string) {
+	a.appendGuard(e, []byte(rows+"<>1"))
 }
 
 // careful reports whether the batch counts the rows it replaces or
@@ -153,10 +154,10 @@ func (a *applier) careful() bool {
 }
 
 // guardAffected appends the optimistic check of a multi-row statement:
-// ROW_COUNT() must be want.
-func (a *applier) guardAffected(e *expectation, want int) {
+// its row count, rows (ROW_COUNT(), or where it was saved), must be want.
+func (a *applier) guardAffected(e *expectation, want int, rows string) {
 	e.optimistic = true
-	a.appendGuard(e, fmt.Appendf(nil, "ROW_COUNT()<>%d", want))
+	a.appendGuard(e, fmt.Appendf(nil, "%s<>%d", rows, want))
 }
 
 // recountError ends a session whose optimistic check failed; the next
@@ -182,7 +183,7 @@ func (a *applier) appendGuard(e *expectation, cond []byte) {
 	}
 	a.buf = withChecksOn(a.buf, a.checks, func(b []byte) []byte {
 		if !a.logDivergence() {
-			return fmt.Appendf(b, "INSERT INTO %s.divergence (check_no,problem,detected_at) SELECT %d,'',UTC_TIMESTAMP(6) FROM (SELECT 1 UNION ALL SELECT 2) d WHERE %s;", q, e.no, cond)
+			return appendFailCheck(b, q, e.no, string(cond))
 		}
 		return a.appendLoggedGuard(b, q, e, cond)
 	})
@@ -335,7 +336,7 @@ func (a *applier) claimCheckpoint() []byte {
 		b = catalog.AppendString(b, a.cp.Position.File)
 		b = fmt.Appendf(b, " AND binlog_pos=%d;", a.cp.Position.Pos)
 		// ROW_COUNT() counts the row matched (CLIENT_FOUND_ROWS).
-		return fmt.Appendf(b, "INSERT INTO %s.divergence (check_no,problem,detected_at) SELECT %d,'',UTC_TIMESTAMP(6) FROM (SELECT 1 UNION ALL SELECT 2) d WHERE ROW_COUNT()<>1;", q, checkpointClaim)
+		return appendFailCheck(b, q, checkpointClaim, "ROW_COUNT()<>1")
 	})
 }
 
@@ -344,7 +345,7 @@ const checkpointClaim = 0
 
 // failedCheck matches the error of a failed check: the duplicate of its
 // number in the divergence table.
-var failedCheck = regexp.MustCompile(`Duplicate entry '(\d+)' for key '(?:[^']*\.)?` + checkKeyName + `'`)
+var failedCheck = regexp.MustCompile(`Duplicate entry '(-?\d+)' for key '(?:[^']*\.)?` + checkKeyName + `'`)
 
 // divergence explains an error of a batch whose statements carried
 // expects: the statement it belongs to, and the first of its rows the
@@ -369,11 +370,28 @@ func (a *applier) divergence(ctx context.Context, err error, expects []expectati
 		}
 		no = *n
 	}
+	warnings := guard && no < 0 // a statement's warnings guard (sqlmode.go)
+	if warnings {
+		no = -no
+	}
 	first := expects[0].no
 	if no < first || no >= first+int64(len(expects)) {
 		return nil
 	}
 	e := &expects[no-first]
+	switch {
+	case warnings:
+		return &StopError{Position: e.rows[0].at, Reason: fmt.Sprintf("%s of %s (%s%s) wrote a value its column on the target cannot hold: "+truncatedWithErrorValues,
+			article(e.verb), e.table.Name, keyText(e.table, e.rows[0].row), andMore(len(e.rows))), Fix: valueFix}
+	case isValueError(err):
+		r := e.rows[0]
+		if m := atRow.FindStringSubmatch(err.Error()); m != nil {
+			if i, _ := strconv.Atoi(m[1]); i >= 1 && i <= len(e.rows) {
+				r = e.rows[i-1]
+			}
+		}
+		return &StopError{Position: r.at, Reason: fmt.Sprintf("the target cannot hold a value of %s of %s (%s): %v", article(e.verb), e.table.Name, keyText(e.table, r.row), err), Fix: valueFix}
+	}
 	if guard && e.optimistic {
 		until := e.rows[0].at
 		for _, r := range e.rows {
@@ -400,6 +418,17 @@ func (a *applier) divergence(ctx context.Context, err error, expects []expectati
 	// single out: name the statement.
 	return &StopError{Position: e.rows[0].at, Reason: fmt.Sprintf("%s of %d row(s) of %s found the target in a state the source did not have: %v", article(e.verb), len(e.rows), e.table.Name, err),
 		Fix: divergenceFix}
+}
+
+// atRow finds the row of a multi-row statement that an error names.
+var atRow = regexp.MustCompile(`at row (\d+)`)
+
+// andMore says how many rows a statement held besides the one named.
+func andMore(rows int) string {
+	if rows > 1 {
+		return fmt.Sprintf(", or one of the %d rows written with it", rows-1)
+	}
+	return ""
 }
 
 // article puts "a" or "an" before a verb.

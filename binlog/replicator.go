@@ -73,7 +73,7 @@ func New(cfg *config.Config, log zerolog.Logger) (*Replicator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("source: %w", err)
 	}
-	dst, err := mysqlconn.Open(cfg.Target, "", mysqlconn.DataSession(), mysqlconn.FoundRows)
+	dst, err := mysqlconn.Open(cfg.Target, "", targetSession(), mysqlconn.FoundRows)
 	if err != nil {
 		src.Close()
 		return nil, fmt.Errorf("target: %w", err)
@@ -262,8 +262,9 @@ func (r *Replicator) streamSession(ctx context.Context, watch *targetWatch, unti
 	// event says its source session had them off. Said explicitly,
 	// whatever session state a pooled connection carries.
 	// No check of an earlier session on this connection is taken for one
-	// of this session's (divergence.go).
-	if _, err := conn.ExecContext(ctx, "SET SESSION foreign_key_checks = 1, unique_checks = 1, @switcharoo_check = NULL"); err != nil {
+	// of this session's (divergence.go), and strict mode is on, however
+	// the last batch on it ended (sqlmode.go).
+	if _, err := conn.ExecContext(ctx, "SET SESSION foreign_key_checks = 1, unique_checks = 1, @switcharoo_check = NULL, sql_mode = '"+strictMode+"'"); err != nil {
 		return fmt.Errorf("target: %w", err)
 	}
 	cp, err := ReadCheckpoint(ctx, r.target.db, r.cfg.Replication.CheckpointSchema)

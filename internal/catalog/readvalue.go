@@ -61,6 +61,23 @@ func (c *Column) FromSelect(v any) (any, error) {
 	return v, nil
 }
 
+// IsErrorValue reports whether v, a value of c as the binlog or FromSelect
+// gives it, is an ENUM's error value: index 0, which a non-strict session
+// stores for a label the ENUM does not have, and which only a non-strict
+// session can write.
+func (c *Column) IsErrorValue(v any) bool {
+	if c.Kind() != KindEnum {
+		return false
+	}
+	switch n := v.(type) {
+	case int64:
+		return n == 0
+	case uint64:
+		return n == 0
+	}
+	return false
+}
+
 // unsignedValue reads a non-negative integer that the driver returned as
 // an integer or as its text.
 func unsignedValue(v any) (uint64, error) {

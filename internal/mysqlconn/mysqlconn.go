@@ -4,8 +4,9 @@
 // A Config endpoint becomes a go-sql-driver connector (no DSN string with a
 // password in it is ever built) and a *tls.Config for the binlog client.
 // Sessions that read or write row data use UTC and a permissive sql_mode
-// (Session), so that TIMESTAMPs cross unchanged and zero dates are accepted
-// on a strict target such as Aurora MySQL 8.0.
+// (DataSession), so that TIMESTAMPs cross unchanged and zero dates are
+// accepted on a strict target such as Aurora MySQL 8.0; the replicator's
+// target sessions narrow the sql_mode to a strict one of their own.
 package mysqlconn
 
 import (
@@ -25,7 +26,8 @@ import (
 
 // DataSession are the session settings of every connection that reads or
 // writes row data: TIMESTAMPs in UTC on both sides; no strict mode, so zero
-// dates and 5.6 data are accepted by an 8.0 target; NO_AUTO_VALUE_ON_ZERO
+// dates and 5.6 data are accepted by an 8.0 target (binlog's target
+// sessions set their own, strict, sql_mode); NO_AUTO_VALUE_ON_ZERO
 // so an id of 0 stays 0; and results in each column's own character set,
 // unconverted, so bytes cross exactly as stored.
 func DataSession() map[string]string {
