@@ -5,9 +5,12 @@ import (
 	"database/sql"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/switcharoo/switcharoo/internal/config"
+	"github.com/switcharoo/switcharoo/internal/mysqlconn"
+	"github.com/switcharoo/switcharoo/internal/privileges"
 	"github.com/switcharoo/switcharoo/internal/secret"
 )
 
@@ -47,4 +50,53 @@ func TestPrivilegesUndoWithoutReverseReplication(t *testing.T) {
 	}
 	onSource(t, sb)
 	noneLost(t, sb, sb.Source)
+}
+
+// A target user holding PROCESS through its default role: the privilege
+// check counts it (SHOW GRANTS lists the role's grants), so the one-
+// writable check, which asks whether the user can see other sessions,
+// must count it too.
+func TestAppWritableProcessThroughRole(t *testing.T) {
+	sb := startSandbox(t)
+	dst := rootDB(t, sb.Target)
+	unlogged(t, dst, "CREATE ROLE night_role", "GRANT PROCESS, CREATE USER ON *.* TO night_role", "GRANT SELECT ON mysql.* TO night_role",
+		"CREATE USER 'night'@'%' IDENTIFIED BY 'night-pw'", "GRANT night_role TO 'night'@'%'", "SET DEFAULT ROLE night_role FOR 'night'@'%'",
+		"ALTER USER 'app'@'%' ACCOUNT LOCK", "SET GLOBAL read_only = OFF")
+	cfg := copyConfig(sb)
+	cfg.Target.User, cfg.Target.Password = "night", secret.New("night-pw")
+	cfg.Cutover.AppUsers = []string{"app"}
+	db, err := mysqlconn.Open(cfg.Target, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	f, err := privileges.Detect(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := privileges.Read(ctx, db, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !g.Has(privileges.Grant{Priv: "PROCESS", On: privileges.Global}) {
+		t.Fatalf("the privilege check does not see PROCESS through the default role")
+	}
+	s := &server{name: "target", db: db, appUsers: cfg.Cutover.AppUsers}
+	if w, err := s.appWritable(ctx); err != nil || w {
+		t.Fatalf("one-writable check as a user with PROCESS through its default role: writable %v, %v; want closed, no error", w, err)
+	}
+	// The role granted but not active: no PROCESS in its sessions, and
+	// "no live session seen" would prove nothing.
+	unlogged(t, dst, "CREATE USER 'idle'@'%' IDENTIFIED BY 'idle-pw'", "GRANT night_role TO 'idle'@'%'", "GRANT SELECT ON mysql.* TO 'idle'@'%'")
+	cfg.Target.User, cfg.Target.Password = "idle", secret.New("idle-pw")
+	idle, err := mysqlconn.Open(cfg.Target, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	s = &server{name: "target", db: idle, appUsers: cfg.Cutover.AppUsers}
+	if _, err := s.appWritable(ctx); err == nil || !strings.Contains(err.Error(), "lacks PROCESS") {
+		t.Fatalf("one-writable check as a user whose role with PROCESS is not active: %v, want it refused", err)
+	}
 }
