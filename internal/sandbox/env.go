@@ -211,7 +211,7 @@ cutover:
   reverse_replication: true
   health_timeout: 30s
   undo_timeout: 2m
-  super_users: ['root@localhost', 'root@::1']
+  super_users: ['root@localhost', 'root@127.0.0.1', 'root@::1']
 `))
 
 func (e *Env) writeConfig(port int, zoneID, pwFile string) error {
