@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/switcharoo/switcharoo/binlog"
+	"github.com/switcharoo/switcharoo/internal/privileges"
 )
 
 // Fencing stops application writes on one server.
@@ -219,12 +220,18 @@ func (s *server) appWritable(ctx context.Context) (bool, error) {
 	}
 	// Without PROCESS the processlist shows switcharoo's own sessions
 	// only: no live session seen would prove nothing.
-	var process int
-	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM information_schema.USER_PRIVILEGES WHERE PRIVILEGE_TYPE = 'PROCESS'
-		AND GRANTEE = CONCAT("'", SUBSTRING_INDEX(CURRENT_USER(), '@', 1), "'@'", SUBSTRING_INDEX(CURRENT_USER(), '@', -1), "'")`).Scan(&process); err != nil {
+	// Its grants as its sessions hold them, roles included (which
+	// information_schema.USER_PRIVILEGES leaves out): as the privilege
+	// check reads them.
+	flavor, err := privileges.Detect(ctx, s.db)
+	if err != nil {
+		return false, fmt.Errorf("%s: %w", s.name, err)
+	}
+	grants, err := privileges.Read(ctx, s.db, flavor)
+	if err != nil {
 		return false, fmt.Errorf("%s: read switcharoo's privileges: %w", s.name, err)
 	}
-	if process == 0 {
+	if !grants.Has(privileges.Grant{Priv: "PROCESS", On: privileges.Global}) {
 		return false, fmt.Errorf("%s: switcharoo's account lacks PROCESS, so it cannot see whether the locked accounts of cutover.app_users still have sessions: GRANT PROCESS ON *.* TO it", s.name)
 	}
 	live, err := s.clientSessions(ctx, s.appUsers)

@@ -34,7 +34,7 @@ type probe struct {
 
 // maxProbeRuns bounds the record (and the journal): a probe that flips
 // between outcomes at every write for more than ten minutes stops
-// recording new runs.
+// recording new runs, but for a switch to another server (note).
 const maxProbeRuns = 10_000
 
 func newProbe(c *config.Config) *probe {
@@ -107,21 +107,7 @@ func (p *probe) run(ctx context.Context, record func(probeRun)) {
 	for {
 		id, _ := p.write(ctx, true)
 		at := time.Now()
-		p.mu.Lock()
-		var changed []probeRun
-		switch n := len(p.runs); {
-		case n > 0 && p.runs[n-1].ServerID == id:
-			p.runs[n-1].Last = at
-			p.runs[n-1].Count++
-		case n < maxProbeRuns:
-			if n > 0 {
-				changed = append(changed, p.runs[n-1])
-			}
-			p.runs = append(p.runs, probeRun{ServerID: id, First: at, Last: at, Count: 1})
-			changed = append(changed, p.runs[n])
-		}
-		p.mu.Unlock()
-		for _, r := range changed {
+		for _, r := range p.note(id, at) {
 			record(r)
 		}
 		p.board.Probed(at, id)
@@ -131,6 +117,42 @@ func (p *probe) run(ctx context.Context, record func(probeRun)) {
 		case <-t.C:
 		}
 	}
+}
+
+// note adds one write, taken by server id (0: failed) at at, and returns
+// the runs to journal: the one it ended and the one it began. Past
+// maxProbeRuns (a write path flapping between a server and failure) a
+// write that fails, or lands where the last one that landed did, begins
+// no run; one that lands on another server still does, up to twice the
+// bound: the switch the report measures is never lost to earlier flapping.
+func (p *probe) note(id uint32, at time.Time) (changed []probeRun) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := len(p.runs)
+	if n > 0 && p.runs[n-1].ServerID == id {
+		p.runs[n-1].Last = at
+		p.runs[n-1].Count++
+		return nil
+	}
+	if n >= maxProbeRuns && (n >= 2*maxProbeRuns || id == 0 || id == p.lastServer()) {
+		return nil
+	}
+	if n > 0 {
+		changed = append(changed, p.runs[n-1])
+	}
+	p.runs = append(p.runs, probeRun{ServerID: id, First: at, Last: at, Count: 1})
+	return append(changed, p.runs[n])
+}
+
+// lastServer is the server that took the last write that landed, 0 if
+// none did. Under p.mu.
+func (p *probe) lastServer() uint32 {
+	for i := len(p.runs) - 1; i >= 0; i-- {
+		if p.runs[i].ServerID != 0 {
+			return p.runs[i].ServerID
+		}
+	}
+	return 0
 }
 
 // current is the run of writes under way, if any.

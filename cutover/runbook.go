@@ -198,7 +198,7 @@ func (rb *Runbook) Run(ctx context.Context) (*Report, error) {
 	if rb.opts.PlanHash != "" && hash != rb.opts.PlanHash {
 		return nil, &RefusedError{Reason: fmt.Sprintf("the plan changed since it was reviewed (hash %s now, %s reviewed): run `switcharoo plan` again and review it", hash, rb.opts.PlanHash)}
 	}
-	if err := rb.approveAll(ctx, rb.steps[1:]); err != nil {
+	if err := rb.approveAll(ctx, rb.steps[1:], ""); err != nil {
 		return nil, err
 	}
 	if rb.lease, err = rb.takeLease(ctx, "run"); err != nil {
@@ -261,7 +261,13 @@ func (rb *Runbook) Resume(ctx context.Context) (*Report, error) {
 			rest = append(rest, s)
 		}
 	}
-	if err := rb.approveAll(ctx, rest); err != nil {
+	last := ""
+	for _, s := range rb.steps {
+		if completed[s.name] {
+			last = s.name
+		}
+	}
+	if err := rb.approveAll(ctx, rest, last); err != nil {
 		return nil, err
 	}
 	moved, err := rb.restoreFence(ctx, acted, completed)
@@ -368,10 +374,17 @@ func runState(events []Event) string {
 
 // approveAll asks, unless --yes, every approval the steps carry, all
 // before the first of them acts: a "no", or a question that cannot be
-// asked (no terminal), refuses the night with nothing changed.
-func (rb *Runbook) approveAll(ctx context.Context, steps []*step) error {
+// asked (no terminal), refuses the night with nothing changed. resumedAfter
+// names, for resume, the last step the interrupted run completed: the
+// refusal changes nothing more, but the night stays where it stopped.
+func (rb *Runbook) approveAll(ctx context.Context, steps []*step, resumedAfter string) error {
 	if rb.opts.Yes || rb.opts.Approve == nil {
 		return nil
+	}
+	unchanged := "nothing was changed"
+	if resumedAfter != "" {
+		unchanged = fmt.Sprintf("resume changed nothing, and the interrupted run stays where it stopped, after step %s "+
+			"(the application may be stopped and the source fenced): `switcharoo resume` to go on, or `switcharoo rollback` to go back", resumedAfter)
 	}
 	for _, s := range steps {
 		if s.approve == "" {
@@ -379,10 +392,10 @@ func (rb *Runbook) approveAll(ctx context.Context, steps []*step) error {
 		}
 		ok, err := rb.opts.Approve(ctx, s.approve)
 		if err != nil {
-			return &RefusedError{Reason: fmt.Sprintf("the approval of step %s could not be asked (%v); nothing was changed: answer it on a terminal, or pass --yes", s.name, err)}
+			return &RefusedError{Reason: fmt.Sprintf("the approval of step %s could not be asked (%v); %s: answer it on a terminal, or pass --yes", s.name, err, unchanged)}
 		}
 		if !ok {
-			return &RefusedError{Reason: fmt.Sprintf("step %s was not approved; nothing was changed", s.name)}
+			return &RefusedError{Reason: fmt.Sprintf("step %s was not approved; %s", s.name, unchanged)}
 		}
 	}
 	return nil

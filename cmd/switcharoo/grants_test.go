@@ -46,7 +46,7 @@ func TestGrantsCommand(t *testing.T) {
 		"GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, INDEX ON `_switcharoo_reverse`.* TO 'repl'@'%';",
 		"--   SUPER: fence-source and its undo: SET GLOBAL read_only = ON / OFF",
 		"(Aurora MySQL 3 (MySQL 8.0.23)), user 'admin'@'%'",
-		"GRANT CREATE USER, PROCESS, CONNECTION_ADMIN, SESSION_VARIABLES_ADMIN, REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO 'admin'@'%';",
+		"GRANT CREATE USER, PROCESS, CONNECTION_ADMIN, SESSION_VARIABLES_ADMIN, REPLICATION CLIENT, REPLICATION SLAVE ON *.* TO 'admin'@'%';",
 		"GRANT SELECT ON `mysql`.* TO 'admin'@'%';",
 		"GRANT INSERT ON `_switcharoo`.`probe` TO 'app'@'%';",
 	} {

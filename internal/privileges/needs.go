@@ -182,8 +182,12 @@ func (n Night) Needs() []Need {
 	forward := Stream{From: src, To: dst, Schema: n.Schema, FromDBs: n.SourceDBs, ToDBs: n.TargetDBs,
 		Copy: true, Heartbeat: n.Heartbeat, DDL: n.DDL, ThroughReadOnly: !n.AppUsers}
 	out = append(out, forward.Needs()...)
+	// Reverse replication or not, the undos read the target's binlog (when
+	// it has one): where it was fenced again, and the writes replication
+	// did not make since.
+	add(dst, "the undo of unfence-target: where the target was fenced again (SHOW MASTER STATUS); the undo of fence-source: its binlog files (SHOW BINARY LOGS)", "", binlogMonitor(dst.Flavor)...)
+	add(dst, "the undo of fence-source: the target's binlog read for writes replication did not make (SHOW BINLOG EVENTS)", "", binlogEvents(dst.Flavor)...)
 	if n.ReverseSchema != "" {
-		add(dst, "the undo of fence-source: the target's binlog read for writes replication did not make (SHOW BINLOG EVENTS)", "", binlogEvents(dst.Flavor)...)
 		// The source stays read_only while reverse replication writes
 		// into it; it never copies.
 		reverse := Stream{From: dst, To: src, Schema: n.ReverseSchema, FromDBs: n.TargetDBs, ToDBs: n.SourceDBs,

@@ -213,7 +213,7 @@ func TestStatements(t *testing.T) {
 		"GRANT SUPER, PROCESS, RELOAD, REPLICATION CLIENT, REPLICATION SLAVE ON *.* TO 'repl'@'%';",
 		"GRANT SELECT, INSERT, UPDATE, CREATE ON `_switcharoo`.* TO 'repl'@'%';",
 		"-- NOT POSSIBLE: Aurora MySQL lets no user set read_only (its parameter group owns it); set cutover.app_users",
-		"GRANT PROCESS, CONNECTION_ADMIN, SESSION_VARIABLES_ADMIN, REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO 'admin'@'%';",
+		"GRANT PROCESS, CONNECTION_ADMIN, SESSION_VARIABLES_ADMIN, REPLICATION CLIENT, REPLICATION SLAVE ON *.* TO 'admin'@'%';",
 		"GRANT INSERT ON `_switcharoo`.`probe` TO 'app'@'%';",
 	} {
 		if !strings.Contains(out, want) {
@@ -234,6 +234,29 @@ func TestGrantPattern(t *testing.T) {
 		}
 		if !strings.ContainsAny(glob, "*?[") && !matchPattern(GrantPattern(glob), glob) {
 			t.Errorf("%q does not match itself", glob)
+		}
+	}
+}
+
+// Without reverse replication the undos still read the target's binlog
+// (refenceTarget: SHOW MASTER STATUS; targetStandsStill: SHOW BINARY LOGS,
+// SHOW BINLOG EVENTS): the target's user needs to, on every flavor.
+func TestNightNeedsTargetBinlogWithoutReverse(t *testing.T) {
+	for _, tc := range []struct {
+		dst             string
+		monitor, events []string
+	}{
+		{"aurora-3", []string{"REPLICATION CLIENT *.*", "SUPER *.*"}, []string{"REPLICATION SLAVE *.*"}},
+		{"mariadb-10.11", []string{"BINLOG MONITOR *.*", "SUPER *.*"}, []string{"BINLOG MONITOR *.*"}},
+	} {
+		n := night("mysql-5.6", tc.dst, true)
+		n.ReverseSchema = ""
+		needs := n.Needs()
+		if got := privs(needs, "target", "admin", "SHOW MASTER STATUS"); !slices.Equal(got, tc.monitor) {
+			t.Errorf("%s: SHOW MASTER STATUS on the target: got %q, want %q", tc.dst, got, tc.monitor)
+		}
+		if got := privs(needs, "target", "admin", "SHOW BINLOG EVENTS"); !slices.Equal(got, tc.events) {
+			t.Errorf("%s: SHOW BINLOG EVENTS on the target: got %q, want %q", tc.dst, got, tc.events)
 		}
 	}
 }
