@@ -144,33 +144,42 @@ func (r *Replicator) unreadDDL(ctx context.Context, a *applier, defaultDB, query
 		if err := a.updateSchema(ctx, plan); err != nil {
 			return err
 		}
-		log.Info().Msg("schema change applied by hand; the replicated tables' schema re-read from the target")
+		log.Info().Msg("schema change applied by hand; the schema of the replicated tables it may name re-read from the target")
 		return nil
 	case r.cfg.Replication.DDL == config.DDLIgnore:
 		log.Warn().Msg("schema change replication cannot read ignored (replication.ddl: ignore); the target's schema may now differ from the source's")
 		return nil
 	}
 	return &StopError{Position: a.trxStart, Reason: "a schema change that may concern replicated tables, in a form replication cannot read: " + truncate(query, 500),
-		Fix: fmt.Sprintf("make the target's tables (named per replication.database_map) what the source's are after it, by hand, then run `switcharoo replicate --ddl-applied %s`; the replicated tables' schema is then read again from the target", a.trxStart)}
+		Fix: fmt.Sprintf("make the target's tables (named per replication.database_map) what the source's are after it, by hand, then run `switcharoo replicate --ddl-applied %s`; the schema of the replicated tables it may name is then read again from the target", a.trxStart)}
 }
 
 // rereadPlan is the plan of a schema change replication could not read,
-// applied by hand: every table the schema map holds, and every replicated
-// one the statement may name, is read again from the target, or dropped
-// from the map where the target has no such base table.
+// applied by hand: every replicated table the statement may name (which
+// unreadSchemaChange errs on the side of) is read again from the target,
+// and every table of the schema map or named is dropped from the map
+// where the target has no such base table. The other tables keep their
+// schema: read again from the target, one the target holds differently
+// (in another character set) would have the source's values written as
+// the target's.
 func (a *applier) rereadPlan(ctx context.Context, named []catalog.TableName) (*ddlPlan, error) {
 	plan := &ddlPlan{}
+	var seen []catalog.TableName
 	for _, t := range slices.Concat(slices.Collect(maps.Keys(a.cp.Schema)), named) {
-		if slices.Contains(plan.drop, t) {
+		if slices.Contains(seen, t) {
 			continue
 		}
-		plan.drop = append(plan.drop, t)
+		seen = append(seen, t)
 		dst := a.r.filter.Target(t)
 		var n int
 		if err := a.conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND TABLE_TYPE = 'BASE TABLE'", dst.DB, dst.Table).Scan(&n); err != nil {
 			return nil, fmt.Errorf("target: is there a table %s: %w", dst, err)
 		}
-		if n > 0 {
+		switch {
+		case n == 0:
+			plan.drop = append(plan.drop, t)
+		case slices.Contains(named, t):
+			plan.drop = append(plan.drop, t)
 			plan.reload = append(plan.reload, t)
 		}
 	}

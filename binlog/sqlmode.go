@@ -25,7 +25,9 @@ import (
 // nothing may come between them): each error value raises exactly one
 // warning, so any other is a value truncated, and a guard then fails the
 // batch as divergence.go's checks do, under the negated number of the
-// statement's check. @@warning_count counts every warning, unlike
+// statement's check. Fewer warnings than error values is no truncation:
+// an UPDATE that found no row wrote nothing, which its row count check
+// tells (a divergence, logged under on_divergence: log). @@warning_count counts every warning, unlike
 // GET DIAGNOSTICS, which stops at max_error_count.
 const (
 	strictMode  = "STRICT_ALL_TABLES,ALLOW_INVALID_DATES,NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION"
@@ -53,11 +55,11 @@ func relax(b []byte) []byte {
 
 // unrelax appends what follows a statement that wrote n ENUM error values,
 // once its counts are saved: strict mode back on, and the guard that fails
-// the batch with check number check unless the statement warned exactly
+// the batch with check number check when the statement warned more than
 // n times.
 func unrelax(b []byte, schema string, check int64, n int) []byte {
 	b = append(b, "SET SESSION sql_mode='"+strictMode+"';"...)
-	return appendFailCheck(b, catalog.QuoteIdent(schema), check, fmt.Sprintf("@switcharoo_warnings<>%d", n))
+	return appendFailCheck(b, catalog.QuoteIdent(schema), check, fmt.Sprintf("@switcharoo_warnings>%d", n))
 }
 
 // appendFailCheck appends the statement that fails the batch with an error
