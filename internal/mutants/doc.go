@@ -33,7 +33,9 @@
 // Results are cached in internal/mutants/results/results.json by file
 // hash and mutant id, saved after every mutant: a pass (`go tool task
 // mutants`, with -files, -sample N, -seed, -for DURATION) resumes where
-// the last stopped, and a file that changed is measured again. -check is
+// the last stopped, and a file that changed is measured again;
+// -survivors runs only the survivors again, after a test was added for
+// them. -check is
 // CI's sample: a few mutants of one file with fast tests, the cache left
 // alone, failing when one survives that docs/mutation.md does not explain.
 package main

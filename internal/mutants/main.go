@@ -17,14 +17,15 @@ import (
 )
 
 type options struct {
-	files   []string
-	sample  int
-	seed    uint64
-	budget  time.Duration
-	results string
-	out     string
-	check   bool
-	command string
+	files     []string
+	sample    int
+	seed      uint64
+	budget    time.Duration
+	results   string
+	out       string
+	check     bool
+	survivors bool
+	command   string
 }
 
 func main() {
@@ -36,6 +37,7 @@ func main() {
 	flag.StringVar(&o.results, "results", "internal/mutants/results/results.json", "the cached results")
 	flag.StringVar(&o.out, "out", "docs/mutation.md", "the report")
 	flag.BoolVar(&o.check, "check", false, "CI sample: ignore and keep the cache and the report; fail when a mutant survives that the report does not explain")
+	flag.BoolVar(&o.survivors, "survivors", false, "run again only the cached survivors (after adding tests that should catch them)")
 	flag.StringVar(&o.command, "command", "go tool task mutants", "the command named in the report")
 	flag.Parse()
 	o.files = slices.Sorted(maps.Keys(targets))
@@ -98,8 +100,16 @@ func run(ctx context.Context, o options) error {
 		}
 		todo := ms
 		if !o.check {
+			// Forget the results of this file's earlier versions and of
+			// mutants the generator no longer makes.
+			maps.DeleteFunc(cached, func(_ string, res Result) bool {
+				return res.File == file && (res.Hash != hash || !slices.ContainsFunc(ms, func(m Mutant) bool { return m.ID == res.ID }))
+			})
 			todo = slices.DeleteFunc(slices.Clone(ms), func(m Mutant) bool {
-				_, done := cached[Result{File: file, Hash: hash, ID: m.ID}.key()]
+				res, done := cached[Result{File: file, Hash: hash, ID: m.ID}.key()]
+				if o.survivors {
+					return !done || res.Status != survived
+				}
 				return done
 			})
 		}
@@ -177,9 +187,15 @@ func stateOf(file string, cached map[string]Result) (fileState, error) {
 	if err != nil {
 		return fileState{}, err
 	}
+	// Results of mutants the generator no longer makes (its operators
+	// changed) are left out.
+	ids := map[string]bool{}
+	for _, m := range ms {
+		ids[m.ID] = true
+	}
 	st := fileState{file: file, mutants: len(ms)}
 	for _, res := range cached {
-		if res.File == file && res.Hash == hash {
+		if res.File == file && res.Hash == hash && ids[res.ID] {
 			st.results = append(st.results, res)
 		}
 	}

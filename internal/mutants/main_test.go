@@ -43,7 +43,7 @@ func TestMutants(t *testing.T) {
 		}
 	}
 	want := []string{
-		"f: return return *new(int), nil",
+		"f: return early with *new(int), nil",
 		"f: flip == → != in a == b",
 		"f: flip && → || in a == b && ok",
 		"f: not negate ok",

@@ -166,9 +166,13 @@ func (g *generator) returnEarly(fd *ast.FuncDecl) {
 			values = append(values, v)
 		}
 	}
-	ret := strings.TrimSpace("return " + strings.Join(values, ", "))
+	ret, what := "return", "early"
+	if len(values) > 0 {
+		ret += " " + strings.Join(values, ", ")
+		what += " with " + strings.Join(values, ", ")
+	}
 	off := g.fset.Position(fd.Body.Lbrace).Offset + 1
-	g.add(opReturn, fd.Body.Lbrace, ret, edit{off, off, ret + ";"})
+	g.add(opReturn, fd.Body.Lbrace, what, edit{off, off, ret + ";"})
 }
 
 // movable: statements that can be deleted, or change places with a

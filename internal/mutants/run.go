@@ -33,7 +33,7 @@ var targets = map[string]target{
 	"cutover/fence.go":     {`^(TestFencesHold|TestGlobalLockHeldAndChecked|TestKillClientsLikeAurora|TestLockedAccountSessionsCount)$`, 8 * time.Minute},
 	"cutover/steps.go":     {`^(TestNight|TestFailures|TestCrashAndResume|TestUndoWithoutReverse|TestNightAccountLock)$`, 10 * time.Minute},
 	"cutover/runbook.go":   {`^(TestNight|TestFailures|TestCrashAndResume|TestUndoWithoutReverse|TestNightAccountLock)$`, 10 * time.Minute},
-	"cutover/journal.go":   {`^(TestSingleRunLock|TestLastRun|FuzzJournal)$`, 30 * time.Second},
+	"cutover/journal.go":   {`^(TestSingleRunLock|TestLastRun|TestJournalFiles|FuzzJournal)$`, 30 * time.Second},
 	"dnsswap/swap.go":      {`^(TestRoute53Flow|TestRFC2136Flow|TestRFC2136PrerequisiteMismatch|TestRoute53InvalidBatch|TestRoute53MissingZone)$`, 4 * time.Minute},
 }
 
