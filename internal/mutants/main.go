@@ -142,7 +142,7 @@ func run(ctx context.Context, o options) error {
 				continue
 			}
 			cached[res.key()] = res
-			if err := saveResults(o.results, slices.Collect(maps.Values(cached))); err != nil {
+			if err := saveResults(o.results, file, cached); err != nil {
 				return err
 			}
 		}

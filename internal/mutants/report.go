@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -44,21 +46,42 @@ func loadResults(path string) ([]Result, error) {
 	return rs, nil
 }
 
-// saveResults writes the results, sorted, through a temporary file so an
-// interrupted pass never leaves half a file.
-func saveResults(path string, rs []Result) error {
-	slices.SortFunc(rs, func(a, b Result) int {
+// saveResults writes cached's results of file, and the results of the
+// other files as the results file has them now (a pass over another file
+// may be running at the same time), sorted, through a temporary file so
+// an interrupted pass never leaves half a file. cached is brought up to
+// date with the other files' results.
+func saveResults(path, file string, cached map[string]Result) error {
+	disk, err := loadResults(path)
+	if err != nil {
+		return err
+	}
+	maps.DeleteFunc(cached, func(_ string, r Result) bool { return r.File != file })
+	for _, r := range disk {
+		if r.File != file {
+			cached[r.key()] = r
+		}
+	}
+	rs := slices.SortedFunc(maps.Values(cached), func(a, b Result) int {
 		return cmpOr(strings.Compare(a.File, b.File), a.Line-b.Line, strings.Compare(a.ID, b.ID))
 	})
 	b, err := json.MarshalIndent(rs, "", " ")
 	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".results-*.json")
+	if err != nil {
 		return fmt.Errorf("write the results: %w", err)
 	}
-	if err := os.Rename(tmp, path); err != nil {
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(append(b, '\n')); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write the results: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write the results: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("write the results: %w", err)
 	}
 	return nil
