@@ -75,6 +75,8 @@ func TestNetChanges(t *testing.T) {
 		"UPDATE app.pair SET b = b + 100 WHERE a = 1",
 		"DELETE FROM app.pair WHERE a = 2 AND b < 5",
 		"UPDATE app.pair SET v = NULL WHERE a = 3",
+		// Two keys whose columns' literals run together the same way.
+		"INSERT INTO app.pair VALUES (1, 23, 7), (12, 3, 8)",
 		"COMMIT")
 	// More changed rows than one net holds, changed again after it was
 	// written out.
@@ -89,6 +91,13 @@ func TestNetChanges(t *testing.T) {
 	r.waitCaughtUp(run)
 	if replaces() == before {
 		t.Error("tables with only a primary key were not written as net changes (no REPLACE)")
+	}
+	// A transaction's hundred updates of one table are one REPLACE.
+	before = replaces()
+	r.source("UPDATE app.plain SET v = CONCAT(v, '+') WHERE id <= 100")
+	r.waitCaughtUp(run)
+	if n := replaces() - before; n != 1 {
+		t.Errorf("a hundred rows changed by one transaction were written with %d REPLACE statements, want 1", n)
 	}
 	if err := run.stop(); err != nil {
 		t.Fatalf("replicate: %v\n%s", err, r.log)
