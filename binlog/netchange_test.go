@@ -97,12 +97,18 @@ func TestNetChanges(t *testing.T) {
 	if replaces() == before {
 		t.Error("tables with only a primary key were not written as net changes (no REPLACE)")
 	}
-	// A transaction's hundred updates of one table are one REPLACE.
-	before = replaces()
-	r.source("UPDATE app.plain SET v = CONCAT(v, '+') WHERE id <= 100")
-	r.waitCaughtUp(run)
-	if n := replaces() - before; n != 1 {
-		t.Errorf("a hundred rows changed by one transaction were written with %d REPLACE statements, want 1", n)
+	// A transaction's updates of one table are one REPLACE, under a
+	// one-column key and under a two-column one.
+	for _, update := range []string{
+		"UPDATE app.plain SET v = CONCAT(v, '+') WHERE id <= 100",
+		"UPDATE app.pair SET v = v + 1 WHERE a BETWEEN 4 AND 9",
+	} {
+		before = replaces()
+		r.source(update)
+		r.waitCaughtUp(run)
+		if n := replaces() - before; n != 1 {
+			t.Errorf("%s: written with %d REPLACE statements, want 1", update, n)
+		}
 	}
 	if err := run.stop(); err != nil {
 		t.Fatalf("replicate: %v\n%s", err, r.log)
