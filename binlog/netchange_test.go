@@ -13,8 +13,9 @@ import (
 // change (a trigger on the target is refused altogether: see
 // TestTriggersOnTheTarget). Both paths end with the source's data, through
 // key changes, a row deleted and inserted again, rows that live and die
-// within a transaction, unique values swapped between rows, cascades, and
-// a transaction too large to hold as one net.
+// within a transaction, unique values swapped between rows, cascades,
+// a transaction too large to hold as one net, and a table without a key
+// (never netted: its rows would share one empty key).
 func TestNetChanges(t *testing.T) {
 	r := newRig(t)
 	r.source(
@@ -24,12 +25,14 @@ func TestNetChanges(t *testing.T) {
 		"CREATE TABLE app.uniq (id INT PRIMARY KEY, code VARCHAR(10) NOT NULL UNIQUE, v INT)",
 		"CREATE TABLE app.parent (id INT PRIMARY KEY, v INT)",
 		"CREATE TABLE app.child (id INT PRIMARY KEY, parent_id INT NOT NULL, FOREIGN KEY (parent_id) REFERENCES app.parent (id) ON DELETE CASCADE)",
+		"CREATE TABLE app.nokey (v INT)",
 		"INSERT INTO app.plain SELECT seq, CONCAT('v', seq), seq FROM mysql.seq_1_to_3000",
 		"INSERT INTO app.pair SELECT seq DIV 10, seq MOD 10, seq FROM mysql.seq_0_to_99",
 		"INSERT INTO app.uniq VALUES (1, 'c1', 1), (2, 'c2', 2), (3, 'c3', 3)",
 		"INSERT INTO app.parent SELECT seq, seq FROM mysql.seq_1_to_5",
 		"INSERT INTO app.child SELECT seq, seq MOD 5 + 1 FROM mysql.seq_1_to_20",
 	)
+	r.cfg.Replication.AllowNoKey = []string{"app.nokey"}
 	run := r.run(binlog.RunOptions{})
 	r.waitCaughtUp(run)
 	replaces := func() int {
@@ -75,6 +78,10 @@ func TestNetChanges(t *testing.T) {
 		"UPDATE app.pair SET b = b + 100 WHERE a = 1",
 		"DELETE FROM app.pair WHERE a = 2 AND b < 5",
 		"UPDATE app.pair SET v = NULL WHERE a = 3",
+		// Two keys whose columns' literals run together the same way.
+		"INSERT INTO app.pair VALUES (1, 23, 7), (12, 3, 8)",
+		// A table without a key has no net: each change stays a statement.
+		"INSERT INTO app.nokey VALUES (1), (2), (2)",
 		"COMMIT")
 	// More changed rows than one net holds, changed again after it was
 	// written out.
@@ -89,6 +96,19 @@ func TestNetChanges(t *testing.T) {
 	r.waitCaughtUp(run)
 	if replaces() == before {
 		t.Error("tables with only a primary key were not written as net changes (no REPLACE)")
+	}
+	// A transaction's updates of one table are one REPLACE, under a
+	// one-column key and under a two-column one.
+	for _, update := range []string{
+		"UPDATE app.plain SET v = CONCAT(v, '+') WHERE id <= 100",
+		"UPDATE app.pair SET v = v + 1 WHERE a BETWEEN 4 AND 9",
+	} {
+		before = replaces()
+		r.source(update)
+		r.waitCaughtUp(run)
+		if n := replaces() - before; n != 1 {
+			t.Errorf("%s: written with %d REPLACE statements, want 1", update, n)
+		}
 	}
 	if err := run.stop(); err != nil {
 		t.Fatalf("replicate: %v\n%s", err, r.log)
