@@ -120,8 +120,8 @@ dropped, two statements swapped, a function returning at once); the file's
 package tests named in internal/mutants/run.go run against it. A mutant is
 caught when a test fails or times out; one that does not compile is not counted.
 "Not run" mutants wait for a longer pass: ` + "`go tool task mutants`" + ` resumes
-where the last one stopped (` + "`-- -files F -sample N -for 30m`" + `). CI runs a random
-sample of cutover/journal.go's mutants (` + "`-check`" + `) and fails on a survivor
+where the last one stopped (` + "`-- -files F -sample N -for 30m`" + `). CI runs a fixed
+sample (a pinned seed) of cutover/journal.go's mutants (` + "`-check`" + `) and fails on a survivor
 this page does not explain.
 
 | file | mutants | run | caught | of which timeouts | survived | not compiling | not run | score |
