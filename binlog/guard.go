@@ -224,8 +224,7 @@ const (
 // it, is said once in the log.
 func (r *Replicator) guardTarget(ctx context.Context) {
 	db, own := r.target.db, r.cfg.Replication.CheckpointSchema
-	var logBin bool
-	if err := db.QueryRowContext(ctx, "SELECT @@global.log_bin").Scan(&logBin); err != nil || !logBin {
+	if logBin, err := LoggingOn(ctx, db); err != nil || !logBin {
 		r.log.Warn().Msg("the target has no binlog: writes there by anyone but replication are not watched (verify finds what they change)")
 		return
 	}
@@ -282,6 +281,15 @@ func (r *Replicator) guardTarget(ctx context.Context) {
 		}
 		at = next
 	}
+}
+
+// LoggingOn reports whether the server writes a binlog (@@global.log_bin).
+func LoggingOn(ctx context.Context, db *sql.DB) (bool, error) {
+	var on bool
+	if err := db.QueryRowContext(ctx, "SELECT @@global.log_bin").Scan(&on); err != nil {
+		return false, fmt.Errorf("read log_bin: %w", err)
+	}
+	return on, nil
 }
 
 // guardPosition reads where the guard is, or starts it at the server's

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -35,6 +36,9 @@ type server struct {
 	name     string // "source" or "target"
 	db       *sql.DB
 	appUsers []string
+
+	mu          sync.Mutex
+	seesClients bool // switcharoo's account was found to hold PROCESS
 }
 
 // killClients kills the connections of everyone but the runbook's own
@@ -218,24 +222,38 @@ func (s *server) appWritable(ctx context.Context) (bool, error) {
 			return true, nil
 		}
 	}
-	// Without PROCESS the processlist shows switcharoo's own sessions
-	// only: no live session seen would prove nothing.
-	// Its grants as its sessions hold them, roles included (which
-	// information_schema.USER_PRIVILEGES leaves out): as the privilege
-	// check reads them.
-	flavor, err := privileges.Detect(ctx, s.db)
-	if err != nil {
-		return false, fmt.Errorf("%s: %w", s.name, err)
-	}
-	grants, err := privileges.Read(ctx, s.db, flavor)
-	if err != nil {
-		return false, fmt.Errorf("%s: read switcharoo's privileges: %w", s.name, err)
-	}
-	if !grants.Has(privileges.Grant{Priv: "PROCESS", On: privileges.Global}) {
-		return false, fmt.Errorf("%s: switcharoo's account lacks PROCESS, so it cannot see whether the locked accounts of cutover.app_users still have sessions: GRANT PROCESS ON *.* TO it", s.name)
+	if err := s.checkSeesClients(ctx); err != nil {
+		return false, err
 	}
 	live, err := s.clientSessions(ctx, s.appUsers)
 	return len(live) > 0, err
+}
+
+// checkSeesClients fails unless switcharoo's account holds PROCESS:
+// without it the processlist shows its own sessions only, and no live
+// session seen would prove nothing. Its grants are read as its sessions
+// hold them, roles included (which information_schema.USER_PRIVILEGES
+// leaves out), as the privilege check reads them — once per server: the
+// one-writable check runs after every step.
+func (s *server) checkSeesClients(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.seesClients {
+		return nil
+	}
+	flavor, err := privileges.Detect(ctx, s.db)
+	if err != nil {
+		return fmt.Errorf("%s: %w", s.name, err)
+	}
+	grants, err := privileges.Read(ctx, s.db, flavor)
+	if err != nil {
+		return fmt.Errorf("%s: read switcharoo's privileges: %w", s.name, err)
+	}
+	if !grants.Has(privileges.Grant{Priv: "PROCESS", On: privileges.Global}) {
+		return fmt.Errorf("%s: switcharoo's account lacks PROCESS, so it cannot see whether the locked accounts of cutover.app_users still have sessions: GRANT PROCESS ON *.* TO it", s.name)
+	}
+	s.seesClients = true
+	return nil
 }
 
 // fenceTarget stops application writes on a target: its accounts locked,

@@ -142,10 +142,19 @@ func leaseLockName(schema string) string {
 
 // read reads the lease row: its holder and the heartbeat's age.
 func (l *lease) read(ctx context.Context) (*leaseHolder, time.Duration, error) {
+	return l.readFrom(ctx, l.target, "")
+}
+
+// readFrom reads the lease row through q, with lock appended to the
+// SELECT ("FOR UPDATE" inside claim's transaction); no row is a nil
+// holder.
+func (l *lease) readFrom(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}, lock string) (*leaseHolder, time.Duration, error) {
 	var h leaseHolder
 	var ageMicros int64
-	err := l.target.QueryRowContext(ctx, `SELECT host, pid, state_dir, command, TIMESTAMPDIFF(MICROSECOND, heartbeat_at, UTC_TIMESTAMP(6))
-		FROM `+l.table+` WHERE id = 1`).Scan(&h.host, &h.pid, &h.stateDir, &h.command, &ageMicros)
+	err := q.QueryRowContext(ctx, `SELECT host, pid, state_dir, command, TIMESTAMPDIFF(MICROSECOND, heartbeat_at, UTC_TIMESTAMP(6))
+		FROM `+l.table+` WHERE id = 1 `+lock).Scan(&h.host, &h.pid, &h.stateDir, &h.command, &ageMicros)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, 0, nil
 	}
@@ -162,21 +171,13 @@ func (l *lease) claim(ctx context.Context) error {
 		return fmt.Errorf("target: %w", err)
 	}
 	defer tx.Rollback()
-	var h leaseHolder
-	var ageMicros int64
-	err = tx.QueryRowContext(ctx, `SELECT host, pid, state_dir, command, TIMESTAMPDIFF(MICROSECOND, heartbeat_at, UTC_TIMESTAMP(6))
-		FROM `+l.table+` WHERE id = 1 FOR UPDATE`).Scan(&h.host, &h.pid, &h.stateDir, &h.command, &ageMicros)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-	case err != nil:
-		return fmt.Errorf("target: read the runbook's lease: %w", err)
-	default:
-		age := time.Duration(ageMicros) * time.Microsecond
-		ours := h.host == l.holder.host && h.stateDir == l.holder.stateDir
-		if !ours && age < leaseExpiry {
-			return &RefusedError{Reason: fmt.Sprintf("another switcharoo runbook holds the night (%s; its heartbeat on the target is %s old): only one operator runs it; "+
-				"if that process is gone, its lease expires %s after its last heartbeat", h, age.Round(time.Millisecond), leaseExpiry)}
-		}
+	h, age, err := l.readFrom(ctx, tx, "FOR UPDATE")
+	if err != nil {
+		return err
+	}
+	if h != nil && !(h.host == l.holder.host && h.stateDir == l.holder.stateDir) && age < leaseExpiry {
+		return &RefusedError{Reason: fmt.Sprintf("another switcharoo runbook holds the night (%s; its heartbeat on the target is %s old): only one operator runs it; "+
+			"if that process is gone, its lease expires %s after its last heartbeat", h, age.Round(time.Millisecond), leaseExpiry)}
 	}
 	if _, err := tx.ExecContext(ctx, `REPLACE INTO `+l.table+` (id, host, pid, state_dir, command, heartbeat_at) VALUES (1, ?, ?, ?, ?, UTC_TIMESTAMP(6))`,
 		l.holder.host, l.holder.pid, l.holder.stateDir, l.holder.command); err != nil {

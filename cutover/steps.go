@@ -317,9 +317,9 @@ func (rb *Runbook) refenceTarget(ctx context.Context) error {
 	if err := rb.target.fenceTarget(ctx); err != nil {
 		return err
 	}
-	var logBin bool
-	if err := rb.target.db.QueryRowContext(ctx, "SELECT @@global.log_bin").Scan(&logBin); err != nil {
-		return fmt.Errorf("target: read log_bin: %w", err)
+	logBin, err := binlog.LoggingOn(ctx, rb.target.db)
+	if err != nil {
+		return fmt.Errorf("target: %w", err)
 	}
 	if !logBin {
 		rb.log.Warn().Msg("the target has no binlog: that it takes no more writes cannot be checked before the source is unfenced")
