@@ -193,7 +193,7 @@ func (r *Replicator) createTargetTables(ctx context.Context, snap *snapshot, sch
 			return fmt.Errorf("target: %w", err)
 		}
 		if exists > 0 {
-			if err := r.checkTargetPrecision(ctx, schema[t], dst); err != nil {
+			if err := r.checkTargetPrecision(ctx, catalog.Schema{t: schema[t]}); err != nil {
 				return err
 			}
 			continue
@@ -211,56 +211,6 @@ func (r *Replicator) createTargetTables(ctx context.Context, snap *snapshot, sch
 		}
 		if schema[t].Engine != "" && !strings.EqualFold(schema[t].Engine, "InnoDB") {
 			r.log.Warn().Stringer("table", t).Str("engine", schema[t].Engine).Msg("created as InnoDB on the target")
-		}
-	}
-	return nil
-}
-
-// checkTargetPrecision stops the copy into a table that existed on the
-// target when one of its columns keeps fewer decimals (DECIMAL) or
-// fractional seconds (DATETIME, TIMESTAMP, TIME) than the source's: the
-// target rounds such values with a Note at most, even in strict mode
-// (sqlmode.go), so nothing else would stop the copy or the stream.
-func (r *Replicator) checkTargetPrecision(ctx context.Context, src *catalog.Table, dst catalog.TableName) error {
-	target, err := catalog.LoadTables(ctx, r.target.db, []catalog.TableName{dst})
-	if err != nil {
-		return fmt.Errorf("target: %w", err)
-	}
-	tt := target[dst]
-	if src == nil || tt == nil {
-		return nil
-	}
-	for _, c := range src.Columns {
-		i := slices.IndexFunc(tt.Columns, func(d catalog.Column) bool { return strings.EqualFold(d.Name, c.Name) })
-		if i < 0 || c.Generated {
-			continue
-		}
-		d := tt.Columns[i]
-		if d.DataType != c.DataType {
-			continue
-		}
-		sa, da := typeArgs(c.Type), typeArgs(d.Type)
-		narrower := false
-		switch c.DataType {
-		case "decimal":
-			scale := func(a []int) int {
-				if len(a) == 2 {
-					return a[1]
-				}
-				return 0
-			}
-			narrower = len(sa) > 0 && len(da) > 0 && (scale(da) < scale(sa) || da[0]-scale(da) < sa[0]-scale(sa))
-		case "datetime", "timestamp", "time":
-			fsp := func(a []int) int {
-				if len(a) == 1 {
-					return a[0]
-				}
-				return 0
-			}
-			narrower = fsp(da) < fsp(sa)
-		}
-		if narrower {
-			return &StopError{Reason: fmt.Sprintf("column %s of %s is %s on the target but %s on the source: the target would round the source's values without an error, even in strict mode", c.Name, dst, d.Type, c.Type), Fix: valueFix}
 		}
 	}
 	return nil

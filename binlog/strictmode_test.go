@@ -193,3 +193,45 @@ func TestNarrowerTargetColumnStopsCopy(t *testing.T) {
 		r.assertSameQuery("SELECT id, e + 0, c, MD5(l) FROM " + table + " ORDER BY id")
 	}
 }
+
+// A column narrowed by hand on the target while replicate is stopped —
+// fewer decimals, fewer fractional digits, a FLOAT for a DOUBLE, a DATE
+// for a DATETIME — would round every later value with a Note at most,
+// even in strict mode: the stream's next session stops before applying
+// anything (exit code 4), naming the column, and nothing is rounded.
+// Widened again, replication resumes and the sides are identical.
+func TestNarrowedTargetColumnStopsSession(t *testing.T) {
+	r := newRig(t)
+	cases := []struct{ table, wide, narrow, before, after string }{
+		{"dec", "DECIMAL(10,4)", "DECIMAL(10,2)", "1.2345", "9.8765"},
+		{"fsp", "DATETIME(6)", "DATETIME(3)", "'2026-01-01 10:00:00.123456'", "'2026-01-02 11:00:00.654321'"},
+		{"dbl", "DOUBLE", "FLOAT", "1.1", "2.2000000001"},
+		{"day", "DATETIME", "DATE", "'2026-01-01 10:00:00'", "'2026-01-02 11:30:00'"},
+	}
+	r.source("CREATE DATABASE app")
+	for _, c := range cases {
+		r.source("CREATE TABLE app."+c.table+" (id INT PRIMARY KEY, v "+c.wide+")", "INSERT INTO app."+c.table+" VALUES (1, "+c.before+")")
+	}
+	run := r.run(binlog.RunOptions{})
+	r.waitCaughtUp(run)
+	r.stopClean(run)
+	for _, c := range cases {
+		table := "app." + c.table
+		sandboxtest.Exec(t, r.dstDB, "ALTER TABLE "+table+" MODIFY v "+c.narrow)
+		r.source("INSERT INTO " + table + " VALUES (2, " + c.after + ")")
+		run = r.run(binlog.RunOptions{})
+		stop := r.waitStopped(run)
+		if msg := stop.Error(); !strings.Contains(msg, "column v of "+table) || !strings.Contains(msg, "round") {
+			t.Errorf("%s narrowed to %s: want a stop naming the column and the rounding, got %v", table, c.narrow, stop)
+		}
+		if n := targetCount(t, r, "SELECT COUNT(*) FROM "+table+" WHERE id = 2"); n != 0 {
+			t.Errorf("%s narrowed to %s: the row was applied (rounded)", table, c.narrow)
+		}
+		sandboxtest.Exec(t, r.dstDB, "ALTER TABLE "+table+" MODIFY v "+c.wide)
+		run = r.run(binlog.RunOptions{})
+		r.waitCaughtUp(run)
+		r.stopClean(run)
+		// Row 1 was rounded by the hand-made ALTER itself.
+		r.assertSameQuery("SELECT id, v FROM " + table + " WHERE id = 2")
+	}
+}
