@@ -550,10 +550,10 @@ var tableObjects = []string{"TABLE", "TABLES", "INDEX", "DATABASE", "SCHEMA", "S
 // a schema change all the same, and returns every name it could mean,
 // erring on the side of too many: each identifier as a table of the
 // default database and as a database, each db.t as a table.
-func unreadSchemaChange(defaultDB, text string, mode lexMode) (tables []catalog.TableName, dbs []string, ok bool) {
+func unreadSchemaChange(defaultDB, text string, mode lexMode) (names unreadNames, ok bool) {
 	toks := slices.DeleteFunc(lexIn(text, mode), isMariaDBComment)
 	if len(toks) == 0 {
-		return nil, nil, false
+		return names, false
 	}
 	switch verb := toks[0]; {
 	case verb.is("TRUNCATE"):
@@ -562,7 +562,7 @@ func unreadSchemaChange(defaultDB, text string, mode lexMode) (tables []catalog.
 		for _, t := range toks[1:] {
 			for _, o := range unreplicatedObjects {
 				if t.is(o) {
-					return nil, nil, false
+					return names, false
 				}
 			}
 			for _, o := range tableObjects {
@@ -572,7 +572,7 @@ func unreadSchemaChange(defaultDB, text string, mode lexMode) (tables []catalog.
 			}
 		}
 	default:
-		return nil, nil, false
+		return names, false
 	}
 	for i := 0; i < len(toks); i++ {
 		t := toks[i]
@@ -580,13 +580,20 @@ func unreadSchemaChange(defaultDB, text string, mode lexMode) (tables []catalog.
 			continue
 		}
 		if i+2 < len(toks) && toks[i+1].kind == tokPunct && toks[i+1].text == "." && toks[i+2].isIdent() {
-			tables = append(tables, catalog.TableName{DB: t.text, Table: toks[i+2].text})
-			dbs = append(dbs, t.text)
+			names.qualified = append(names.qualified, catalog.TableName{DB: t.text, Table: toks[i+2].text})
+			names.dbs = append(names.dbs, t.text)
 			i += 2
 			continue
 		}
-		tables = append(tables, catalog.TableName{DB: defaultDB, Table: t.text})
-		dbs = append(dbs, t.text)
+		names.bare = append(names.bare, catalog.TableName{DB: defaultDB, Table: t.text})
+		names.dbs = append(names.dbs, t.text)
 	}
-	return tables, dbs, true
+	return names, true
+}
+
+// unreadNames are the names a statement parseDDL did not read could mean.
+type unreadNames struct {
+	qualified []catalog.TableName // each db.t
+	bare      []catalog.TableName // each other identifier (or keyword, or column), in the default database
+	dbs       []string            // each identifier, as a database
 }

@@ -122,15 +122,26 @@ func (r *Replicator) lexMode(vars sessionVars) lexMode {
 // skipped like any schema change (the TABLE_MAP check still stops at a
 // row whose columns changed). After the operator applied it by hand
 // (--ddl-applied), the schema map is read again from the target.
+//
+// A db.t it names is a table; any other word could be a keyword, a
+// column or a table of the default database, and is taken for a table
+// only where the schema map knows one by that name: a table replication
+// does not know yet (created by the statement) stops replication at its
+// first row (mapTable) instead.
 func (r *Replicator) unreadDDL(ctx context.Context, a *applier, defaultDB, query string, vars sessionVars) error {
-	names, dbs, ok := unreadSchemaChange(defaultDB, query, r.lexMode(vars))
+	names, ok := unreadSchemaChange(defaultDB, query, r.lexMode(vars))
 	var touched []catalog.TableName
-	for _, n := range names {
+	for _, n := range names.qualified {
 		if r.filter.Includes(n) {
 			touched = append(touched, n)
 		}
 	}
-	if !ok || len(touched) == 0 && !slices.ContainsFunc(dbs, r.filter.IncludesDatabase) {
+	for _, n := range names.bare {
+		if known := a.knownTable(n); known != nil && !slices.Contains(touched, *known) {
+			touched = append(touched, *known)
+		}
+	}
+	if !ok || len(touched) == 0 && !slices.ContainsFunc(names.dbs, r.filter.IncludesDatabase) {
 		r.log.Debug().Str("statement", truncate(query, 200)).Stringer("position", a.trxStart).Msg("statement not replicated")
 		return nil
 	}
@@ -152,6 +163,17 @@ func (r *Replicator) unreadDDL(ctx context.Context, a *applier, defaultDB, query
 	}
 	return &StopError{Position: a.trxStart, Reason: "a schema change that may concern replicated tables, in a form replication cannot read: " + truncate(query, 500),
 		Fix: fmt.Sprintf("make the target's tables (named per replication.database_map) what the source's are after it, by hand, then run `switcharoo replicate --ddl-applied %s`; the schema of the replicated tables it may name is then read again from the target", a.trxStart)}
+}
+
+// knownTable is the table of the schema map n names, matched without
+// regard to case (as a server with lower_case_table_names would), or nil.
+func (a *applier) knownTable(n catalog.TableName) *catalog.TableName {
+	for t := range a.cp.Schema {
+		if strings.EqualFold(t.DB, n.DB) && strings.EqualFold(t.Table, n.Table) {
+			return &t
+		}
+	}
+	return nil
 }
 
 // rereadPlan is the plan of a schema change replication could not read,
