@@ -7,14 +7,16 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/switcharoo/switcharoo/internal/catalog"
-	"github.com/switcharoo/switcharoo/internal/faultpoint"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
 	gomysql "github.com/go-mysql-org/go-mysql/mysql"
 	"github.com/go-mysql-org/go-mysql/replication"
+
+	"github.com/switcharoo/switcharoo/internal/catalog"
+	"github.com/switcharoo/switcharoo/internal/faultpoint"
 )
 
 // applier turns the source's row events into SQL on the target, exactly
@@ -651,9 +653,10 @@ func (a *applier) appendDelete(t *catalog.Table, r keyedRow) error {
 // rowStatement writes the statement changing the one row of e, which
 // writes errorValues ENUM error values, and its check: ROW_COUNT() after
 // it; or, for a big row whose values go as parameters (the session's
-// character set changes around them), a count by key before it.
+// character set changes around them), a count by key before it; and a
+// count by before-image before it with replication.compare_before_image.
 func (a *applier) rowStatement(e *expectation, big bool, errorValues int, write func([]byte) ([]byte, []any, error)) error {
-	if big {
+	if big || e.byImage {
 		if err := a.guardCount(e, 1, true); err != nil {
 			return err
 		}
@@ -732,7 +735,7 @@ func (a *applier) updateRow(t *catalog.Table, before, after []any) error {
 	}
 	e := a.expect(t, "UPDATE", true, []keyedRow{{before, a.trxStart}})
 	writable := a.sqlFor(t).writable
-	big := a.big(t, writable, after) || len(t.Key) == 0 && a.big(t, writable, before)
+	big := a.big(t, writable, after) || (len(t.Key) == 0 || e.byImage) && a.big(t, writable, before)
 	var changed []int
 	for _, c := range writable {
 		if t.Columns[c].OnUpdate || !sameValue(before[c], after[c]) {
@@ -783,13 +786,14 @@ func (a *applier) closeStatement() error {
 		e = a.expect(t, "DELETE", true, st.rows)
 		careful := a.careful()
 		if careful {
-			if err := a.guardCount(e, len(st.rows), false); err != nil {
+			big := e.byImage && slices.ContainsFunc(st.rows, func(r keyedRow) bool { return a.big(t, s.writable, r.row) })
+			if err := a.guardCount(e, len(st.rows), big); err != nil {
 				return err
 			}
 		}
 		a.buf = append(a.buf, s.delete...)
 		var err error
-		if a.buf, _, err = a.appendKeySet(a.buf, nil, false, t, st.rows); err != nil {
+		if a.buf, _, err = a.appendKeySet(a.buf, nil, false, t, st.rows, false); err != nil {
 			return err
 		}
 		a.buf = append(a.buf, ';')

@@ -55,7 +55,12 @@ import (
 // What is checked is the key: a row found by its key is not compared column
 // by column with the change's before-image (neither does a native replica
 // find rows by primary key any other way); `switcharoo verify` compares
-// every column.
+// every column. With replication.compare_before_image, every UPDATE and
+// DELETE is checked before it is applied by a count of the rows equal to
+// its before-image — the key, and every other stored column but JSON
+// ones, text and binary byte for byte — which must be one per row. That
+// count runs ahead of each statement (careful), so tables are not applied
+// as net changes: the statements are the source's, row by row.
 
 // divergenceTable holds the divergences found (log) and takes the stop
 // mode's failed checks.
@@ -88,6 +93,9 @@ type expectation struct {
 	// optimistic: checked by the count after the statement, which cannot
 	// tell an identical row from a missing one.
 	optimistic bool
+	// byImage: rows that must be present are matched by their whole
+	// before-image (replication.compare_before_image).
+	byImage bool
 }
 
 // keyedRow is a row image and the start of the source transaction that
@@ -102,7 +110,8 @@ type keyedRow struct {
 // that statement is attributed to it.
 func (a *applier) expect(t *catalog.Table, verb string, present bool, rows []keyedRow) *expectation {
 	a.checkNo++
-	a.expects = append(a.expects, expectation{no: a.checkNo, table: t, verb: verb, present: present, rows: rows})
+	a.expects = append(a.expects, expectation{no: a.checkNo, table: t, verb: verb, present: present, rows: rows,
+		byImage: present && a.r.cfg.Replication.CompareBeforeImage})
 	a.buf = fmt.Appendf(a.buf, "SET @switcharoo_check=%d;", a.checkNo)
 	return &a.expects[len(a.expects)-1]
 }
@@ -117,7 +126,7 @@ func (a *applier) guardCount(e *expectation, want int, param bool) error {
 	cond := append(a.spareCond[:0], "(SELECT COUNT(*) FROM "...)
 	cond = append(cond, catalog.QuoteName(a.r.filter.Target(e.table.Name))...)
 	cond = append(cond, " WHERE "...)
-	cond, args, err := a.appendKeySet(cond, nil, param, e.table, e.rows)
+	cond, args, err := a.appendKeySet(cond, nil, param, e.table, e.rows, e.byImage)
 	if err != nil {
 		return err
 	}
@@ -129,10 +138,18 @@ func (a *applier) guardCount(e *expectation, want int, param bool) error {
 	default:
 		cond = append(cond, ")>0"...)
 	}
+	// With parameters the guard is a prepared statement of its own: the
+	// checks are turned on around it, not within it.
+	on, back := checksOn(a.checks)
+	a.buf = append(a.buf, on...)
 	mark := len(a.buf)
-	a.appendGuard(e, cond)
+	a.buf = a.guardStatement(a.buf, e, cond)
 	a.spareCond = cond
-	return a.written(mark, args, e.rows[0].at)
+	if err := a.written(mark, args, e.rows[0].at); err != nil {
+		return err
+	}
+	a.buf = append(a.buf, back...)
+	return nil
 }
 
 // guardRowCount appends a check that the statement before matched one
@@ -150,7 +167,7 @@ func (a *applier) guardRowCount(e *expectation, rows string) {
 // mismatch then has the batch applied again, carefully, to tell the two
 // apart and name the row.
 func (a *applier) careful() bool {
-	return a.logDivergence() || !a.r.carefulUntil.IsZero() && a.cp.Position.Compare(a.r.carefulUntil) <= 0
+	return a.logDivergence() || a.r.cfg.Replication.CompareBeforeImage || !a.r.carefulUntil.IsZero() && a.cp.Position.Compare(a.r.carefulUntil) <= 0
 }
 
 // guardAffected appends the optimistic check of a multi-row statement:
@@ -171,7 +188,6 @@ func (e *recountError) Error() string {
 // appendGuard appends the statement that acts on a failed check: a
 // duplicate key (stop) or a row in the divergence table (log).
 func (a *applier) appendGuard(e *expectation, cond []byte) {
-	q := catalog.QuoteIdent(a.r.cfg.Replication.CheckpointSchema)
 	// With unique_checks (and foreign_key_checks) off, InnoDB need not
 	// check a secondary unique key, and MariaDB loads an empty table in
 	// bulk, reporting no duplicate at all: the guard runs with them on.
@@ -181,23 +197,35 @@ func (a *applier) appendGuard(e *expectation, cond []byte) {
 		a.buf = append(a.buf, "SET @switcharoo_rows=ROW_COUNT();"...)
 		cond = bytes.ReplaceAll(cond, []byte("ROW_COUNT()"), []byte("@switcharoo_rows"))
 	}
-	a.buf = withChecksOn(a.buf, a.checks, func(b []byte) []byte {
-		if !a.logDivergence() {
-			return appendFailCheck(b, q, e.no, string(cond))
-		}
-		return a.appendLoggedGuard(b, q, e, cond)
-	})
+	a.buf = withChecksOn(a.buf, a.checks, func(b []byte) []byte { return a.guardStatement(b, e, cond) })
+}
+
+// guardStatement appends the one statement that acts on e's check failing
+// (cond true).
+func (a *applier) guardStatement(b []byte, e *expectation, cond []byte) []byte {
+	q := catalog.QuoteIdent(a.r.cfg.Replication.CheckpointSchema)
+	if !a.logDivergence() {
+		return appendFailCheck(b, q, e.no, string(cond))
+	}
+	return a.appendLoggedGuard(b, q, e, cond)
 }
 
 // withChecksOn writes what f writes under foreign_key_checks and
 // unique_checks on, the session being at in.
 func withChecksOn(b []byte, in sessionChecks, f func([]byte) []byte) []byte {
+	on, back := checksOn(in)
+	return append(f(append(b, on...)), back...)
+}
+
+// checksOn returns the statements that turn foreign_key_checks and
+// unique_checks on, the session being at in, and back: none when they
+// are on.
+func checksOn(in sessionChecks) (on, back string) {
 	if in == defaultChecks {
-		return f(b)
+		return "", ""
 	}
-	b = append(b, "SET SESSION foreign_key_checks=1,unique_checks=1;"...)
-	b = f(b)
-	return fmt.Appendf(b, "SET SESSION foreign_key_checks=%d,unique_checks=%d;", boolInt(in.foreignKeys), boolInt(in.unique))
+	return "SET SESSION foreign_key_checks=1,unique_checks=1;",
+		fmt.Sprintf("SET SESSION foreign_key_checks=%d,unique_checks=%d;", boolInt(in.foreignKeys), boolInt(in.unique))
 }
 
 // appendLoggedGuard writes the guard of on_divergence: log, which records
@@ -237,10 +265,11 @@ func (e *expectation) describe() string {
 // appendKeySet writes a condition matching rows by key: k IN (...) for a
 // one-column key, (a=1 AND b=2) OR (...) for a compound one (range access
 // on MySQL 5.6 too, which does not optimise row constructors in IN), and a
-// NULL-safe match on every column for a table without a key.
-func (a *applier) appendKeySet(b []byte, args []any, param bool, t *catalog.Table, rows []keyedRow) ([]byte, []any, error) {
+// NULL-safe match on every column for a table without a key. byImage
+// matches each row's whole image (appendImageMatch).
+func (a *applier) appendKeySet(b []byte, args []any, param bool, t *catalog.Table, rows []keyedRow, byImage bool) ([]byte, []any, error) {
 	var err error
-	if len(t.Key) == 1 {
+	if len(t.Key) == 1 && !byImage {
 		c := &t.Columns[t.Key[0]]
 		b = append(b, catalog.QuoteIdent(c.Name)...)
 		b = append(b, " IN ("...)
@@ -259,10 +288,52 @@ func (a *applier) appendKeySet(b []byte, args []any, param bool, t *catalog.Tabl
 			b = append(b, " OR "...)
 		}
 		b = append(b, '(')
-		if b, args, err = a.appendRowMatch(b, args, param, t, r.row); err != nil {
+		if byImage {
+			b, args, err = appendImageMatch(b, args, param, t, r.row)
+		} else {
+			b, args, err = a.appendRowMatch(b, args, param, t, r.row)
+		}
+		if err != nil {
 			return b, args, err
 		}
 		b = append(b, ')')
+	}
+	return b, args, nil
+}
+
+// appendImageMatch writes the condition that finds a row equal to a
+// before-image: its key, by the key's index, and then every stored column
+// NULL-safe, text byte for byte (the key's too: its index compares under
+// the collation). JSON columns are left out: MySQL compares JSON by
+// value, not with the text the image holds.
+func appendImageMatch(b []byte, args []any, param bool, t *catalog.Table, row []any) ([]byte, []any, error) {
+	var err error
+	and := false
+	appendCompare := func(c int, op string) {
+		col := &t.Columns[c]
+		if and {
+			b = append(b, " AND "...)
+		}
+		and = true
+		if op == "<=>" && col.Kind() == catalog.KindText {
+			b = append(b, "BINARY "...)
+		}
+		b = append(b, catalog.QuoteIdent(col.Name)...)
+		b = append(b, op...)
+		b, args, err = appendValue(b, args, param, col, row[c])
+	}
+	for _, c := range t.Key {
+		if appendCompare(c, "="); err != nil {
+			return b, args, err
+		}
+	}
+	for _, c := range t.Writable() {
+		if t.Columns[c].Kind() == catalog.KindJSON {
+			continue
+		}
+		if appendCompare(c, "<=>"); err != nil {
+			return b, args, err
+		}
 	}
 	return b, args, nil
 }
@@ -406,12 +477,18 @@ func (a *applier) divergence(ctx context.Context, err error, expects []expectati
 			Fix: "the target's data or schema differs from the source's; run switcharoo verify, repair the target, then restart replicate"}
 	}
 	for _, r := range e.rows {
-		found, lerr := a.lookup(ctx, e.table, r.row)
+		found, lerr := a.lookup(ctx, e.table, r.row, false)
 		if lerr != nil {
 			break
 		}
 		if found != e.present {
 			return divergenceStop(e, r, found)
+		}
+		if e.byImage {
+			if same, lerr := a.lookup(ctx, e.table, r.row, true); lerr == nil && !same {
+				return &StopError{Position: r.at, Reason: fmt.Sprintf("%s of %s (%s): the target's row differs from the source's before-image (replication.compare_before_image)",
+					e.verb, e.table.Name, keyText(e.table, r.row)), Fix: divergenceFix}
+			}
 		}
 	}
 	// A collision on another unique key, or rows the lookups could not
@@ -450,12 +527,13 @@ func divergenceStop(e *expectation, r keyedRow, found bool) *StopError {
 	return &StopError{Position: r.at, Reason: fmt.Sprintf("%s of %s (%s): %s", e.verb, e.table.Name, keyText(e.table, r.row), problem), Fix: divergenceFix}
 }
 
-// lookup reports whether the target holds a row with row's key.
-func (a *applier) lookup(ctx context.Context, t *catalog.Table, row []any) (bool, error) {
+// lookup reports whether the target holds a row with row's key, or with
+// row's whole image.
+func (a *applier) lookup(ctx context.Context, t *catalog.Table, row []any, byImage bool) (bool, error) {
 	q := []byte("SELECT COUNT(*) FROM ")
 	q = append(q, catalog.QuoteName(a.r.filter.Target(t.Name))...)
 	q = append(q, " WHERE "...)
-	q, args, err := a.appendRowMatch(q, nil, a.big(t, t.Writable(), row), t, row)
+	q, args, err := a.appendKeySet(q, nil, a.big(t, t.Writable(), row), t, []keyedRow{{row: row}}, byImage)
 	if err != nil {
 		return false, err
 	}

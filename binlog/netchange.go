@@ -184,7 +184,7 @@ func (a *applier) netEligible(ctx context.Context, t *catalog.Table) (bool, erro
 
 // readNetEligible reads t's keys, foreign keys and triggers on the target.
 func readNetEligible(ctx context.Context, a *applier, t *catalog.Table) (bool, error) {
-	if len(t.Key) == 0 {
+	if len(t.Key) == 0 || a.r.cfg.Replication.CompareBeforeImage { // divergence.go
 		return false, nil
 	}
 	db, name := a.r.target.db, a.r.filter.Target(t.Name)

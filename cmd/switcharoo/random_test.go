@@ -37,7 +37,20 @@ var randomSchema = []string{"CREATE DATABASE app",
 // target holds the source's bytes. SWITCHAROO_RANDOM_SEED repeats a run;
 // SWITCHAROO_RANDOM_KILLS sets the number of kills (8).
 func TestRandomTransactionsUnderSIGKILL(t *testing.T) {
-	kills := envInt(t, "SWITCHAROO_RANDOM_KILLS", 8)
+	randomTransactions(t, envInt(t, "SWITCHAROO_RANDOM_KILLS", 8))
+}
+
+// The same with replication.compare_before_image: every before-image of
+// every type matches the target's row (no false divergence), through
+// kills too.
+func TestRandomTransactionsComparingBeforeImages(t *testing.T) {
+	randomTransactions(t, 2, "compare_before_image: true")
+}
+
+// randomTransactions runs random transactions while replicate, configured
+// with extra replication settings, is SIGKILLed kills times, then compares
+// the sides.
+func randomTransactions(t *testing.T, kills int, extra ...string) {
 	seed := uint64(envInt(t, "SWITCHAROO_RANDOM_SEED", int(time.Now().UnixNano()%1_000_000)))
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -53,7 +66,7 @@ func TestRandomTransactionsUnderSIGKILL(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	config := replicationConfig(t, servers[0], servers[1], "workers: 2", "copy_chunk_rows: 50", "allow_no_key: []")
+	config := replicationConfig(t, servers[0], servers[1], append([]string{"workers: 2", "copy_chunk_rows: 50", "allow_no_key: []"}, extra...)...)
 
 	var stop atomic.Bool
 	var committed, rolledBack atomic.Int64

@@ -111,6 +111,11 @@ type Replication struct {
 	// state does: stop replication (as a native replica's 1032/1062), or
 	// log it in the checkpoint schema and go on.
 	OnDivergence string `yaml:"on_divergence"`
+	// CompareBeforeImage makes an UPDATE or DELETE also find the target's
+	// row equal, column by column, to the change's before-image, as a
+	// check before it is applied: off, a row is found by its key, as a
+	// native replica finds it.
+	CompareBeforeImage bool `yaml:"compare_before_image"`
 	// ApplyBatchRows and ApplyBatchDelay bound how many source transactions
 	// share one target transaction: at most this many row changes, held at
 	// most this long.
