@@ -248,7 +248,7 @@ func (a *applier) appendKeySet(b []byte, args []any, param bool, t *catalog.Tabl
 			if i > 0 {
 				b = append(b, ',')
 			}
-			if b, args, err = appendValue(b, args, false, c, r.row[t.Key[0]]); err != nil {
+			if b, args, err = appendValue(a.dialect, b, args, false, c, r.row[t.Key[0]]); err != nil {
 				return b, args, err
 			}
 		}
@@ -274,7 +274,8 @@ func (a *applier) appendKeySet(b []byte, args []any, param bool, t *catalog.Tabl
 // A key is small: it is always written as literals, compared under the
 // column's collation, by its index. Without a key, text is compared in
 // binary: under the collation, 'a' and 'A' (or 'b' and 'b ') are equal,
-// and LIMIT 1 could pick the wrong one of two such rows.
+// and LIMIT 1 could pick the wrong one of two such rows. (CAST(c AS
+// BINARY), not BINARY c: MySQL 8.0.27 and later warn at the operator.)
 func (a *applier) appendRowMatch(b []byte, args []any, param bool, t *catalog.Table, row []any) ([]byte, []any, error) {
 	cols, op := t.Key, "="
 	if len(cols) == 0 {
@@ -288,11 +289,14 @@ func (a *applier) appendRowMatch(b []byte, args []any, param bool, t *catalog.Ta
 			b = append(b, " AND "...)
 		}
 		if len(t.Key) == 0 && t.Columns[c].Kind() == catalog.KindText {
-			b = append(b, "BINARY "...)
+			b = append(b, "CAST("...)
+			b = append(b, catalog.QuoteIdent(t.Columns[c].Name)...)
+			b = append(b, " AS BINARY)"...)
+		} else {
+			b = append(b, catalog.QuoteIdent(t.Columns[c].Name)...)
 		}
-		b = append(b, catalog.QuoteIdent(t.Columns[c].Name)...)
 		b = append(b, op...)
-		if b, args, err = appendValue(b, args, param, &t.Columns[c], row[c]); err != nil {
+		if b, args, err = appendValue(a.dialect, b, args, param, &t.Columns[c], row[c]); err != nil {
 			return b, args, err
 		}
 	}
