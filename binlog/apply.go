@@ -44,6 +44,9 @@ type applier struct {
 
 	tables map[uint64]*mappedTable         // the current TABLE_MAPs by table id
 	sql    map[catalog.TableName]*tableSQL // statement prefixes, rebuilt after DDL
+	// dialect is how the statements are spelt for the target's version
+	// (sqlmode.go).
+	dialect catalog.Dialect
 
 	file     string   // binlog file being read
 	safe     Position // the last transaction boundary read
@@ -159,13 +162,14 @@ func newApplier(r *Replicator, conn *sql.Conn, cp *Checkpoint, window *copyWindo
 		r:      r,
 		conn:   conn,
 		checks: defaultChecks, bufChecks: defaultChecks,
-		cp:     *cp,
-		window: window,
-		gtids:  gtids,
-		tables: map[uint64]*mappedTable{},
-		sql:    map[catalog.TableName]*tableSQL{},
-		file:   cp.Position.File,
-		safe:   cp.Position,
+		cp:      *cp,
+		window:  window,
+		gtids:   gtids,
+		tables:  map[uint64]*mappedTable{},
+		sql:     map[catalog.TableName]*tableSQL{},
+		dialect: dialectFor(r.target.kind),
+		file:    cp.Position.File,
+		safe:    cp.Position,
 	}, nil
 }
 
@@ -559,7 +563,7 @@ func (a *applier) appendRow(t *catalog.Table, r keyedRow, kind byte) error {
 		if i > 0 {
 			a.stmt.body = append(a.stmt.body, ',')
 		}
-		if a.stmt.body, a.stmt.args, err = appendValue(a.stmt.body, a.stmt.args, big, &t.Columns[c], r.row[c]); err != nil {
+		if a.stmt.body, a.stmt.args, err = appendValue(a.dialect, a.stmt.body, a.stmt.args, big, &t.Columns[c], r.row[c]); err != nil {
 			return err
 		}
 	}
@@ -581,17 +585,17 @@ func (a *applier) big(t *catalog.Table, cols []int, row []any) bool {
 	return n > a.limits.bigRow
 }
 
-// appendValue writes v as a literal, or as a parameter (added to args)
-// when param is set and its kind allows.
-func appendValue(b []byte, args []any, param bool, c *catalog.Column, v any) ([]byte, []any, error) {
+// appendValue writes v as a literal in dialect d, or as a parameter
+// (added to args) when param is set and its kind allows.
+func appendValue(d catalog.Dialect, b []byte, args []any, param bool, c *catalog.Column, v any) ([]byte, []any, error) {
 	if param {
 		if p, ok := catalog.Param(v); ok {
-			if sql, ok := catalog.Parameter(c); ok {
+			if sql, ok := d.Parameter(c); ok {
 				return append(b, sql...), append(args, p), nil
 			}
 		}
 	}
-	b, err := catalog.AppendLiteral(b, c, v)
+	b, err := d.AppendLiteral(b, c, v)
 	return b, args, err
 }
 
@@ -755,7 +759,7 @@ func (a *applier) updateRow(t *catalog.Table, before, after []any) error {
 			}
 			b = append(b, catalog.QuoteIdent(t.Columns[c].Name)...)
 			b = append(b, '=')
-			if b, args, err = appendValue(b, args, big, &t.Columns[c], after[c]); err != nil {
+			if b, args, err = appendValue(a.dialect, b, args, big, &t.Columns[c], after[c]); err != nil {
 				return b, args, err
 			}
 		}
@@ -1087,7 +1091,7 @@ type tableSQL struct {
 	writable []int
 	insert   string // INSERT INTO `db`.`t` (`a`,`b`) VALUES
 	replace  string // REPLACE INTO `db`.`t` (`a`,`b`) VALUES
-	upsert   string //  ON DUPLICATE KEY UPDATE `a`=VALUES(`a`),`b`=VALUES(`b`)
+	upsert   string //  ON DUPLICATE KEY UPDATE `a`=VALUES(`a`),`b`=VALUES(`b`), or with a row alias (upsertRow)
 	update   string // UPDATE `db`.`t` SET
 	delete   string // DELETE FROM `db`.`t` WHERE
 	net      bool   // netEligible, once netKnown
@@ -1109,13 +1113,24 @@ func (a *applier) sqlFor(t *catalog.Table) *tableSQL {
 	set := make([]string, len(cols))
 	for i, c := range cols {
 		set[i] = c + "=VALUES(" + c + ")"
+		if a.dialect.RowAlias {
+			set[i] = c + "=" + upsertRow + "." + c
+		}
 	}
 	s.upsert = " ON DUPLICATE KEY UPDATE " + strings.Join(set, ",")
+	if a.dialect.RowAlias {
+		s.upsert = " AS " + upsertRow + s.upsert
+	}
 	s.update = "UPDATE " + target + " SET "
 	s.delete = "DELETE FROM " + target + " WHERE "
 	a.sql[t.Name] = s
 	return s
 }
+
+// upsertRow is the alias of an upsert's new row, in the dialects that
+// name it (catalog.Dialect.RowAlias): a name no replicated table is
+// likely to have, so that it cannot be mistaken for the table's.
+const upsertRow = "`switcharoo_new`"
 
 // incidentText renders an incident event's body: its type (1 is
 // LOST_EVENTS) and message.

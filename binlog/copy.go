@@ -415,6 +415,7 @@ func (r *Replicator) copyChunk(ctx context.Context, src, dst *sql.Conn, snapshot
 		return fmt.Errorf("target: %w", err)
 	}
 	limits := limitsFor(maxPacket)
+	dialect := dialectFor(r.target.kind)
 	insert := "INSERT INTO " + catalog.QuoteName(r.filter.Target(t.Name)) + " (" + strings.Join(cols, ",") + ") VALUES "
 	buf := []byte("BEGIN;")
 	var n, inStatement, copied int64 // n: not yet counted in progress
@@ -502,7 +503,7 @@ func (r *Replicator) copyChunk(ctx context.Context, src, dst *sql.Conn, snapshot
 			if i > 0 {
 				buf = append(buf, ',')
 			}
-			if buf, args, err = appendValue(buf, args, big, &t.Columns[w], vals[i]); err != nil {
+			if buf, args, err = appendValue(dialect, buf, args, big, &t.Columns[w], vals[i]); err != nil {
 				return fmt.Errorf("copy %s: %w", t.Name, err)
 			}
 		}

@@ -277,7 +277,7 @@ func (a *applier) appendKeySet(b []byte, args []any, param bool, t *catalog.Tabl
 			if i > 0 {
 				b = append(b, ',')
 			}
-			if b, args, err = appendValue(b, args, false, c, r.row[t.Key[0]]); err != nil {
+			if b, args, err = appendValue(a.dialect, b, args, false, c, r.row[t.Key[0]]); err != nil {
 				return b, args, err
 			}
 		}
@@ -289,7 +289,7 @@ func (a *applier) appendKeySet(b []byte, args []any, param bool, t *catalog.Tabl
 		}
 		b = append(b, '(')
 		if byImage {
-			b, args, err = appendImageMatch(b, args, param, t, r.row)
+			b, args, err = a.appendImageMatch(b, args, param, t, r.row)
 		} else {
 			b, args, err = a.appendRowMatch(b, args, param, t, r.row)
 		}
@@ -306,7 +306,7 @@ func (a *applier) appendKeySet(b []byte, args []any, param bool, t *catalog.Tabl
 // NULL-safe, text byte for byte (the key's too: its index compares under
 // the collation). JSON columns are left out: MySQL compares JSON by
 // value, not with the text the image holds.
-func appendImageMatch(b []byte, args []any, param bool, t *catalog.Table, row []any) ([]byte, []any, error) {
+func (a *applier) appendImageMatch(b []byte, args []any, param bool, t *catalog.Table, row []any) ([]byte, []any, error) {
 	var err error
 	and := false
 	appendCompare := func(c int, op string) {
@@ -315,12 +315,9 @@ func appendImageMatch(b []byte, args []any, param bool, t *catalog.Table, row []
 			b = append(b, " AND "...)
 		}
 		and = true
-		if op == "<=>" && col.Kind() == catalog.KindText {
-			b = append(b, "BINARY "...)
-		}
-		b = append(b, catalog.QuoteIdent(col.Name)...)
+		b = appendColumn(b, col, op == "<=>")
 		b = append(b, op...)
-		b, args, err = appendValue(b, args, param, col, row[c])
+		b, args, err = appendValue(a.dialect, b, args, param, col, row[c])
 	}
 	for _, c := range t.Key {
 		if appendCompare(c, "="); err != nil {
@@ -345,7 +342,8 @@ func appendImageMatch(b []byte, args []any, param bool, t *catalog.Table, row []
 // A key is small: it is always written as literals, compared under the
 // column's collation, by its index. Without a key, text is compared in
 // binary: under the collation, 'a' and 'A' (or 'b' and 'b ') are equal,
-// and LIMIT 1 could pick the wrong one of two such rows.
+// and LIMIT 1 could pick the wrong one of two such rows. (CAST(c AS
+// BINARY), not BINARY c: MySQL 8.0.27 and later warn at the operator.)
 func (a *applier) appendRowMatch(b []byte, args []any, param bool, t *catalog.Table, row []any) ([]byte, []any, error) {
 	cols, op := t.Key, "="
 	if len(cols) == 0 {
@@ -358,16 +356,24 @@ func (a *applier) appendRowMatch(b []byte, args []any, param bool, t *catalog.Ta
 		if i > 0 {
 			b = append(b, " AND "...)
 		}
-		if len(t.Key) == 0 && t.Columns[c].Kind() == catalog.KindText {
-			b = append(b, "BINARY "...)
-		}
-		b = append(b, catalog.QuoteIdent(t.Columns[c].Name)...)
+		b = appendColumn(b, &t.Columns[c], len(t.Key) == 0)
 		b = append(b, op...)
-		if b, args, err = appendValue(b, args, param, &t.Columns[c], row[c]); err != nil {
+		if b, args, err = appendValue(a.dialect, b, args, param, &t.Columns[c], row[c]); err != nil {
 			return b, args, err
 		}
 	}
 	return b, args, nil
+}
+
+// appendColumn writes a column's name for a comparison, cast to binary
+// when binaryText and it holds text.
+func appendColumn(b []byte, c *catalog.Column, binaryText bool) []byte {
+	if !binaryText || c.Kind() != catalog.KindText {
+		return append(b, catalog.QuoteIdent(c.Name)...)
+	}
+	b = append(b, "CAST("...)
+	b = append(b, catalog.QuoteIdent(c.Name)...)
+	return append(b, " AS BINARY)"...)
 }
 
 // keyText renders a row's key for a message: `id`=42.

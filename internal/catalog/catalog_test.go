@@ -36,6 +36,30 @@ func TestAppendLiteral(t *testing.T) {
 			t.Errorf("%s %v: got %q, %v; want %q", tc.col.Type, tc.v, got, err, tc.want)
 		}
 	}
+	// utf8mb3 text (named utf8 by MySQL 5.6, utf8mb3 by MariaDB 10.6 and
+	// MySQL 8.0.30) in the dialect of MySQL 8.0, which warns at either
+	// name: as utf8mb4; other character sets as they are.
+	mysql8 := Dialect{Utf8mb3AsUtf8mb4: true}
+	for _, tc := range []struct {
+		col        *Column
+		d          Dialect
+		lit, param string
+	}{
+		{col("varchar", "varchar(10)", "utf8"), Dialect{}, "_utf8 X'61'", "CONVERT(CAST(? AS BINARY) USING utf8)"},
+		{col("varchar", "varchar(10)", "utf8"), mysql8, "_utf8mb4 X'61'", "CONVERT(CAST(? AS BINARY) USING utf8mb4)"},
+		{col("text", "text", "utf8mb3"), mysql8, "_utf8mb4 X'61'", "CONVERT(CAST(? AS BINARY) USING utf8mb4)"},
+		{col("enum", "enum('a')", "utf8"), mysql8, "_utf8mb4 X'61'", ""},
+		{col("varchar", "varchar(10)", "latin1"), mysql8, "_latin1 X'61'", "CONVERT(CAST(? AS BINARY) USING latin1)"},
+		{col("varchar", "varchar(10)", "utf8mb4"), mysql8, "_utf8mb4 X'61'", "CONVERT(CAST(? AS BINARY) USING utf8mb4)"},
+	} {
+		got, err := tc.d.AppendLiteral(nil, tc.col, "a")
+		if err != nil || string(got) != tc.lit {
+			t.Errorf("%s %s in %+v: got %q, %v; want %q", tc.col.Type, tc.col.Charset, tc.d, got, err, tc.lit)
+		}
+		if p, _ := tc.d.Parameter(tc.col); p != tc.param {
+			t.Errorf("%s %s in %+v: parameter %q, want %q", tc.col.Type, tc.col.Charset, tc.d, p, tc.param)
+		}
+	}
 	// Text that is not what the column's type says is refused, never
 	// written into the statement.
 	for _, tc := range []struct {

@@ -23,9 +23,40 @@ import (
 // No value is ever interpolated unchecked: text of numeric and temporal
 // columns is validated character by character.
 
+// Dialect is how the text of a statement is spelt for one server: the
+// spelling its version takes without a warning. The replicator checks a
+// statement it sends with strict mode off by the statement's warning
+// count (binlog/sqlmode.go), so a warning the text itself raised would
+// read as a value changed. The zero value is a spelling every MySQL and
+// MariaDB version takes; MySQL 8.0 warns at some of it.
+type Dialect struct {
+	// Utf8mb3AsUtf8mb4 writes utf8mb3 text as utf8mb4 (_utf8mb4 X'..',
+	// CONVERT(... USING utf8mb4)), for MySQL 8.0, which warns at a name
+	// of utf8mb3, an introducer's included: 3719 at utf8 (WL#10778), and
+	// in later releases 1287 at utf8mb3. The bytes are the same (utf8mb4
+	// holds every utf8mb3 character as the same bytes); a literal is
+	// coercible, so a comparison with a utf8mb3 column is made in the
+	// column's collation, by its index, and a value stored in the column
+	// is converted back.
+	Utf8mb3AsUtf8mb4 bool
+	// RowAlias names an upsert's new row by an alias, INSERT ... VALUES
+	// (...) AS new ON DUPLICATE KEY UPDATE c=new.c (MySQL 8.0.19 and
+	// later), rather than VALUES(c), which MySQL 8.0.20 and later warn at
+	// (1287). MariaDB and MySQL 5.x have no row alias.
+	RowAlias bool
+}
+
 // AppendLiteral appends v, a value of column c as go-sql-driver or
-// go-mysql decoded it, as a SQL literal.
+// go-mysql decoded it, as a SQL literal that every server takes (for a
+// message, a key in memory, a query outside the replicator's guarded
+// statements).
 func AppendLiteral(b []byte, c *Column, v any) ([]byte, error) {
+	return Dialect{}.AppendLiteral(b, c, v)
+}
+
+// AppendLiteral appends v, a value of column c as go-sql-driver or
+// go-mysql decoded it, as a SQL literal in d's spelling.
+func (d Dialect) AppendLiteral(b []byte, c *Column, v any) ([]byte, error) {
 	k := c.Kind()
 	switch v := v.(type) {
 	case nil:
@@ -68,19 +99,19 @@ func AppendLiteral(b []byte, c *Column, v any) ([]byte, error) {
 	case float64:
 		return strconv.AppendFloat(b, v, 'g', -1, 64), nil
 	case string:
-		return appendText(b, c, k, v)
+		return appendText(d, b, c, k, v)
 	case []byte:
-		return appendText(b, c, k, v)
+		return appendText(d, b, c, k, v)
 	}
 	return b, fmt.Errorf("column %s (%s): unexpected value of Go type %T", c.Name, c.Type, v)
 }
 
 // appendText writes a value that arrived as bytes.
-func appendText[T string | []byte](b []byte, c *Column, k Kind, v T) ([]byte, error) {
+func appendText[T string | []byte](d Dialect, b []byte, c *Column, k Kind, v T) ([]byte, error) {
 	switch k {
 	case KindText, KindEnum, KindSet:
 		b = append(b, '_')
-		b = append(b, introducer(c.Charset)...)
+		b = append(b, d.charset(c.Charset)...)
 		return appendHex(append(b, ' '), v), nil
 	case KindJSON:
 		return appendHex(append(b, "_utf8mb4 "...), v), nil
@@ -101,13 +132,19 @@ func appendText[T string | []byte](b []byte, c *Column, k Kind, v T) ([]byte, er
 	}
 }
 
-// introducer is the character set name to use in a _charset introducer:
-// "utf8mb3" is spelt "utf8", which every MySQL and MariaDB version knows.
-func introducer(charset string) string {
-	if charset == "utf8mb3" {
-		return "utf8"
+// charset is the name under which text of a column in charset is
+// written (an introducer, a CONVERT ... USING): utf8mb3 is spelt "utf8",
+// which every MySQL and MariaDB version knows as utf8mb3 (MySQL 5.6 and
+// MariaDB before 10.6 name it so in information_schema), or written as
+// utf8mb4 in a dialect that must not name it.
+func (d Dialect) charset(charset string) string {
+	switch {
+	case charset != "utf8mb3" && charset != "utf8":
+		return charset
+	case d.Utf8mb3AsUtf8mb4:
+		return "utf8mb4"
 	}
-	return charset
+	return "utf8"
 }
 
 func appendHex[T string | []byte](b []byte, v T) []byte {
@@ -152,12 +189,12 @@ func AppendString(b []byte, s string) []byte {
 // a prepared statement in its raw bytes (Param), for values too large to
 // double as hex text in a packet; false for kinds always written as
 // literals (numbers, temporal values, ENUM and SET). Character data is
-// taken as bytes in the column's character set, as a literal is, whatever
-// the connection's.
-func Parameter(c *Column) (string, bool) {
+// taken as bytes in the column's character set (as d spells it), as a
+// literal is, whatever the connection's.
+func (d Dialect) Parameter(c *Column) (string, bool) {
 	switch c.Kind() {
 	case KindText:
-		return "CONVERT(CAST(? AS BINARY) USING " + introducer(c.Charset) + ")", true
+		return "CONVERT(CAST(? AS BINARY) USING " + d.charset(c.Charset) + ")", true
 	case KindJSON:
 		return "CONVERT(CAST(? AS BINARY) USING utf8mb4)", true
 	case KindBinary, KindGeometry:

@@ -34,8 +34,8 @@ func (f Flavor) String() string {
 	return "MySQL " + v
 }
 
-// atLeast reports whether the version is major.minor.patch or later.
-func (f Flavor) atLeast(major, minor, patch int) bool {
+// AtLeast reports whether the version is major.minor.patch or later.
+func (f Flavor) AtLeast(major, minor, patch int) bool {
 	for i, want := range [3]int{major, minor, patch} {
 		if f.Version[i] != want {
 			return f.Version[i] > want
@@ -46,16 +46,16 @@ func (f Flavor) atLeast(major, minor, patch int) bool {
 
 // mysql8 reports MySQL 8.0 or later, Aurora MySQL 3 included: dynamic
 // privileges and roles.
-func (f Flavor) mysql8() bool { return !f.MariaDB && f.atLeast(8, 0, 0) }
+func (f Flavor) mysql8() bool { return !f.MariaDB && f.AtLeast(8, 0, 0) }
 
 // mariaSplit reports MariaDB 10.5.2 or later, where SUPER was split into
 // BINLOG MONITOR, CONNECTION ADMIN, READ_ONLY ADMIN, REPLICATION MASTER
 // ADMIN and more.
-func (f Flavor) mariaSplit() bool { return f.MariaDB && f.atLeast(10, 5, 2) }
+func (f Flavor) mariaSplit() bool { return f.MariaDB && f.AtLeast(10, 5, 2) }
 
 // superSplitOff reports MariaDB 11.0.1 or later, where SUPER no longer
 // implies the privileges split from it.
-func (f Flavor) superSplitOff() bool { return f.MariaDB && f.atLeast(11, 0, 1) }
+func (f Flavor) superSplitOff() bool { return f.MariaDB && f.AtLeast(11, 0, 1) }
 
 // Detect reads the flavor of the server db is connected to.
 func Detect(ctx context.Context, db *sql.DB) (Flavor, error) {

@@ -162,9 +162,9 @@ func (n Night) Needs() []Need {
 	if n.AppUsers {
 		why := "unfence-target and its undo: ALTER USER … ACCOUNT UNLOCK / LOCK for cutover.app_users"
 		switch {
-		case dst.Flavor.MariaDB && !dst.Flavor.atLeast(10, 4, 2):
+		case dst.Flavor.MariaDB && !dst.Flavor.AtLeast(10, 4, 2):
 			add(dst, why, "MariaDB before 10.4.2 cannot lock accounts; leave cutover.app_users empty to fence the target by read_only", Grant{"CREATE USER", Global})
-		case !dst.Flavor.MariaDB && !dst.Flavor.atLeast(5, 7, 6):
+		case !dst.Flavor.MariaDB && !dst.Flavor.AtLeast(5, 7, 6):
 			add(dst, why, "MySQL before 5.7.6 cannot lock accounts; leave cutover.app_users empty to fence the target by read_only", Grant{"CREATE USER", Global})
 		default:
 			add(dst, why, "", Grant{"CREATE USER", Global})
@@ -288,7 +288,7 @@ func readOnlyBypass(f Flavor) ([]Grant, string) {
 	switch {
 	case f.mysql8():
 		return []Grant{{"CONNECTION_ADMIN", Global}, {"SUPER", Global}}, ""
-	case f.MariaDB && f.atLeast(10, 11, 0):
+	case f.MariaDB && f.AtLeast(10, 11, 0):
 		return []Grant{{"READ_ONLY ADMIN", Global}}, ""
 	case f.mariaSplit():
 		return []Grant{{"READ_ONLY ADMIN", Global}, {"SUPER", Global}}, ""
