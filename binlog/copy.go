@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/switcharoo/switcharoo/internal/catalog"
+	"github.com/switcharoo/switcharoo/internal/faultpoint"
 	"math/big"
 	"slices"
 	"strconv"
@@ -545,6 +546,7 @@ func (r *Replicator) copyChunk(ctx context.Context, src, dst *sql.Conn, snapshot
 		return copyError(t, err)
 	}
 	r.progress.copied(n)
+	faultpoint.Hit(faultpoint.AfterChunkCopy)
 	return nil
 }
 

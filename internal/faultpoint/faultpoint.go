@@ -24,6 +24,9 @@ const (
 	// AfterBatchCommit: a batch has committed; the applier has not yet
 	// taken its next transaction.
 	AfterBatchCommit = "after-batch-commit"
+	// AfterChunkCopy: a range of the copy has committed with its mark;
+	// the copier has not started the next.
+	AfterChunkCopy = "after-chunk-copy"
 	// FenceAfterReadOnly: the source is read_only; its client connections
 	// are not killed yet and no global read lock is held.
 	FenceAfterReadOnly = "fence-after-read-only"
