@@ -73,11 +73,16 @@ func TestNight(t *testing.T) {
 	}
 
 	rb.opts.PlanHash = hash
+	var began []string
+	rb.hook = journalFirst(t, rb, &began)
 	report, err := rb.Run(ctx)
 	if err != nil {
 		t.Fatalf("run: %v", err)
 	}
 	checkReport(t, report, "run", "finished", nightSteps)
+	if !slices.Equal(began, nightSteps[1:]) { // preflight acts on nothing, and is not journaled
+		t.Errorf("the journal was looked at as %v began, want %v", began, nightSteps[1:])
+	}
 	onTarget(t, sb)
 	if st := forwardStatus(t, sb); st.State != binlog.StateStopped {
 		t.Errorf("forward replication after the night: %s, want stopped", st.State)
@@ -92,11 +97,16 @@ func TestNight(t *testing.T) {
 		t.Errorf("after a refused run, the last run is %+v (%v), want %s finished", last, err, report.Run)
 	}
 
-	back, err := newRunbook(t, sb, sb.Config, nil).Rollback(ctx)
+	rollback, undos := newRunbook(t, sb, sb.Config, nil), []string(nil)
+	rollback.hook = journalFirst(t, rollback, &undos)
+	back, err := rollback.Rollback(ctx)
 	if err != nil {
 		t.Fatalf("rollback: %v", err)
 	}
 	checkReport(t, back, "rollback", "rolled back", nil)
+	if len(undos) == 0 {
+		t.Errorf("the journal was not looked at as the undos began")
+	}
 	onSource(t, sb)
 	noneLost(t, sb, sb.Source)
 	if n := query(t, rootDB(t, sb.Source), "SELECT COUNT(*) FROM app.writes WHERE server_id = 2"); n == "0" {
@@ -114,6 +124,52 @@ func TestNight(t *testing.T) {
 	noneLost(t, sb, sb.Source)
 	if looks := stopWatch(); looks < 100 {
 		t.Errorf("the primaries were looked at only %d times", looks)
+	}
+}
+
+// journalFirst is a test hook that checks N5 (docs/model.md) as each step
+// or undo of rb begins, counting them in began: its intent is the run's
+// last event in the journal file, the probe's aside, and every event of
+// the run there has been synced. A step that acts before its intent is
+// journaled, or a journal that does not fsync, fails here.
+func journalFirst(t *testing.T, rb *Runbook, began *[]string) func(string, hookPoint) bool {
+	baseline := new(int)
+	*baseline = -1
+	return func(step string, at hookPoint) bool {
+		if at != beforeApply {
+			return false
+		}
+		*began = append(*began, step)
+		events, err := readJournal(rb.cfg.StateDir)
+		if err != nil {
+			t.Errorf("%s: read the journal: %v", step, err)
+			return false
+		}
+		var run []Event
+		for _, e := range events {
+			if e.Run == rb.run {
+				run = append(run, e)
+			}
+		}
+		want := Event{Step: step, Kind: evIntent}
+		if name, ok := strings.CutPrefix(step, undoHook); ok {
+			want = Event{Step: name, Kind: evUndoIntent}
+		}
+		last := slices.DeleteFunc(slices.Clone(run), func(e Event) bool { return e.Kind == evProbe })
+		if len(last) == 0 || last[len(last)-1].Step != want.Step || last[len(last)-1].Kind != want.Kind {
+			t.Errorf("%s begins, but the journal's last event is %+v, want its %s", step, last[len(last)-1:], want.Kind)
+		}
+		// Events an earlier process wrote (a rollback's run is the
+		// night's) are on disk already; every one this journal wrote
+		// must have been synced.
+		unsynced := len(run) - rb.j.syncedEvents()
+		if *baseline < 0 {
+			*baseline = unsynced
+		}
+		if unsynced != *baseline {
+			t.Errorf("%s begins with %d events of the run in the journal that this runbook did not sync, %d before", step, unsynced, *baseline)
+		}
+		return false
 	}
 }
 
