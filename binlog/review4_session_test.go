@@ -21,7 +21,7 @@ import (
 //     source in a master-master pair has 2): a new AUTO_INCREMENT column
 //     numbers the old rows 1, 3, 5 … on the source, 1, 2, 3 … on the target;
 //   - MariaDB's sql_mode bits above 31 (EMPTY_STRING_IS_NULL,
-//     TIME_ROUND_FRACTIONAL): DEFAULT ” is NULL on the source, ” on the
+//     TIME_ROUND_FRACTIONAL): an empty-string DEFAULT is NULL on the source, empty on the
 //     target; a DEFAULT with a fraction is rounded up on the source,
 //     truncated on the target.
 //
