@@ -103,7 +103,7 @@ func lexIn(s string, mode lexMode) []token {
 		switch {
 		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
 			i++
-		case c == '#' || (c == '-' && strings.HasPrefix(s[i:], "-- ")):
+		case c == '#' || (c == '-' && strings.HasPrefix(s[i:], "--") && (i+2 == len(s) || s[i+2] <= ' ' || s[i+2] == 0x7f)): // "--" then whitespace, a control character or the end
 			for i < len(s) && s[i] != '\n' {
 				i++
 			}
