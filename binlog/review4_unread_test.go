@@ -153,6 +153,7 @@ func TestReview4DashDashCommentHidesDDL(t *testing.T) {
 	for _, ddl := range []string{
 		"--\n-- nightly cleanup\n--\nTRUNCATE TABLE app.items",
 		"--\tit's the nightly cleanup\nTRUNCATE TABLE app.items",
+		"/* nightly cleanup */\fTRUNCATE TABLE app.items", // a form feed is whitespace to the server, "-" to the lexer
 	} {
 		for _, policy := range []string{config.DDLApply, config.DDLStop} {
 			t.Run(policy+" "+strings.ReplaceAll(ddl, "\n", " "), func(t *testing.T) {
