@@ -101,9 +101,9 @@ func lexIn(s string, mode lexMode) []token {
 	for i < len(s) {
 		c := s[i]
 		switch {
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+		case c == ' ' || c >= '\t' && c <= '\r': // space, tab, newline, vertical tab, form feed, carriage return
 			i++
-		case c == '#' || (c == '-' && strings.HasPrefix(s[i:], "-- ")):
+		case c == '#' || (c == '-' && strings.HasPrefix(s[i:], "--") && (i+2 == len(s) || s[i+2] <= ' ' || s[i+2] == 0x7f)): // "--" then whitespace, a control character or the end
 			for i < len(s) && s[i] != '\n' {
 				i++
 			}
