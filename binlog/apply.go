@@ -214,7 +214,7 @@ func (a *applier) handle(ctx context.Context, ev *replication.BinlogEvent) error
 	case *replication.QueryEvent:
 		return a.query(ctx, e, h, next)
 	case *replication.TableMapEvent:
-		return a.mapTable(e, next)
+		return a.mapTable(ctx, e, next)
 	case *replication.RowsEvent:
 		a.begin(h)
 		a.inBody = true
@@ -358,7 +358,7 @@ func (a *applier) createTableSelect(ctx context.Context, e *replication.QueryEve
 	return a.r.ddl(ctx, a, string(e.Schema), q, vars, next)
 }
 
-func (a *applier) mapTable(e *replication.TableMapEvent, at Position) error {
+func (a *applier) mapTable(ctx context.Context, e *replication.TableMapEvent, at Position) error {
 	name := catalog.TableName{DB: string(e.Schema), Table: string(e.Table)}
 	m := &mappedTable{}
 	switch {
@@ -377,6 +377,9 @@ func (a *applier) mapTable(e *replication.TableMapEvent, at Position) error {
 		fixes, err := fixesFor(t, e)
 		if err != nil {
 			return &StopError{Position: at, Reason: err.Error()}
+		}
+		if err := a.checkPrecision(ctx, t, at); err != nil {
+			return err
 		}
 		m.table, m.fixes = t, fixes
 	}
@@ -1096,6 +1099,8 @@ type tableSQL struct {
 	delete   string // DELETE FROM `db`.`t` WHERE
 	net      bool   // netEligible, once netKnown
 	netKnown bool
+	// precise: the target's columns were compared with t's (precision.go).
+	precise bool
 }
 
 func (a *applier) sqlFor(t *catalog.Table) *tableSQL {

@@ -2,6 +2,7 @@ package binlog
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -13,22 +14,49 @@ import (
 // Precision. Strict mode makes a value the target's column cannot hold an
 // error (sqlmode.go), but not every narrowing: a DECIMAL with fewer
 // decimals, a DATETIME with fewer fractional digits, a FLOAT where the
-// source has a DOUBLE, a DATE where it has a DATETIME round the value
-// with a Note at most. Nothing in the row events would tell, so the
-// target's tables are compared with the schema the applier writes by:
-// before the copy writes into a table that existed, and at the start of
-// every stream session (a column narrowed on the target by hand while
-// replicate was stopped). A column narrowed while a session runs is found
-// when the next one starts; docs/replication.md says not to.
+// source has a DOUBLE, a DATE where it has a DATETIME store another value
+// with a Note at most, and ENUM and SET values, written by index and
+// bitmap, take other labels' meaning when the labels differ. Nothing in the
+// row events would tell, so the target's tables are compared with the
+// schema the applier writes by: before the copy writes into a table that
+// existed, and in every stream session at a table's first TABLE_MAP (again
+// after each schema change), when the schema map is the one its rows are
+// written by — after a pending schema change was settled or one applied by
+// hand was read. A column narrowed while a session runs is found when the
+// next one starts; docs/replication.md says not to. A table the target
+// does not have is left to the statements that write it.
+
+// checkPrecision compares t with the target's table once per session and
+// schema change, stopping at at when a column would round.
+func (a *applier) checkPrecision(ctx context.Context, t *catalog.Table, at Position) error {
+	s := a.sqlFor(t)
+	if s.precise {
+		return nil
+	}
+	if err := a.r.checkTargetPrecision(ctx, catalog.Schema{t.Name: t}); err != nil {
+		if stop, ok := errors.AsType[*StopError](err); ok {
+			stop.Position = at
+		}
+		return err
+	}
+	s.precise = true
+	return nil
+}
 
 // checkTargetPrecision stops replication when a column of one of schema's
 // tables (by source name) keeps less precision on the target than in
 // schema.
 func (r *Replicator) checkTargetPrecision(ctx context.Context, schema catalog.Schema) error {
-	sources := slices.SortedFunc(maps.Keys(schema), func(a, b catalog.TableName) int { return strings.Compare(a.String(), b.String()) })
-	targets := make([]catalog.TableName, len(sources))
-	for i, t := range sources {
-		targets[i] = r.filter.Target(t)
+	var sources, targets []catalog.TableName
+	for _, t := range slices.SortedFunc(maps.Keys(schema), func(a, b catalog.TableName) int { return strings.Compare(a.String(), b.String()) }) {
+		dst := r.filter.Target(t)
+		var n int
+		if err := r.target.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?", dst.DB, dst.Table).Scan(&n); err != nil {
+			return fmt.Errorf("target: is there a table %s: %w", dst, err)
+		}
+		if n > 0 {
+			sources, targets = append(sources, t), append(targets, dst)
+		}
 	}
 	loaded, err := catalog.LoadTables(ctx, r.target.db, targets)
 	if err != nil {
@@ -44,28 +72,21 @@ func (r *Replicator) checkTargetPrecision(ctx context.Context, schema catalog.Sc
 			if j < 0 || c.Generated || !rounds(c, dst.Columns[j]) {
 				continue
 			}
-			return &StopError{Reason: fmt.Sprintf("column %s of %s is %s on the target but %s on the source: the target would round the source's values without an error, even in strict mode",
+			return &StopError{Reason: fmt.Sprintf("column %s of %s is %s on the target but %s on the source: the target would round or otherwise change some of the source's values without an error, even in strict mode",
 				c.Name, targets[i], dst.Columns[j].Type, c.Type), Fix: valueFix}
 		}
 	}
 	return nil
 }
 
-// rounds reports whether the target's column d stores some value of the
-// source's column c rounded, with no error in strict mode.
+// rounds reports whether the target's column d may store some value of
+// the source's column c as another value, with no error in strict mode: a
+// change of type other than a widening, fewer decimals or fractional
+// digits, BINARY padded to another length, ENUM or SET labels (written by
+// index and bitmap) other than the source's followed by new ones.
 func rounds(c, d catalog.Column) bool {
 	if d.DataType != c.DataType {
-		switch d.DataType {
-		case "float": // 24 bits of mantissa
-			return c.DataType != "tinyint" && c.DataType != "smallint"
-		case "double": // 53 bits
-			return c.DataType == "decimal" || c.DataType == "bigint"
-		case "decimal": // a FLOAT's or DOUBLE's digits beyond its scale
-			return c.DataType == "float" || c.DataType == "double"
-		case "date": // a DATETIME's time of day
-			return c.DataType == "datetime" || c.DataType == "timestamp"
-		}
-		return false // an error in strict mode, or wider
+		return !slices.Contains(widenings[c.DataType], d.DataType)
 	}
 	sa, da := typeArgs(c.Type), typeArgs(d.Type)
 	switch c.DataType {
@@ -81,8 +102,36 @@ func rounds(c, d catalog.Column) bool {
 		return scale(da) < scale(sa) || da[0]-scale(da) < sa[0]-scale(sa)
 	case "datetime", "timestamp", "time":
 		return fsp(da) < fsp(sa)
+	case "binary":
+		return d.Type != c.Type
+	case "enum", "set":
+		return d.Type != c.Type && !strings.HasPrefix(d.Type, strings.TrimSuffix(c.Type, ")")+",")
 	}
 	return false
+}
+
+// widenings are, for a type, the other types that store each of its
+// values unchanged, or refuse it in strict mode (a DECIMAL too narrow, a
+// text too long): FLOAT's 24-bit mantissa holds a MEDIUMINT, DOUBLE's 53
+// bits an INT; CHAR's trailing spaces are not in the binlog's image, nor
+// BINARY's trailing zeros, which the applier pads back.
+var widenings = map[string][]string{
+	"tinyint":    {"smallint", "mediumint", "int", "bigint", "decimal", "float", "double"},
+	"smallint":   {"mediumint", "int", "bigint", "decimal", "float", "double"},
+	"mediumint":  {"int", "bigint", "decimal", "float", "double"},
+	"int":        {"bigint", "decimal", "double"},
+	"bigint":     {"decimal"},
+	"float":      {"double"},
+	"char":       {"varchar", "tinytext", "text", "mediumtext", "longtext"},
+	"varchar":    {"tinytext", "text", "mediumtext", "longtext"},
+	"tinytext":   {"varchar", "text", "mediumtext", "longtext"},
+	"text":       {"mediumtext", "longtext"},
+	"mediumtext": {"longtext"},
+	"binary":     {"varbinary", "tinyblob", "blob", "mediumblob", "longblob"},
+	"varbinary":  {"tinyblob", "blob", "mediumblob", "longblob"},
+	"tinyblob":   {"varbinary", "blob", "mediumblob", "longblob"},
+	"blob":       {"mediumblob", "longblob"},
+	"mediumblob": {"longblob"},
 }
 
 // scale is D of a type's (M,D).

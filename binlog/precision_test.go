@@ -31,7 +31,17 @@ func TestRounds(t *testing.T) {
 		{col("float", "float(7,4)"), col("float", "float(7,2)"), true},
 		{col("float", "float(7,2)"), col("float", "float"), false},
 		{col("datetime", "datetime"), col("date", "date"), true},
-		{col("date", "date"), col("datetime", "datetime"), false},
+		{col("date", "date"), col("datetime", "datetime"), true}, // not the same text
+		{col("binary", "binary(4)"), col("binary", "binary(6)"), true},
+		{col("binary", "binary(4)"), col("varbinary", "varbinary(4)"), false},
+		{col("char", "char(4)"), col("varchar", "varchar(4)"), false},
+		{col("varchar", "varchar(4)"), col("char", "char(4)"), true},
+		{col("enum", "enum('a','b')"), col("enum", "enum('a','b','c')"), false},
+		{col("enum", "enum('a','b')"), col("enum", "enum('b','a')"), true},
+		{col("set", "set('x','y')"), col("set", "set('w','x','y')"), true},
+		{col("mediumint", "mediumint(9)"), col("float", "float"), false},
+		{col("decimal", "decimal(10,2)"), col("int", "int(11)"), true},
+		{col("timestamp", "timestamp(6)"), col("datetime", "datetime"), true},
 		{col("varchar", "varchar(10)"), col("varchar", "varchar(3)"), false}, // strict mode's error
 		{col("int", "int(11)"), col("bigint", "bigint(20)"), false},
 	}

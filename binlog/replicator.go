@@ -282,12 +282,6 @@ func (r *Replicator) streamSession(ctx context.Context, watch *targetWatch, unti
 	} else if len(triggers) > 0 {
 		return &StopError{Position: cp.Position, Reason: triggersProblem(triggers), Fix: "then restart replicate"}
 	}
-	if err := r.checkTargetPrecision(ctx, cp.Schema); err != nil {
-		if stop, ok := errors.AsType[*StopError](err); ok {
-			stop.Position = cp.Position
-		}
-		return err
-	}
 	window, err := loadWindow(ctx, r.target.db, r.cfg.Replication.CheckpointSchema, cp.Position)
 	if err != nil {
 		return fmt.Errorf("target: %w", err)

@@ -27,8 +27,8 @@ type target struct {
 var targets = map[string]target{
 	"binlog/apply.go":      {`^(TestCopyAndStreamUnderWrites|TestNetChanges|TestTypeFidelity|TestRowsEventFlags|TestDivergenceStops|TestRestartMidCopyAndMidStream)$`, 12 * time.Minute},
 	"binlog/netchange.go":  {`^TestNetChanges$`, 3 * time.Minute},
-	"binlog/window.go":     {`^(TestRestartMidCopyAndMidStream|TestCopyAndStreamUnderWrites|TestResumedCopyKeepsForeignKeyGroupsTogether)$`, 8 * time.Minute},
-	"binlog/checkpoint.go": {`^(TestRestartMidCopyAndMidStream|TestCopyAndStreamUnderWrites|TestStartOnAFencedSource|TestControlCommands)$`, 8 * time.Minute},
+	"binlog/window.go":     {`^(TestCopyWindowAcrossSnapshots|TestRestartMidCopyAndMidStream|TestCopyAndStreamUnderWrites|TestResumedCopyKeepsForeignKeyGroupsTogether)$`, 8 * time.Minute},
+	"binlog/checkpoint.go": {`^(TestCheckpointRoundTrip|TestRestartMidCopyAndMidStream|TestCopyAndStreamUnderWrites|TestStartOnAFencedSource|TestControlCommands)$`, 8 * time.Minute},
 	"binlog/ddlapply.go":   {`^(TestDDLApply|TestDDLSwaps|TestDDLStop|TestDDLIgnore|TestDDLUnderTheSourceSessionSettings|TestRenameChainSwapsTables)$`, 8 * time.Minute},
 	"cutover/fence.go":     {`^(TestFencesHold|TestGlobalLockHeldAndChecked|TestKillClientsLikeAurora|TestLockedAccountSessionsCount)$`, 8 * time.Minute},
 	"cutover/steps.go":     {`^(TestNight|TestFailures|TestCrashAndResume|TestUndoWithoutReverse|TestNightAccountLock)$`, 10 * time.Minute},
