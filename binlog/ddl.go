@@ -548,8 +548,10 @@ var tableObjects = []string{"TABLE", "TABLES", "INDEX", "DATABASE", "SCHEMA", "S
 
 // unreadSchemaChange reports whether a statement parseDDL did not read is
 // a schema change all the same, and returns every name it could mean,
-// erring on the side of too many: each identifier as a table of the
-// default database and as a database, each db.t as a table.
+// erring on the side of too many: each db.t as a table, the name after
+// CREATE ... TABLE or SEQUENCE as a table of the default database, the
+// name after DATABASE or SCHEMA as a database, and every other identifier
+// as what could be a table of the default database.
 func unreadSchemaChange(defaultDB, text string, mode lexMode) (names unreadNames, ok bool) {
 	toks := slices.DeleteFunc(lexIn(text, mode), isMariaDBComment)
 	if len(toks) == 0 {
@@ -574,26 +576,40 @@ func unreadSchemaChange(defaultDB, text string, mode lexMode) (names unreadNames
 	default:
 		return names, false
 	}
+	// after is the keyword an identifier follows, IF [NOT] EXISTS aside.
+	var after token
 	for i := 0; i < len(toks); i++ {
 		t := toks[i]
 		if !t.isIdent() {
 			continue
 		}
-		if i+2 < len(toks) && toks[i+1].kind == tokPunct && toks[i+1].text == "." && toks[i+2].isIdent() {
-			names.qualified = append(names.qualified, catalog.TableName{DB: t.text, Table: toks[i+2].text})
-			names.dbs = append(names.dbs, t.text)
-			i += 2
+		if t.kind == tokWord && (t.is("IF") || t.is("NOT") || t.is("EXISTS")) {
 			continue
 		}
-		names.bare = append(names.bare, catalog.TableName{DB: defaultDB, Table: t.text})
-		names.dbs = append(names.dbs, t.text)
+		if i+2 < len(toks) && toks[i+1].kind == tokPunct && toks[i+1].text == "." && toks[i+2].isIdent() {
+			names.qualified = append(names.qualified, catalog.TableName{DB: t.text, Table: toks[i+2].text})
+			i += 2
+			after = token{}
+			continue
+		}
+		bare := catalog.TableName{DB: defaultDB, Table: t.text}
+		switch {
+		case after.is("DATABASE") || after.is("SCHEMA"):
+			names.dbs = append(names.dbs, t.text)
+		case toks[0].is("CREATE") && (after.is("TABLE") || after.is("SEQUENCE")):
+			// A table it creates, which replication cannot know yet.
+			names.qualified = append(names.qualified, bare)
+		default:
+			names.bare = append(names.bare, bare)
+		}
+		after = t
 	}
 	return names, true
 }
 
 // unreadNames are the names a statement parseDDL did not read could mean.
 type unreadNames struct {
-	qualified []catalog.TableName // each db.t
+	qualified []catalog.TableName // each db.t, and the table a CREATE names
 	bare      []catalog.TableName // each other identifier (or keyword, or column), in the default database
-	dbs       []string            // each identifier, as a database
+	dbs       []string            // each identifier after DATABASE or SCHEMA
 }
