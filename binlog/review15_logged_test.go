@@ -35,3 +35,23 @@ func TestReview15BeforeImageLoggedAsMissing(t *testing.T) {
 		}
 	}
 }
+
+// Under on_divergence: log with compare_before_image, one UPDATE whose row
+// is missing on the target is one divergence; it must be counted once
+// (status and the metric count the divergence table's rows), not once by
+// the before-image guard and again by the UPDATE's row count guard.
+func TestReview15BeforeImageMissingRowLoggedOnce(t *testing.T) {
+	r := newRig(t)
+	r.cfg.Replication.CompareBeforeImage = true
+	r.cfg.Replication.OnDivergence = config.DivergenceLog
+	r.source("CREATE DATABASE app", "CREATE TABLE app.t (id INT PRIMARY KEY, v INT)", "INSERT INTO app.t VALUES (1, 1)")
+	run := r.run(binlog.RunOptions{})
+	r.waitCaughtUp(run)
+	sandboxtest.Exec(t, r.dstDB, "DELETE FROM app.t WHERE id = 1")
+	r.source("UPDATE app.t SET v = 2 WHERE id = 1")
+	r.waitCaughtUp(run)
+	r.stopClean(run)
+	if got := sandboxtest.Text(t, r.dstDB, "SELECT problem FROM _switcharoo.divergence WHERE check_no IS NULL ORDER BY id"); len(got) != 1 {
+		t.Errorf("one missing row recorded as %d divergences: %q", len(got), got)
+	}
+}
