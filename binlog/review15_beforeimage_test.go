@@ -11,7 +11,7 @@ import (
 // review15Wide has a column of every kind a before-image is compared by,
 // with the values the applier's literals must match exactly: FLOAT and
 // DOUBLE edges (denormals, maxima, -0, FLOAT(M,D)), DECIMAL with trailing
-// zeros, BIT(64), SET and ENUM error values and '' members, YEAR(2),
+// zeros, BIT(64), SET and ENUM error values and ” members, YEAR(2),
 // negative TIME, zero and invalid dates, TIMESTAMP with fractions, CHAR
 // with trailing spaces in single- and multi-byte character sets (ucs2,
 // utf16, utf32, utf8mb3), NO PAD collations, BINARY and VARBINARY ending

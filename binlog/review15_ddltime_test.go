@@ -27,7 +27,7 @@ func TestReview15SchemaChangeTimeFillsRows(t *testing.T) {
 		r.waitCaughtUp(run)
 		// the replicator applies the change some time after the source ran
 		// it, as it does under any backlog
-		r.source("SET SESSION timestamp = UNIX_TIMESTAMP('2020-01-01 00:00:00'); "+
+		r.source("SET SESSION timestamp = UNIX_TIMESTAMP('2020-01-01 00:00:00'); " +
 			"ALTER TABLE app.t ADD COLUMN at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6); SET SESSION timestamp = DEFAULT")
 		time.Sleep(100 * time.Millisecond)
 		r.source("UPDATE app.t SET v = v + 1 WHERE id = 1")

@@ -30,17 +30,17 @@ func TestReview15BeforeImageAfterCascades(t *testing.T) {
 	run := r.run(binlog.RunOptions{})
 	r.waitCaughtUp(run)
 	r.source(
-		"UPDATE app.p SET id = 100 WHERE id = 1",           // c 10, 11: pid 1 -> 100
-		"UPDATE app.c SET v = v + 1 WHERE pid = 100",       // before-images carry the cascade
-		"UPDATE app.p SET k = 'B' WHERE id = 2",            // c 11, 20: pk 'b' -> NULL (case only, bytes differ)
-		"UPDATE app.c SET v = v + 1 WHERE id IN (11, 20)",  //
-		"DELETE FROM app.p WHERE id = 3",                   // c 30: pid -> NULL, pk 'c' -> cascade delete
-		"DELETE FROM app.p WHERE id = 4",                   // c 40 deleted by pk cascade
-		"UPDATE app.c SET v = v + 1",                       //
-		"DELETE FROM app.tree WHERE id = 1",                // 2, 3 cascade
-		"UPDATE app.tree SET v = v + 1",                    //
-		noChecks+"UPDATE app.p SET id = 500 WHERE id = 5",  // no cascade: c 50 keeps pid 5
-		noChecks+"DELETE FROM app.tree WHERE id = 4",       // no cascade: 5 stays
+		"UPDATE app.p SET id = 100 WHERE id = 1",          // c 10, 11: pid 1 -> 100
+		"UPDATE app.c SET v = v + 1 WHERE pid = 100",      // before-images carry the cascade
+		"UPDATE app.p SET k = 'B' WHERE id = 2",           // c 11, 20: pk 'b' -> NULL (case only, bytes differ)
+		"UPDATE app.c SET v = v + 1 WHERE id IN (11, 20)", //
+		"DELETE FROM app.p WHERE id = 3",                  // c 30: pid -> NULL, pk 'c' -> cascade delete
+		"DELETE FROM app.p WHERE id = 4",                  // c 40 deleted by pk cascade
+		"UPDATE app.c SET v = v + 1",                      //
+		"DELETE FROM app.tree WHERE id = 1",               // 2, 3 cascade
+		"UPDATE app.tree SET v = v + 1",                   //
+		noChecks+"UPDATE app.p SET id = 500 WHERE id = 5", // no cascade: c 50 keeps pid 5
+		noChecks+"DELETE FROM app.tree WHERE id = 4",      // no cascade: 5 stays
 		"UPDATE app.c SET v = v + 1", "UPDATE app.tree SET v = v + 1",
 		"START TRANSACTION; UPDATE app.p SET id = 101 WHERE id = 100; UPDATE app.c SET v = v + 10 WHERE pid = 101; DELETE FROM app.c WHERE pid = 101; COMMIT",
 	)
