@@ -105,6 +105,9 @@ type openStatement struct {
 	rows  []keyedRow
 	body  []byte // an insert's VALUES tuples
 	args  []any  // the parameters of a big row's values in body
+	// size is the text size of the values a delete's rows put in it and
+	// its check (keys, or whole before-images to compare).
+	size int
 	// errorValues counts the ENUM error values in body (sqlmode.go).
 	errorValues int
 }
@@ -533,7 +536,7 @@ func (a *applier) insertRow(t *catalog.Table, row []any) error {
 // openFor makes the statement being built one of kind for t with room for
 // a row, closing the one before if it is not.
 func (a *applier) openFor(t *catalog.Table, kind byte) error {
-	if a.stmt.kind == kind && a.stmt.table == t && len(a.stmt.rows) < statementRows && len(a.stmt.body) < a.limits.statement && a.stmt.args == nil {
+	if a.stmt.kind == kind && a.stmt.table == t && len(a.stmt.rows) < statementRows && len(a.stmt.body) < a.limits.statement && a.stmt.size < a.limits.statement && a.stmt.args == nil {
 		return nil
 	}
 	if err := a.closeStatement(); err != nil {
@@ -581,11 +584,16 @@ func (a *applier) appendRow(t *catalog.Table, r keyedRow, kind byte) error {
 // big reports whether a row's values, in cols, would take more than
 // limits.bigRow bytes as literals.
 func (a *applier) big(t *catalog.Table, cols []int, row []any) bool {
+	return textSize(cols, row) > a.limits.bigRow
+}
+
+// textSize is the size of a row's values in cols, as text.
+func textSize(cols []int, row []any) int {
 	n := 0
 	for _, c := range cols {
 		n += catalog.TextSize(row[c])
 	}
-	return n > a.limits.bigRow
+	return n
 }
 
 // appendValue writes v as a literal in dialect d, or as a parameter
@@ -643,6 +651,11 @@ func (a *applier) appendDelete(t *catalog.Table, r keyedRow) error {
 			return err
 		}
 		a.stmt.rows = append(a.stmt.rows, r)
+		cols := t.Key
+		if a.r.cfg.Replication.CompareBeforeImage {
+			cols = a.sqlFor(t).writable
+		}
+		a.stmt.size += textSize(cols, r.row)
 		return nil
 	}
 	if err := a.closeStatement(); err != nil {
@@ -664,7 +677,7 @@ func (a *applier) appendDelete(t *catalog.Table, r keyedRow) error {
 // count by before-image before it with replication.compare_before_image.
 func (a *applier) rowStatement(e *expectation, big bool, errorValues int, write func([]byte) ([]byte, []any, error)) error {
 	if big || e.byImage {
-		if err := a.guardCount(e, 1, true); err != nil {
+		if err := a.guardCount(e, 1, big); err != nil {
 			return err
 		}
 	}
@@ -678,7 +691,7 @@ func (a *applier) rowStatement(e *expectation, big bool, errorValues int, write 
 		return err
 	}
 	rows := a.endStatement(e, errorValues, args != nil)
-	if !big {
+	if !big && !e.byImage { // else counted before
 		a.guardRowCount(e, rows)
 	}
 	return nil

@@ -245,8 +245,11 @@ func (a *applier) appendLoggedGuard(b []byte, q string, e *expectation, cond []b
 // the keys.
 func (e *expectation) describe() string {
 	what := "missing"
-	if !e.present {
+	switch {
+	case !e.present:
 		what = "already present"
+	case e.byImage:
+		what = "absent, or not equal to its before-image"
 	}
 	var keys []byte
 	for i, r := range e.rows {
@@ -309,7 +312,10 @@ func (a *applier) appendKeySet(b []byte, args []any, param bool, t *catalog.Tabl
 func (a *applier) appendImageMatch(b []byte, args []any, param bool, t *catalog.Table, row []any) ([]byte, []any, error) {
 	var err error
 	and := false
-	appendCompare := func(c int, op string) {
+	// A key's value is a literal, compared under its column's collation
+	// (a parameter's CONVERT would bring the character set's default
+	// collation: an illegal mix with another).
+	appendCompare := func(c int, op string, param bool) {
 		col := &t.Columns[c]
 		if and {
 			b = append(b, " AND "...)
@@ -320,7 +326,7 @@ func (a *applier) appendImageMatch(b []byte, args []any, param bool, t *catalog.
 		b, args, err = appendValue(a.dialect, b, args, param, col, row[c])
 	}
 	for _, c := range t.Key {
-		if appendCompare(c, "="); err != nil {
+		if appendCompare(c, "=", false); err != nil {
 			return b, args, err
 		}
 	}
@@ -328,7 +334,7 @@ func (a *applier) appendImageMatch(b []byte, args []any, param bool, t *catalog.
 		if t.Columns[c].Kind() == catalog.KindJSON {
 			continue
 		}
-		if appendCompare(c, "<=>"); err != nil {
+		if appendCompare(c, "<=>", param); err != nil {
 			return b, args, err
 		}
 	}
