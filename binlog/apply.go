@@ -313,6 +313,7 @@ func (a *applier) query(ctx context.Context, e *replication.QueryEvent, h *repli
 		return a.end(h, next)
 	}
 	vars, _ := parseStatusVars(e.StatusVars)
+	vars.when = h.Timestamp
 	if a.inBody {
 		if !a.trxRows { // a CREATE TABLE ... SELECT opens its transaction
 			if st, ok := parseDDLIn(string(e.Schema), q, a.r.lexMode(vars)); ok && st.kind == ddlCreateTable {

@@ -433,6 +433,13 @@ func (a *applier) sourceSession(ctx context.Context, vars sessionVars) (set, res
 		save += ", @switcharoo_edt = @@session.explicit_defaults_for_timestamp"
 		reset += ", explicit_defaults_for_timestamp = @switcharoo_edt"
 	}
+	if vars.autoIncrement[0] > 0 {
+		save += ", @switcharoo_aii = @@session.auto_increment_increment, @switcharoo_aio = @@session.auto_increment_offset"
+		reset += ", auto_increment_increment = @switcharoo_aii, auto_increment_offset = @switcharoo_aio"
+	}
+	if vars.when > 0 {
+		reset += ", timestamp = DEFAULT"
+	}
 	return save + ";" + source + ";", reset, nil
 }
 

@@ -24,6 +24,14 @@ type sessionVars struct {
 	charsetNames       [3]string
 	timeZone           string
 	explicitDefaultsTS int8 // -1 unknown, else 0 or 1 (MySQL 5.7+ writes it)
+	// autoIncrement: the session's auto_increment_increment and _offset,
+	// which number the rows of a column added with AUTO_INCREMENT.
+	autoIncrement [2]uint16
+	// when is the statement's time (the event header's seconds, and the
+	// microseconds MySQL or MariaDB add): what CURRENT_TIMESTAMP means
+	// when a schema change fills a column of existing rows. 0: unknown.
+	when   uint32
+	micros uint32
 }
 
 // Status variable codes of MySQL and MariaDB query events.
@@ -84,6 +92,10 @@ func parseStatusVars(b []byte) (v sessionVars, ok bool) {
 				v.hasCharset = true
 			case qExplicitDefaultsForTS:
 				v.explicitDefaultsTS = int8(b[0])
+			case qAutoIncrement:
+				v.autoIncrement = [2]uint16{binary.LittleEndian.Uint16(b), binary.LittleEndian.Uint16(b[2:])}
+			case qMicroseconds, qHRNow:
+				v.micros = uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16
 			}
 			b = b[n:]
 			continue
@@ -149,6 +161,9 @@ var sqlModeNames = []struct {
 	{1 << 22, "STRICT_ALL_TABLES"}, {1 << 23, "NO_ZERO_IN_DATE"}, {1 << 24, "NO_ZERO_DATE"},
 	{1 << 25, "ALLOW_INVALID_DATES"}, {1 << 26, "ERROR_FOR_DIVISION_BY_ZERO"}, {1 << 29, "HIGH_NOT_PRECEDENCE"},
 	{1 << 30, "NO_ENGINE_SUBSTITUTION"}, {1 << 31, "PAD_CHAR_TO_FULL_LENGTH"},
+	// MariaDB's own, set only by a MariaDB source (a MySQL target refuses
+	// the name: the schema change stops there).
+	{1 << 32, "EMPTY_STRING_IS_NULL"}, {1 << 33, "SIMULTANEOUS_ASSIGNMENT"}, {1 << 34, "TIME_ROUND_FRACTIONAL"},
 }
 
 // lexMode is how the session's sql_mode lexes a statement.
@@ -182,6 +197,12 @@ func (v sessionVars) setStatement() string {
 	}
 	if v.explicitDefaultsTS >= 0 {
 		parts = append(parts, fmt.Sprintf("explicit_defaults_for_timestamp=%d", v.explicitDefaultsTS))
+	}
+	if v.autoIncrement[0] > 0 {
+		parts = append(parts, fmt.Sprintf("auto_increment_increment=%d, auto_increment_offset=%d", v.autoIncrement[0], max(v.autoIncrement[1], 1)))
+	}
+	if v.when > 0 {
+		parts = append(parts, fmt.Sprintf("timestamp=%d.%06d", v.when, v.micros))
 	}
 	if len(parts) == 0 {
 		return ""
