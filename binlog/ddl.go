@@ -554,6 +554,9 @@ var tableObjects = []string{"TABLE", "TABLES", "INDEX", "DATABASE", "SCHEMA", "S
 // as what could be a table of the default database.
 func unreadSchemaChange(defaultDB, text string, mode lexMode) (names unreadNames, ok bool) {
 	toks := slices.DeleteFunc(lexIn(text, mode), isMariaDBComment)
+	if _, _, at, isSet := setStatementFor(toks); isSet {
+		toks = toks[at:]
+	}
 	if len(toks) == 0 {
 		return names, false
 	}
@@ -612,4 +615,49 @@ type unreadNames struct {
 	qualified []catalog.TableName // each db.t, and the table a CREATE names
 	bare      []catalog.TableName // each other identifier (or keyword, or column), in the default database
 	dbs       []string            // each identifier after DATABASE or SCHEMA
+}
+
+// setStatementFor reads MariaDB's SET STATEMENT var=value, ... FOR
+// statement, which the binlog keeps as written: the variables it sets and
+// the index of the statement's first token. isSet is false for any other
+// statement.
+func setStatementFor(toks []token) (vars []string, inner token, at int, isSet bool) {
+	if len(toks) < 2 || !toks[0].is("SET") || !toks[1].is("STATEMENT") {
+		return nil, token{}, 0, false
+	}
+	depth := 0
+	for i := 2; i < len(toks); i++ {
+		t := toks[i]
+		switch {
+		case t.kind == tokPunct && t.text == "(":
+			depth++
+		case t.kind == tokPunct && t.text == ")":
+			depth--
+		case depth == 0 && t.kind == tokPunct && t.text == "=" && i > 2:
+			vars = append(vars, strings.ToLower(toks[i-1].text))
+		case depth == 0 && t.is("FOR") && i+1 < len(toks):
+			return vars, toks[i+1], i + 1, true
+		}
+	}
+	return nil, token{}, 0, false
+}
+
+// timeoutVariables are what SET STATEMENT may set around a schema change
+// that is then applied without them: how long it waits, not what it does.
+var timeoutVariables = []string{"lock_wait_timeout", "innodb_lock_wait_timeout", "max_statement_time", "wait_timeout", "net_read_timeout", "net_write_timeout"}
+
+// withoutTimeouts returns the statement a SET STATEMENT ... FOR that sets
+// only timeouts wraps, and true; a statement that is no such wrapper as
+// it is, and true; one that sets anything else, and false: what its
+// statement means may depend on it.
+func withoutTimeouts(text string, mode lexMode) (string, bool) {
+	toks := slices.DeleteFunc(lexIn(text, mode), isMariaDBComment)
+	vars, inner, _, isSet := setStatementFor(toks)
+	switch {
+	case !isSet:
+		return text, true
+	case slices.ContainsFunc(vars, func(v string) bool { return !slices.Contains(timeoutVariables, v) }):
+		return text, false
+	}
+	return text[inner.start:], true
 }

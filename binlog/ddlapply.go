@@ -79,8 +79,11 @@ func (st ddlStatement) swaps() bool {
 // schema change is applied, stopped at or ignored per replication.ddl;
 // anything else is not replicated.
 func (r *Replicator) ddl(ctx context.Context, a *applier, defaultDB, query string, vars sessionVars, next Position) error {
-	st, ok := parseDDLIn(defaultDB, query, r.lexMode(vars))
-	if !ok {
+	// MariaDB's SET STATEMENT lock_wait_timeout=... FOR <schema change>:
+	// the change, without the timeouts; other settings leave it unread.
+	inner, onlyTimeouts := withoutTimeouts(query, r.lexMode(vars))
+	st, ok := parseDDLIn(defaultDB, inner, r.lexMode(vars))
+	if !ok || !onlyTimeouts {
 		return r.unreadDDL(ctx, a, defaultDB, query, vars)
 	}
 	plan, err := r.planDDL(st, a.trxStart)

@@ -115,3 +115,17 @@ func TestUnreadDDLNamingOnlyExcludedTablesPasses(t *testing.T) {
 		t.Fatalf("want a stop naming the statement, got %v", stop)
 	}
 }
+
+// MariaDB's SET STATEMENT ... FOR around a schema change: with timeouts
+// only, the change is applied without them (TestReview4SetStatement...);
+// with any other setting, which could change what the statement does, it
+// is a schema change replication cannot read, and stops.
+func TestSetStatementWithOtherSettingsStops(t *testing.T) {
+	r := ddlRig(t, config.DDLApply)
+	run := r.run(binlog.RunOptions{})
+	r.waitCaughtUp(run)
+	r.source("SET STATEMENT sql_mode='', lock_wait_timeout=5 FOR TRUNCATE TABLE app.items")
+	if stop := r.waitStopped(run); !strings.Contains(stop.Error(), "cannot read: SET STATEMENT sql_mode") {
+		t.Fatalf("want a stop naming the statement, got %v", stop)
+	}
+}
