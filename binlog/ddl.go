@@ -661,3 +661,27 @@ func withoutTimeouts(text string, mode lexMode) (string, bool) {
 	}
 	return text[inner.start:], true
 }
+
+// foldNames gives the names the statement reads as the source keeps them
+// (fold: Replicator.sourceName).
+func (st *ddlStatement) foldNames(fold func(string) string) {
+	for i, t := range st.tables {
+		st.tables[i] = catalog.TableName{DB: fold(t.DB), Table: fold(t.Table)}
+	}
+	for i := range st.names {
+		st.names[i].db = fold(st.names[i].db)
+	}
+	st.database = fold(st.database)
+}
+
+// foldNames gives the names as the source keeps them.
+func (n *unreadNames) foldNames(fold func(string) string) {
+	for _, list := range [][]catalog.TableName{n.qualified, n.bare} {
+		for i, t := range list {
+			list[i] = catalog.TableName{DB: fold(t.DB), Table: fold(t.Table)}
+		}
+	}
+	for i, d := range n.dbs {
+		n.dbs[i] = fold(d)
+	}
+}

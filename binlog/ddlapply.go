@@ -82,10 +82,12 @@ func (r *Replicator) ddl(ctx context.Context, a *applier, defaultDB, query strin
 	// MariaDB's SET STATEMENT lock_wait_timeout=... FOR <schema change>:
 	// the change, without the timeouts; other settings leave it unread.
 	inner, onlyTimeouts := withoutTimeouts(query, r.lexMode(vars))
+	defaultDB = r.sourceName(defaultDB)
 	st, ok := parseDDLIn(defaultDB, inner, r.lexMode(vars))
 	if !ok || !onlyTimeouts {
 		return r.unreadDDL(ctx, a, defaultDB, query, vars)
 	}
+	st.foldNames(r.sourceName)
 	plan, err := r.planDDL(st, a.trxStart)
 	if err != nil || plan == nil {
 		return err
@@ -108,6 +110,16 @@ func (r *Replicator) ddl(ctx context.Context, a *applier, defaultDB, query strin
 			Fix: fmt.Sprintf("apply it to the target yourself and run `switcharoo replicate --ddl-applied %s`, or set replication.ddl: apply and restart", a.trxStart)}
 	}
 	return a.applyDDL(ctx, plan, query, vars, log.Info())
+}
+
+// sourceName is a database or table name as the source keeps it: in
+// lower case under lower_case_table_names 1 or 2, as the statement wrote
+// it otherwise.
+func (r *Replicator) sourceName(name string) string {
+	if r.source.foldsNames {
+		return strings.ToLower(name)
+	}
+	return name
 }
 
 // lexMode is how the source lexed a statement its session wrote.
@@ -133,6 +145,7 @@ func (r *Replicator) lexMode(vars sessionVars) lexMode {
 // first row (mapTable) instead.
 func (r *Replicator) unreadDDL(ctx context.Context, a *applier, defaultDB, query string, vars sessionVars) error {
 	names, ok := unreadSchemaChange(defaultDB, query, r.lexMode(vars))
+	names.foldNames(r.sourceName)
 	var touched []catalog.TableName
 	for _, n := range names.qualified {
 		if r.filter.Includes(n) {

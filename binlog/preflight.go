@@ -90,6 +90,12 @@ func (r *Replicator) identify(ctx context.Context, side string, e config.Endpoin
 		return false
 	}
 	s.kind = kind
+	var lowerCase int
+	if err := s.db.QueryRowContext(ctx, "SELECT @@lower_case_table_names").Scan(&lowerCase); err != nil {
+		add("%s: read lower_case_table_names: %v", side, err)
+		return false
+	}
+	s.foldsNames = lowerCase != 0
 	s.flavor = "mysql"
 	if kind.MariaDB {
 		s.flavor = "mariadb"

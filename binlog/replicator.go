@@ -49,6 +49,10 @@ type server struct {
 	db     *sql.DB
 	flavor string // "mysql" or "mariadb", as go-mysql names them
 	kind   privileges.Flavor
+	// foldsNames: lower_case_table_names is 1 or 2, the server keeps
+	// database and table names in lower case, and a statement may name
+	// them in any case.
+	foldsNames bool
 }
 
 // RunOptions change what Run does.
