@@ -307,6 +307,7 @@ func (r *Replicator) checkCheckpoint(ctx context.Context, plan *copyPlan, opts R
 	case errors.Is(err, ErrNoCheckpoint):
 		plan.copyNeeded = true
 		r.checkTargetEmpty(ctx, plan, add)
+		r.checkTargetDatabases(ctx, plan, add)
 		if !opts.DDLApplied.IsZero() {
 			add("--ddl-applied: there is no checkpoint on the target to continue from")
 		}
@@ -405,6 +406,55 @@ func (r *Replicator) checkTargetEmpty(ctx context.Context, plan *copyPlan, add f
 			}
 		}
 	}
+}
+
+// checkTargetDatabases refuses a replicated database that exists on the
+// target with another default character set or collation than the
+// source's: a table a schema change creates without its own takes its
+// database's default, so the target's would differ from the source's
+// (the copy creates missing databases as the source has them).
+func (r *Replicator) checkTargetDatabases(ctx context.Context, plan *copyPlan, add func(string, ...any)) {
+	var dbs []string
+	for _, t := range plan.tables {
+		if !slices.Contains(dbs, t.DB) {
+			dbs = append(dbs, t.DB)
+		}
+	}
+	for _, db := range dbs {
+		src, err := databaseDefaults(ctx, r.source.db, db)
+		if err != nil {
+			add("source: read the defaults of database %s: %v", db, err)
+			continue
+		}
+		dst, err := databaseDefaults(ctx, r.target.db, r.filter.TargetDB(db))
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			add("target: read the defaults of database %s: %v", r.filter.TargetDB(db), err)
+		case dst != src:
+			add("target database %s exists with default %s where the source's %s has %s: a table a schema change creates would take the target's; "+
+				"ALTER DATABASE %s CHARACTER SET %s COLLATE %s on the target, or drop it and let replicate create it",
+				r.filter.TargetDB(db), dst, db, src, catalog.QuoteIdent(r.filter.TargetDB(db)), src.charset, src.collation)
+		}
+	}
+}
+
+// defaults are a database's default character set and collation, with
+// utf8 spelt utf8mb3 (MySQL 5.6 and MariaDB before 10.6 print utf8).
+type defaults struct{ charset, collation string }
+
+func (d defaults) String() string { return d.charset + " (" + d.collation + ")" }
+
+func databaseDefaults(ctx context.Context, db *sql.DB, name string) (defaults, error) {
+	var d defaults
+	err := db.QueryRowContext(ctx, "SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", name).Scan(&d.charset, &d.collation)
+	if d.charset == "utf8" {
+		d.charset = "utf8mb3"
+	}
+	if rest, ok := strings.CutPrefix(d.collation, "utf8_"); ok {
+		d.collation = "utf8mb3_" + rest
+	}
+	return d, err
 }
 
 // readSourceID names the source as the server itself sees it, so that a
