@@ -22,9 +22,13 @@ import (
 // SelectExpr is the expression the copy reads column c with.
 func (c *Column) SelectExpr() string {
 	q := QuoteIdent(c.Name)
-	switch c.Kind() {
-	case KindEnum, KindSet:
+	switch {
+	case c.Kind() == KindEnum || c.Kind() == KindSet:
 		return q + "+0"
+	case c.DataType == "uuid" || c.DataType == "inet6" || c.DataType == "inet4":
+		// MariaDB's: their stored bytes, as the binlog has them, not
+		// their text.
+		return "CAST(" + q + " AS BINARY)"
 	}
 	return q
 }
