@@ -258,38 +258,54 @@ func (r *Replicator) planDDL(st ddlStatement, at Position) (*ddlPlan, error) {
 			plan.statement = "DROP TABLE IF EXISTS " + strings.Join(kept, ",")
 		}
 	case ddlRenameTable:
-		var pairs []string
-		// The net effect of a chain (a TO tmp, b TO a, tmp TO b): the
-		// names that exist after it are re-read, the others dropped.
-		exists := map[catalog.TableName]bool{}
+		// The net effect of a chain (a TO tmp, b TO a, tmp TO b): which
+		// table each name holds after it. It may not move a table across
+		// the filter, whatever names it passes through on the way (a
+		// temporary name outside replication.tables is renamed on the
+		// target too); the replicated names that hold a table after it are
+		// re-read, the others dropped.
+		holds := map[catalog.TableName]*catalog.TableName{}
 		var names []catalog.TableName
+		var pairs, replicatedPairs []string
+		crosses := false // a pair between a replicated name and another
 		for i := 0; i+1 < len(st.tables); i += 2 {
 			from, to := st.tables[i], st.tables[i+1]
-			switch fi, ti := f.Includes(from), f.Includes(to); {
-			case fi && ti:
-				for _, n := range []catalog.TableName{from, to} {
-					if !slices.Contains(names, n) {
-						names = append(names, n)
-					}
+			crosses = crosses || f.Includes(from) != f.Includes(to)
+			for _, n := range []catalog.TableName{from, to} {
+				if !slices.Contains(names, n) {
+					names = append(names, n)
 				}
-				exists[from], exists[to] = false, true
-				pairs = append(pairs, catalog.QuoteName(f.Target(from))+" TO "+catalog.QuoteName(f.Target(to)))
-			case fi != ti:
-				return nil, crossing(from, to)
+			}
+			table, ok := holds[from]
+			if !ok {
+				table = &from
+			}
+			holds[from], holds[to] = nil, table
+			pair := catalog.QuoteName(f.Target(from)) + " TO " + catalog.QuoteName(f.Target(to))
+			pairs = append(pairs, pair)
+			if f.Includes(from) || f.Includes(to) {
+				replicatedPairs = append(replicatedPairs, pair)
 			}
 		}
 		for _, n := range names {
-			if exists[n] {
+			if t := holds[n]; t != nil && f.Includes(*t) != f.Includes(n) {
+				return nil, crossing(*t, n)
+			}
+			switch {
+			case !f.Includes(n):
+			case holds[n] != nil:
 				plan.reload = append(plan.reload, n)
-			} else {
+			default:
 				plan.drop = append(plan.drop, n)
 			}
 		}
-		if len(pairs) == 0 {
+		switch {
+		case len(replicatedPairs) == 0:
 			return nil, nil
-		}
-		if len(pairs) < len(st.tables)/2 {
+		case crosses: // through other names: the whole chain
 			plan.statement = "RENAME TABLE " + strings.Join(pairs, ",")
+		case len(replicatedPairs) < len(pairs):
+			plan.statement = "RENAME TABLE " + strings.Join(replicatedPairs, ",")
 		}
 	case ddlAlterTable:
 		t := st.tables[0]

@@ -1,6 +1,7 @@
 package binlog_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/switcharoo/switcharoo/binlog"
@@ -27,4 +28,31 @@ func TestReview4RenameSwapThroughUnreplicatedTempName(t *testing.T) {
 	}
 	r.stopClean(run)
 	r.assertSame("app")
+}
+
+// A chain whose net effect moves a replicated table to a name outside the
+// filter, or one from outside in, stops (exit 4) before anything runs,
+// whatever names it passes through.
+func TestRenameAcrossTheFilterStops(t *testing.T) {
+	for _, chain := range []string{
+		"RENAME TABLE app.a TO app.gone",
+		"RENAME TABLE app.a TO app.swap_tmp, app.outside TO app.a",
+		"RENAME TABLE app.b TO app.swap_tmp, app.swap_tmp TO app.gone",
+	} {
+		t.Run(chain, func(t *testing.T) {
+			r := newRig(t)
+			r.cfg.Replication.Tables = []string{"app.a", "app.b"}
+			r.source("CREATE DATABASE app", "CREATE TABLE app.a (id INT PRIMARY KEY)", "CREATE TABLE app.b (id INT PRIMARY KEY)",
+				"CREATE TABLE app.outside (id INT PRIMARY KEY)")
+			run := r.run(binlog.RunOptions{})
+			r.waitCaughtUp(run)
+			r.source(chain)
+			if stop := r.waitStopped(run); !strings.Contains(stop.Error(), "across replication's table filter") {
+				t.Fatalf("want a stop naming the filter, got %v", stop)
+			}
+			if n := targetCount(t, r, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'app' AND TABLE_NAME IN ('a', 'b')"); n != 2 {
+				t.Errorf("the target has %d of app.a and app.b after the stop, want both", n)
+			}
+		})
+	}
 }
