@@ -375,8 +375,15 @@ func (a *applier) mapTable(ctx context.Context, e *replication.TableMapEvent, at
 				Fix: "it was probably created while replication.ddl was ignore or stop; create it on the target, or restart the copy"}
 		}
 		if err := checkTableMap(t, e); err != nil {
-			return &StopError{Position: at, Reason: err.Error(),
-				Fix: "the source's schema changed in a way the replicator did not follow (replication.ddl ignore?); make the target's table match and restart, or restart the copy"}
+			adopted, aerr := a.tableFromTarget(ctx, t, e)
+			switch {
+			case aerr != nil:
+				return aerr
+			case adopted == nil:
+				return &StopError{Position: at, Reason: err.Error(),
+					Fix: "the source's schema changed in a way the replicator did not follow (replication.ddl ignore?); make the target's table match the source's (same columns, in the same character sets) and restart, or restart the copy"}
+			}
+			t = adopted
 		}
 		fixes, err := fixesFor(t, e)
 		if err != nil {
@@ -389,6 +396,37 @@ func (a *applier) mapTable(ctx context.Context, e *replication.TableMapEvent, at
 	}
 	a.tables[e.TableID] = m
 	return nil
+}
+
+// tableFromTarget reads t again from the target when the binlog's
+// TABLE_MAP no longer matches it: a schema change that was not followed
+// (replication.ddl: ignore) and that the operator then made on the target
+// by hand. The target's definition replaces t in the schema map (stored
+// with the next commit) when it matches the TABLE_MAP and differs from t
+// only in its columns' types: the same columns, in the same order and
+// character sets, the same key. nil otherwise.
+func (a *applier) tableFromTarget(ctx context.Context, t *catalog.Table, e *replication.TableMapEvent) (*catalog.Table, error) {
+	dst := a.r.filter.Target(t.Name)
+	loaded, err := catalog.LoadTables(ctx, a.r.target.db, []catalog.TableName{dst})
+	if err != nil {
+		return nil, nil // no such table, or unreadable: the stop says what to do
+	}
+	tt := loaded[dst]
+	same := tt != nil && slices.Equal(tt.Key, t.Key) && slices.EqualFunc(tt.Columns, t.Columns, func(d, c catalog.Column) bool {
+		return strings.EqualFold(d.Name, c.Name) && d.Charset == c.Charset && d.Generated == c.Generated
+	})
+	if !same {
+		return nil, nil
+	}
+	tt.Name = t.Name
+	if checkTableMap(tt, e) != nil {
+		return nil, nil
+	}
+	a.r.log.Warn().Stringer("table", t.Name).Msg("the binlog's columns no longer match the schema map but match the target's table: its definition is read from the target")
+	a.cp.Schema[t.Name] = tt
+	delete(a.sql, t.Name)
+	a.schemaChanged = true
+	return tt, nil
 }
 
 func (a *applier) rows(ctx context.Context, e *replication.RowsEvent, h *replication.EventHeader, at Position) error {
