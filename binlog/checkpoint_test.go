@@ -48,4 +48,8 @@ func TestCheckpointRoundTrip(t *testing.T) {
 			t.Errorf("read back\n%+v\nwant\n%+v", *got, want)
 		}
 	}
+	// A write that fails says so.
+	if err := writeCheckpoint(ctx, db, "_nowhere", &Checkpoint{Schema: catalog.Schema{}}); err == nil {
+		t.Errorf("a checkpoint written into a schema that does not exist: no error")
+	}
 }
