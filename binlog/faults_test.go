@@ -11,10 +11,8 @@ import (
 	"testing"
 	"time"
 
-	toxiproxy "github.com/Shopify/toxiproxy/v2"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/rs/zerolog"
 	"github.com/switcharoo/switcharoo/binlog"
+	"github.com/switcharoo/switcharoo/internal/faultproxy"
 	"github.com/switcharoo/switcharoo/internal/sandboxtest"
 )
 
@@ -108,19 +106,19 @@ func TestConnectionsKilledMidStream(t *testing.T) {
 // re-established once the network is back.
 func TestStalledSourceIsDetected(t *testing.T) {
 	r := faultRig(t)
-	proxy := startProxy(t, r.cfg.Source.Host, r.cfg.Source.Port)
-	r.cfg.Source.Port = proxy.port
+	proxy := faultproxy.Start(t, r.cfg.Source.Host, r.cfg.Source.Port)
+	r.cfg.Source.Host, r.cfg.Source.Port = faultproxy.Host, proxy.Port
 	r.cfg.Source.ConnectTimeout = 2 * time.Second
 	w := startWriter(r, 1, 5000)
 	t.Cleanup(func() { w.finish() })
 	run := r.run(binlog.RunOptions{})
 	r.waitFor(run, "streaming", r.streamedMore(20))
 
-	proxy.stall(t)
+	proxy.Stall(t)
 	stalled := time.Now()
 	r.waitFor(run, "the stall to be noticed", func() bool { return r.log.contains("replication interrupted") })
 	t.Logf("stall noticed after %s (stall_timeout %s)", time.Since(stalled).Round(100*time.Millisecond), r.cfg.Replication.StallTimeout)
-	proxy.heal(t)
+	proxy.Heal(t)
 	r.waitFor(run, "recovery", func() bool { return r.log.contains("replication recovered") })
 
 	t.Logf("%d writes", w.finish())
@@ -182,9 +180,10 @@ func TestNetworkFaults(t *testing.T) {
 		}
 	}
 	r := faultRig(t)
-	source := startProxy(t, r.cfg.Source.Host, r.cfg.Source.Port)
-	target := startProxy(t, r.cfg.Target.Host, r.cfg.Target.Port)
-	r.cfg.Source.Port, r.cfg.Target.Port = source.port, target.port
+	source := faultproxy.Start(t, r.cfg.Source.Host, r.cfg.Source.Port)
+	target := faultproxy.Start(t, r.cfg.Target.Host, r.cfg.Target.Port)
+	r.cfg.Source.Host, r.cfg.Source.Port = faultproxy.Host, source.Port
+	r.cfg.Target.Host, r.cfg.Target.Port = faultproxy.Host, target.Port
 	r.cfg.Source.ConnectTimeout, r.cfg.Target.ConnectTimeout = 2*time.Second, 2*time.Second
 	w := startWriter(r, 1, 5000)
 	t.Cleanup(func() { w.finish() })
@@ -196,7 +195,7 @@ func TestNetworkFaults(t *testing.T) {
 	for range n {
 		for _, side := range []struct {
 			name string
-			p    *proxy
+			p    *faultproxy.Proxy
 		}{{"source", source}, {"target", target}} {
 			for _, f := range []struct {
 				kind, toxic, attributes string
@@ -209,7 +208,7 @@ func TestNetworkFaults(t *testing.T) {
 			} {
 				at := r.transactions()
 				noticed := r.log.count("the target does not answer")
-				side.p.toxic(t, f.toxic, f.attributes)
+				side.p.Toxic(t, f.toxic, f.attributes)
 				time.Sleep(f.hold + time.Duration(rng.IntN(300))*time.Millisecond) // the fault's length, not a wait for a condition
 				if side.name == "target" && f.kind == "blackhole" {
 					// A statement sent into the blackhole would wait for
@@ -219,7 +218,7 @@ func TestNetworkFaults(t *testing.T) {
 						return r.log.count("the target does not answer") > noticed
 					})
 				}
-				side.p.heal(t)
+				side.p.Heal(t)
 				r.waitFor(run, fmt.Sprintf("progress after a %s on the %s side", f.kind, side.name), r.streamedMore(at+5))
 				counts[side.name+" "+f.kind]++
 			}
@@ -236,44 +235,4 @@ func TestNetworkFaults(t *testing.T) {
 		t.Fatalf("replicate: %v\n%s", err, r.log)
 	}
 	r.assertSame("app")
-}
-
-// proxy is an in-process toxiproxy in front of a server.
-type proxy struct {
-	p    *toxiproxy.Proxy
-	port int
-}
-
-func startProxy(t *testing.T, host string, port int) *proxy {
-	t.Helper()
-	srv := toxiproxy.NewServer(toxiproxy.NewMetricsContainer(prometheus.NewRegistry()), zerolog.Nop())
-	p := toxiproxy.NewProxy(srv, "source", "127.0.0.1:0", fmt.Sprintf("%s:%d", host, port))
-	if err := p.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(p.Stop)
-	var got int
-	if _, err := fmt.Sscanf(p.Listen[strings.LastIndexByte(p.Listen, ':')+1:], "%d", &got); err != nil {
-		t.Fatalf("proxy address %q: %v", p.Listen, err)
-	}
-	return &proxy{p: p, port: got}
-}
-
-// stall drops every byte both ways and keeps connections open.
-func (p *proxy) stall(t *testing.T) { p.toxic(t, "timeout", `{"timeout": 0}`) }
-
-// toxic adds a toxiproxy toxic of kind with attributes (JSON) both ways.
-func (p *proxy) toxic(t *testing.T, kind, attributes string) {
-	t.Helper()
-	for _, stream := range []string{"downstream", "upstream"} {
-		spec := fmt.Sprintf(`{"name": "%s-%s", "type": %q, "stream": %q, "attributes": %s}`, kind, stream, kind, stream, attributes)
-		if _, err := p.p.Toxics.AddToxicJson(strings.NewReader(spec)); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-func (p *proxy) heal(t *testing.T) {
-	t.Helper()
-	p.p.Toxics.ResetToxics(context.Background())
 }

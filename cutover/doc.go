@@ -52,6 +52,16 @@
 // unfences the source, the target's binlog must show no write but
 // replication's since it was fenced again.
 //
+// # Unreachable servers
+//
+// A server that stops answering switcharoo (a VPN failing with its sockets
+// left open) must not hold the night forever, nor be taken as closed: its
+// own clients may still reach it. While a step, an undo, the one-writable
+// check or the lease waits on servers, reach.go pings them on the side;
+// one that has answered nothing for three times its connect_timeout ends
+// the wait with an error naming it. The step then fails like any other,
+// and an undo that needs the server stops there.
+//
 // # Replication at the switch
 //
 // The runbook drives the replicators through their control rows

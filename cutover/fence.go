@@ -34,8 +34,12 @@ import (
 // server is one side, as the runbook sees it.
 type server struct {
 	name     string // "source" or "target"
+	addr     string // host:port, for messages
 	db       *sql.DB
 	appUsers []string
+	// answer is how long it may answer nothing before the runbook takes
+	// it as unreachable (reach.go); 0: defaultAnswerWithin.
+	answer time.Duration
 
 	mu          sync.Mutex
 	seesClients bool // switcharoo's account was found to hold PROCESS

@@ -59,8 +59,20 @@ func (h leaseHolder) String() string {
 }
 
 // takeLease takes the lease for the command (run, resume, rollback), or
-// refuses naming its holder.
-func (rb *Runbook) takeLease(ctx context.Context, command string) (*lease, error) {
+// refuses naming its holder, or a server that answers nothing.
+func (rb *Runbook) takeLease(ctx context.Context, command string) (l *lease, err error) {
+	err = reaching(ctx, func(ctx context.Context) (err error) {
+		l, err = rb.holdLease(ctx, command)
+		return err
+	}, rb.source, rb.target)
+	var u *unreachableError
+	if errors.As(err, &u) {
+		return nil, &RefusedError{Reason: fmt.Sprintf("%v; %s changed nothing: run it again once switcharoo reaches the %s", err, command, u.server)}
+	}
+	return l, err
+}
+
+func (rb *Runbook) holdLease(ctx context.Context, command string) (*lease, error) {
 	host, _ := os.Hostname()
 	dir, err := filepath.Abs(rb.cfg.StateDir)
 	if err != nil {

@@ -44,7 +44,7 @@ func TestPrivilegesBeforeTheNight(t *testing.T) {
 		// Reverse replication: it reads the target's binlog and writes
 		// into the source through read_only.
 		`lacks REPLICATION SLAVE on *.* — needed by reverse replication: read the binlog`,
-		`lacks INSERT on ` + "`_switcharoo_reverse`" + `.* — needed by reverse replication: its checkpoint`,
+		`lacks INSERT on ` + "`\\_switcharoo\\_reverse`" + `.* — needed by reverse replication: its checkpoint`,
 		`reverse replication: write while the source is read_only`,
 		// The target's fence, and forward replication's writes through it.
 		`needed by unfence-target and its undo: SET GLOBAL read_only = OFF / ON; replication: write while the target is read_only`,

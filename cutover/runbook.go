@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -80,6 +81,9 @@ type step struct {
 	// interruptible: the step changes nothing and may wait long (the TTL
 	// wait), so Ctrl-C interrupts it, and the night pauses before it.
 	interruptible bool
+	// uses are the servers apply and undo talk to: one that stops
+	// answering ends them (reach.go).
+	uses []*server
 }
 
 // New prepares the runbook; it contacts nothing yet.
@@ -94,7 +98,8 @@ func New(ctx context.Context, cfg *config.Config, log zerolog.Logger, opts Optio
 		return nil, fmt.Errorf("target: %w", err)
 	}
 	rb := &Runbook{cfg: cfg, log: log, opts: opts, facts: map[string]string{}, probe: newProbe(cfg),
-		source: &server{name: "source", db: src}, target: &server{name: "target", db: dst, appUsers: cfg.Cutover.AppUsers}}
+		source: &server{name: "source", addr: mysqlconn.Addr(cfg.Source), db: src, answer: answerFactor * cfg.Source.ConnectTimeout},
+		target: &server{name: "target", addr: mysqlconn.Addr(cfg.Target), db: dst, appUsers: cfg.Cutover.AppUsers, answer: answerFactor * cfg.Target.ConnectTimeout}}
 	if cfg.DNS.Provider != "" {
 		if rb.dns, err = dnsswap.New(ctx, cfg, log); err != nil {
 			rb.Close()
@@ -185,12 +190,16 @@ func (rb *Runbook) Run(ctx context.Context) (*Report, error) {
 	if runState(events) == "in progress" {
 		return nil, &RefusedError{Reason: fmt.Sprintf("run %s was interrupted and is not finished: use `switcharoo resume` or `switcharoo rollback`", events[0].Run)}
 	}
-	if err := rb.checkLease(ctx); err != nil {
-		return nil, err
-	}
 	start := time.Now()
 	rb.opts.Board.StepStarted(rb.steps[0].name, false)
-	_, hash, err := rb.plan(ctx)
+	var hash string
+	err = reaching(ctx, func(ctx context.Context) error {
+		if err := rb.checkLease(ctx); err != nil {
+			return err
+		}
+		_, hash, err = rb.plan(ctx)
+		return err
+	}, rb.source, rb.target)
 	if err != nil {
 		rb.opts.Board.StepEnded(rb.steps[0].name, false, err)
 		return nil, err
@@ -270,8 +279,11 @@ func (rb *Runbook) Resume(ctx context.Context) (*Report, error) {
 	if err := rb.approveAll(ctx, rest, last); err != nil {
 		return nil, err
 	}
-	moved, err := rb.restoreFence(ctx, acted, completed)
-	if err != nil {
+	var moved bool
+	if err := reaching(ctx, func(ctx context.Context) (err error) {
+		moved, err = rb.restoreFence(ctx, acted, completed)
+		return err
+	}, rb.source); err != nil {
 		return nil, err
 	}
 	if moved { // what catch-up and verify established no longer holds
@@ -492,15 +504,21 @@ func (rb *Runbook) do(ctx context.Context, s *step) error {
 	}
 	before := maps.Clone(rb.facts)
 	rb.at(s.name, beforeApply)
+	uses := s.uses
+	if rb.lock != nil { // holdFence reads the source
+		uses = append(slices.Clip(uses), rb.source)
+	}
 	err := rb.lease.check()
 	if err == nil {
-		err = rb.holdFence(sctx, "before "+s.name)
-	}
-	if err == nil {
-		err = s.apply(sctx)
-	}
-	if err == nil {
-		err = rb.holdFence(sctx, "during "+s.name)
+		err = reaching(sctx, func(ctx context.Context) error {
+			if err := rb.holdFence(ctx, "before "+s.name); err != nil {
+				return err
+			}
+			if err := s.apply(ctx); err != nil {
+				return err
+			}
+			return rb.holdFence(ctx, "during "+s.name)
+		}, uses...)
 	}
 	cancel()
 	if rb.at(s.name, insideStep) {
@@ -576,7 +594,7 @@ func (rb *Runbook) undoAll(ctx context.Context, done map[string]bool, kind strin
 		start := time.Now()
 		rb.log.Info().Str("step", s.name).Msg("undo")
 		rb.opts.Board.StepStarted(s.name, true)
-		err := s.undo(uctx)
+		err := reaching(uctx, s.undo, s.uses...)
 		if err == nil && rb.at(undoHook+s.name, insideStep) {
 			return nil, errCrash
 		}
@@ -600,7 +618,11 @@ func (rb *Runbook) undoAll(ctx context.Context, done map[string]bool, kind strin
 		}
 	}
 	if len(errs) > 0 {
-		return rb.report(kind, "undo failed"), &HumanError{Reason: "undoing the night failed; fix what the errors name, then run `switcharoo rollback` again", Err: errors.Join(errs...)}
+		reason := "undoing the night failed; fix what the errors name, then run `switcharoo rollback` again"
+		if cause != nil {
+			reason = fmt.Sprintf("step %s failed (%v), and %s", cause.Step, cause.Err, reason)
+		}
+		return rb.report(kind, "undo failed"), &HumanError{Reason: reason, Err: errors.Join(errs...)}
 	}
 	if rb.probe != nil && cause == nil {
 		// The report measures the switch back: give the probe a moment to
@@ -637,15 +659,19 @@ func (rb *Runbook) checkOnePrimary(ctx context.Context) error {
 	defer cancel()
 	var open []string
 	for _, s := range []*server{rb.source, rb.target} {
-		w, err := s.appWritable(ctx)
-		for attempt := 1; err != nil && attempt < onePrimaryAttempts && ctx.Err() == nil; attempt++ {
-			// A blip is not an outage: look again before stopping.
-			select {
-			case <-ctx.Done():
-			case <-time.After(2 * time.Second):
-			}
+		var w bool
+		err := reaching(ctx, func(ctx context.Context) (err error) {
 			w, err = s.appWritable(ctx)
-		}
+			for attempt := 1; err != nil && attempt < onePrimaryAttempts && ctx.Err() == nil; attempt++ {
+				// A blip is not an outage: look again before stopping.
+				select {
+				case <-ctx.Done():
+				case <-time.After(2 * time.Second):
+				}
+				w, err = s.appWritable(ctx)
+			}
+			return err
+		}, s)
 		if err != nil {
 			return &HumanError{Reason: fmt.Sprintf("cannot tell whether the %s accepts application writes (%v): the night stops until it can; "+
 				"restore the connection to it, check by hand that at most one side is writable, then `switcharoo resume` or `switcharoo rollback`", s.name, err)}

@@ -27,20 +27,27 @@ import (
 // target_server_id, reverse_start.
 func (rb *Runbook) buildSteps() []*step {
 	c := rb.cfg.Cutover
+	// The servers each step talks to (the probe's writes go through the
+	// application's name, not these).
+	dst, both := []*server{rb.target}, []*server{rb.source, rb.target}
+	var health []*server // reverse replication's status, on the source
+	if c.ReverseReplication {
+		health = []*server{rb.source}
+	}
 	steps := []*step{
-		{name: "preflight", plan: rb.planPreflight, apply: rb.preflight, interruptible: true},
+		{name: "preflight", plan: rb.planPreflight, apply: rb.preflight, interruptible: true, uses: both},
 	}
 	if rb.dns != nil {
 		steps = append(steps, &step{name: "ttl", plan: rb.planTTL, apply: rb.waitTTL, interruptible: true})
 	}
 	steps = append(steps,
 		&step{name: "stop-app", plan: rb.planApp(deploy.Stop), apply: rb.runApp(deploy.Stop), undo: rb.undoApp(deploy.Stop)},
-		&step{name: "fence-source", plan: rb.planFence, apply: rb.fenceSource, undo: rb.unfenceSource,
+		&step{name: "fence-source", plan: rb.planFence, apply: rb.fenceSource, undo: rb.unfenceSource, uses: both,
 			timeout: c.FenceGrace + 2*time.Minute, approve: "The night will fence the source: application writes stop until the switch completes. Go ahead?"},
-		&step{name: "catch-up", plan: rb.planCatchUp, apply: rb.catchUp, timeout: c.CatchUpTimeout},
-		&step{name: "verify", plan: rb.planVerify, apply: rb.verify},
-		&step{name: "stop-replication", plan: rb.planStopReplication, apply: rb.stopReplication, undo: rb.resumeReplication},
-		&step{name: "unfence-target", plan: rb.planUnfenceTarget, apply: rb.target.unfenceTarget, undo: rb.refenceTarget},
+		&step{name: "catch-up", plan: rb.planCatchUp, apply: rb.catchUp, timeout: c.CatchUpTimeout, uses: dst},
+		&step{name: "verify", plan: rb.planVerify, apply: rb.verify, uses: both},
+		&step{name: "stop-replication", plan: rb.planStopReplication, apply: rb.stopReplication, undo: rb.resumeReplication, uses: both},
+		&step{name: "unfence-target", plan: rb.planUnfenceTarget, apply: rb.target.unfenceTarget, undo: rb.refenceTarget, uses: dst},
 	)
 	redeploy := &step{name: "deploy", plan: rb.planApp(deploy.Deploy), apply: rb.runApp(deploy.Deploy), undo: rb.undoApp(deploy.Deploy), noReturn: rb.dns == nil}
 	switch {
@@ -53,10 +60,10 @@ func (rb *Runbook) buildSteps() []*step {
 	}
 	return append(steps,
 		&step{name: "start-app", plan: rb.planApp(deploy.Start), apply: rb.runApp(deploy.Start)},
-		&step{name: "health", plan: rb.planHealth, apply: rb.health, timeout: c.HealthTimeout},
+		&step{name: "health", plan: rb.planHealth, apply: rb.health, timeout: c.HealthTimeout, uses: health},
 		&step{name: "finish", plan: func(context.Context) (string, error) {
 			return "stop forward replication (it must never resume after the switch); write the report", nil
-		}, apply: rb.finish},
+		}, apply: rb.finish, uses: dst},
 	)
 }
 
@@ -347,7 +354,7 @@ func (rb *Runbook) holdFence(ctx context.Context, when string) error {
 	// would otherwise go unseen.
 	var err error
 	if rb.lock, err = rb.source.takeGlobalLock(ctx, 30*time.Second); err != nil {
-		return err
+		return fmt.Errorf("the source's global read lock was lost %s and cannot be taken again: %w", when, err)
 	}
 	pos, err := rb.source.stablePosition(ctx, standStill)
 	if err != nil {

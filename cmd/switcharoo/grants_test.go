@@ -43,7 +43,7 @@ func TestGrantsCommand(t *testing.T) {
 		"GRANT SUPER, PROCESS, RELOAD, REPLICATION CLIENT, REPLICATION SLAVE ON *.* TO 'repl'@'%';",
 		"GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, INDEX ON `app`.* TO 'repl'@'%';",
 		"GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, INDEX ON `shop\\_%`.* TO 'repl'@'%';",
-		"GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, INDEX ON `_switcharoo_reverse`.* TO 'repl'@'%';",
+		"GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, INDEX ON `\\_switcharoo\\_reverse`.* TO 'repl'@'%';",
 		"--   SUPER: fence-source and its undo: SET GLOBAL read_only = ON / OFF",
 		"(Aurora MySQL 3 (MySQL 8.0.23)), user 'admin'@'%'",
 		"GRANT CREATE USER, PROCESS, CONNECTION_ADMIN, SESSION_VARIABLES_ADMIN, REPLICATION CLIENT, REPLICATION SLAVE ON *.* TO 'admin'@'%';",

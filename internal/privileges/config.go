@@ -28,8 +28,8 @@ func NightOf(cfg *config.Config, reverseSchema string, source, target Side) Nigh
 	}
 	f := catalog.NewFilter(cfg.Replication)
 	for _, glob := range cfg.Replication.Databases {
-		n.SourceDBs = append(n.SourceDBs, GrantPattern(glob))
-		n.TargetDBs = append(n.TargetDBs, GrantPattern(f.TargetDB(glob)))
+		n.SourceDBs = append(n.SourceDBs, DatabasePattern(GrantPattern(glob)))
+		n.TargetDBs = append(n.TargetDBs, DatabasePattern(GrantPattern(f.TargetDB(glob))))
 	}
 	return n
 }
@@ -51,8 +51,7 @@ func GrantPattern(glob string) string {
 			}
 			b.WriteByte('_')
 		case '_', '%', '\\':
-			b.WriteByte('\\')
-			b.WriteByte(c)
+			b.WriteString(EscapeDB(string(c)))
 		default:
 			b.WriteByte(c)
 		}
@@ -62,11 +61,11 @@ func GrantPattern(glob string) string {
 
 // Databases names the databases of tables as on each side: the source's
 // and, through replication.database_map, the target's.
-func Databases(tables []catalog.TableName, f catalog.Filter) (source, target []string) {
+func Databases(tables []catalog.TableName, f catalog.Filter) (source, target []Object) {
 	for _, t := range tables {
-		if !slices.Contains(source, t.DB) {
-			source = append(source, t.DB)
-			target = append(target, f.TargetDB(t.DB))
+		if db := Database(t.DB); !slices.Contains(source, db) {
+			source = append(source, db)
+			target = append(target, Database(f.TargetDB(t.DB)))
 		}
 	}
 	return source, target

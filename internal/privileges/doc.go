@@ -29,13 +29,18 @@
 //  3. Read (grants.go) parses SHOW GRANTS of the session's own account,
 //     with the roles active in it (MariaDB lists the current role's
 //     grants itself; on MySQL 8.0 they are read with SHOW GRANTS ...
-//     USING), into global, database (LIKE patterns) and table grants,
-//     minus MySQL 8.0's partial revokes. ALL PRIVILEGES counts at its
-//     level; column grants count for nothing.
+//     USING), into global, database (patterns: _ and % wildcards, \
+//     escapes; literal under MySQL 8.0's partial_revokes) and table
+//     grants, minus MySQL 8.0's partial revokes. ALL PRIVILEGES counts at
+//     its level; column grants count for nothing.
 //  4. Check (check.go) compares: a Need no grant satisfies is a Gap, with
 //     the GRANT statement that closes it; one that cannot be decided (a
 //     role whose grants could not be read) is a warning, never a refusal.
 //     Audit does it all for a list of sessions, reporting gaps as
 //     refusals and the rest as warnings. Statements turns Needs into the
-//     GRANT statements `grants` prints.
+//     GRANT statements `grants` prints. An Object's database is a name
+//     (escaped when a GRANT writes it: `\_switcharoo`.*) or a pattern
+//     (DatabasePattern: replication.databases for `grants`); a grant
+//     covers a name it matches, and a pattern when it matches every name
+//     the pattern does.
 package privileges

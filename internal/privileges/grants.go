@@ -21,6 +21,9 @@ type Grants struct {
 	// inactiveRoles: roles are granted but none is active in a session
 	// (no default role): their privileges do not count.
 	inactiveRoles bool
+	// literalWildcards: MySQL 8.0's partial_revokes is on, which makes an
+	// unescaped _ or % in a database grant the character itself.
+	literalWildcards bool
 	// Unknown, when set, says why the grants could not be read whole;
 	// what they do not show is then undecided, not missing.
 	Unknown string
@@ -92,6 +95,11 @@ func Read(ctx context.Context, db *sql.DB, f Flavor) (*Grants, error) {
 		return nil, fmt.Errorf("SHOW GRANTS: %w", err)
 	}
 	g := parse(text)
+	if f.mysql8() {
+		var on sql.NullBool
+		_ = conn.QueryRowContext(ctx, "SELECT @@GLOBAL.partial_revokes").Scan(&on)
+		g.literalWildcards = on.Bool
+	}
 	g.Account = quoteAccount(current)
 	g.Unknown = unknown
 	g.inactiveRoles = g.inactiveRoles && (!role.Valid || role.String == "NONE")
@@ -260,44 +268,85 @@ func canon(p string) string {
 }
 
 // Has reports whether the account holds the grant: at its object's level
-// or above.
+// or above. A database grant is a pattern (_ and % wildcards, \ escapes):
+// it covers a database name it matches (`\_switcharoo`.* covers
+// _switcharoo, `app%`.* covers app), and a wanted pattern when it matches
+// every name that pattern does.
 func (g *Grants) Has(want Grant) bool {
 	p := canon(want.Priv)
 	holds := func(s privSet) bool { return s[p] || s["ALL PRIVILEGES"] }
-	if holds(g.global) && !(want.On.DB != "" && holds(g.revoked[want.On.DB])) {
+	wanted := tokens(want.On.dbPattern(), false)
+	if holds(g.global) && !(want.On.DB != "" && g.revokedIn(wanted, holds)) {
 		return true
 	}
 	if want.On.DB == "" {
 		return false
 	}
 	for _, d := range g.dbs {
-		if holds(d.privs) && matchPattern(d.pattern, want.On.DB) {
+		if holds(d.privs) && covers(tokens(d.pattern, g.literalWildcards), wanted) {
 			return true
 		}
 	}
-	return want.On.Table != "" && holds(g.tables[want.On])
+	return want.On.Table != "" && !want.On.Pattern && holds(g.tables[want.On])
 }
 
-// matchPattern matches a database name against a GRANT database pattern:
-// _ is any one character, % any run, \ escapes the next.
-func matchPattern(pattern, name string) bool {
-	if pattern == "" {
-		return name == ""
+// revokedIn reports whether a partial revoke that holds takes the
+// privilege from a database the wanted pattern reaches. Partial revokes
+// name databases as they are.
+func (g *Grants) revokedIn(wanted []token, holds func(privSet) bool) bool {
+	for db, privs := range g.revoked {
+		if holds(privs) && covers(wanted, tokens(EscapeDB(db), false)) {
+			return true
+		}
 	}
-	switch pattern[0] {
-	case '%':
-		for i := 0; i <= len(name); i++ {
-			if matchPattern(pattern[1:], name[i:]) {
+	return false
+}
+
+// token is one character of a GRANT database pattern: a literal byte, or
+// the wildcard _ (any one character) or % (any run).
+type token struct {
+	wild byte // '_', '%', or 0 for lit
+	lit  byte
+}
+
+// tokens reads a GRANT database pattern: _ and % are wildcards, \ makes
+// the next character literal. literal: MySQL 8.0 with partial_revokes
+// takes unescaped _ and % as themselves.
+func tokens(pattern string, literal bool) []token {
+	var out []token
+	for i := 0; i < len(pattern); i++ {
+		c := pattern[i]
+		switch {
+		case c == '\\' && i+1 < len(pattern):
+			i++
+			out = append(out, token{lit: pattern[i]})
+		case (c == '_' || c == '%') && !literal:
+			out = append(out, token{wild: c})
+		default:
+			out = append(out, token{lit: c})
+		}
+	}
+	return out
+}
+
+// covers reports whether every name the pattern p matches, g matches
+// too (for a p without wildcards, a name: whether g matches it). It errs
+// towards no: a p whose % sits where g has no %, it does not cover.
+func covers(g, p []token) bool {
+	switch {
+	case len(g) == 0:
+		return len(p) == 0
+	case g[0].wild == '%':
+		for i := 0; i <= len(p); i++ {
+			if covers(g[1:], p[i:]) {
 				return true
 			}
 		}
 		return false
-	case '_':
-		return name != "" && matchPattern(pattern[1:], name[1:])
-	case '\\':
-		if len(pattern) > 1 {
-			pattern = pattern[1:]
-		}
+	case len(p) == 0 || p[0].wild == '%':
+		return false
+	case g[0].wild == '_':
+		return covers(g[1:], p[1:])
 	}
-	return name != "" && name[0] == pattern[0] && matchPattern(pattern[1:], name[1:])
+	return p[0].wild == 0 && p[0].lit == g[0].lit && covers(g[1:], p[1:])
 }

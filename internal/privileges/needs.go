@@ -3,22 +3,61 @@ package privileges
 import "strings"
 
 // Object is what a privilege is granted on: *.* (DB ""), a database
-// (Table ""; DB may be a GRANT pattern such as app\_%), or one table or
-// routine.
-type Object struct{ DB, Table string }
+// (Table ""), or one table or routine.
+//
+// DB is a database's name, unless Pattern says it is a GRANT database
+// pattern (app\_%, as GrantPattern makes for `switcharoo grants`). The
+// difference matters at the database level, where a GRANT reads _ and %
+// as wildcards: the name _switcharoo is written `\_switcharoo`.*, or the
+// grant would also reach xswitcharoo. Before a table or routine the
+// database is taken as it is written.
+type Object struct {
+	DB, Table string
+	Pattern   bool
+}
 
 // Global is *.*.
 var Global = Object{}
 
-// String writes the object as GRANT names it: *.*, `db`.*, `db`.`t`.
+// Database is the database named name.
+func Database(name string) Object { return Object{DB: name} }
+
+// DatabasePattern is the databases a GRANT database pattern (app\_%)
+// matches.
+func DatabasePattern(pattern string) Object { return Object{DB: pattern, Pattern: true} }
+
+// String writes the object as GRANT names it: *.*, `db`.*, `db`.`t`, a
+// database name's wildcards escaped (`\_switcharoo`.*).
 func (o Object) String() string {
 	switch {
 	case o.DB == "":
 		return "*.*"
 	case o.Table == "":
-		return quoteIdent(o.DB) + ".*"
+		return quoteIdent(o.dbPattern()) + ".*"
 	}
 	return quoteIdent(o.DB) + "." + quoteIdent(o.Table)
+}
+
+// dbPattern is DB as a GRANT database pattern: a name with its _, % and
+// \ escaped, a pattern as it is.
+func (o Object) dbPattern() string {
+	if o.Pattern {
+		return o.DB
+	}
+	return EscapeDB(o.DB)
+}
+
+// EscapeDB writes a database name as the GRANT pattern that matches it
+// alone: _, % and \ escaped with \.
+func EscapeDB(name string) string {
+	var b strings.Builder
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c == '_' || c == '%' || c == '\\' {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(name[i])
+	}
+	return b.String()
 }
 
 func quoteIdent(s string) string { return "`" + strings.ReplaceAll(s, "`", "``") + "`" }
@@ -59,8 +98,9 @@ type Stream struct {
 	// Schema is its checkpoint schema on To (and its heartbeat's on From).
 	Schema string
 	// FromDBs and ToDBs are the replicated databases as named on each
-	// side: names, or GRANT patterns (app\_%) for `grants`.
-	FromDBs, ToDBs []string
+	// side: names (Database), or GRANT patterns (DatabasePattern, app\_%)
+	// for `grants`.
+	FromDBs, ToDBs []Object
 	// Copy: it may copy the tables (a snapshot under FLUSH TABLES WITH
 	// READ LOCK, tables created on To).
 	Copy bool
@@ -83,30 +123,30 @@ func (s Stream) Needs() []Need {
 	add(from, "replication: the binlog's position and files (SHOW MASTER STATUS, SHOW BINARY LOGS)", binlogMonitor(from.Flavor)...)
 	add(from, "replication: whether replication.server_id is taken (SHOW SLAVE HOSTS)", replicaHosts(from.Flavor)...)
 	for _, db := range s.FromDBs {
-		add(from, "replication: read the replicated tables (copy, schema; verify)", Grant{"SELECT", Object{DB: db}})
+		add(from, "replication: read the replicated tables (copy, schema; verify)", Grant{"SELECT", db})
 	}
 	if s.Copy {
 		add(from, "replication: the copy's consistent snapshot (FLUSH TABLES WITH READ LOCK)", Grant{"RELOAD", Global})
 	}
 	if s.Heartbeat {
 		for _, p := range []string{"SELECT", "INSERT", "UPDATE", "CREATE"} {
-			add(from, "replication: the heartbeat row (replication.heartbeat) and the probe table in "+s.Schema, Grant{p, Object{DB: s.Schema}})
+			add(from, "replication: the heartbeat row (replication.heartbeat) and the probe table in "+s.Schema, Grant{p, Database(s.Schema)})
 		}
 	}
 	for _, p := range []string{"SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "ALTER", "INDEX"} {
-		add(to, "replication: its checkpoint, status and control rows in "+s.Schema, Grant{p, Object{DB: s.Schema}})
+		add(to, "replication: its checkpoint, status and control rows in "+s.Schema, Grant{p, Database(s.Schema)})
 	}
 	rowPrivs := []string{"SELECT", "INSERT", "UPDATE", "DELETE"}
 	for _, db := range s.ToDBs {
 		for _, p := range rowPrivs {
-			add(to, "replication: apply row changes", Grant{p, Object{DB: db}})
+			add(to, "replication: apply row changes", Grant{p, db})
 		}
 		if s.Copy {
-			add(to, "replication: the copy creates the databases and tables", Grant{"CREATE", Object{DB: db}})
+			add(to, "replication: the copy creates the databases and tables", Grant{"CREATE", db})
 		}
 		if s.DDL {
 			for _, p := range []string{"CREATE", "DROP", "ALTER", "INDEX"} {
-				add(to, "replication: replay schema changes (replication.ddl: apply)", Grant{p, Object{DB: db}})
+				add(to, "replication: replay schema changes (replication.ddl: apply)", Grant{p, db})
 			}
 		}
 	}
@@ -130,7 +170,7 @@ type Night struct {
 	Schema, ReverseSchema string
 	// SourceDBs and TargetDBs are the replicated databases as named on
 	// each side (names, or GRANT patterns for `grants`).
-	SourceDBs, TargetDBs []string
+	SourceDBs, TargetDBs []Object
 	// AppUsers: the target is fenced by locking cutover.app_users;
 	// otherwise by read_only.
 	AppUsers  bool
@@ -158,7 +198,7 @@ func (n Night) Needs() []Need {
 	sv, impossible := systemVariables(src.Flavor)
 	add(src, "fence-source and its undo: SET GLOBAL event_scheduler = OFF / ON (an event with a SUPER definer writes through read_only)", impossible, sv...)
 	add(src, "preflight: the accounts that pass read_only (information_schema.USER_PRIVILEGES shows other accounts only to a user who may read mysql.user)", "",
-		Grant{"SELECT", Object{DB: "mysql", Table: "user"}}, Grant{"SELECT", Object{DB: "mysql"}})
+		Grant{"SELECT", Object{DB: "mysql", Table: "user"}}, Grant{"SELECT", Database("mysql")})
 	if n.AppUsers {
 		why := "unfence-target and its undo: ALTER USER … ACCOUNT UNLOCK / LOCK for cutover.app_users"
 		switch {
@@ -169,7 +209,7 @@ func (n Night) Needs() []Need {
 		default:
 			add(dst, why, "", Grant{"CREATE USER", Global})
 		}
-		add(dst, "preflight and the one-writable check: whether cutover.app_users exist and are locked (mysql.user, SHOW CREATE USER)", "", Grant{"SELECT", Object{DB: "mysql"}})
+		add(dst, "preflight and the one-writable check: whether cutover.app_users exist and are locked (mysql.user, SHOW CREATE USER)", "", Grant{"SELECT", Database("mysql")})
 	} else {
 		ro, impossible := readOnlyAdmin(dst.Flavor)
 		if impossible != "" {

@@ -144,7 +144,7 @@ func (e *Env) seed(ctx context.Context, rows int, password string) error {
 	users := []string{
 		"CREATE USER 'app'@'%' IDENTIFIED BY '" + password + "'",
 		"GRANT SELECT, INSERT, UPDATE, DELETE ON app.* TO 'app'@'%'",
-		"GRANT SELECT, INSERT ON _switcharoo.* TO 'app'@'%'",
+		"GRANT SELECT, INSERT ON `\\_switcharoo`.* TO 'app'@'%'", // _ is a wildcard in a GRANT's database
 	}
 	for _, stmt := range append([]string{
 		"CREATE DATABASE app",
