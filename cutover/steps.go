@@ -207,7 +207,7 @@ func (rb *Runbook) fenceSource(ctx context.Context) error {
 	rb.log.Info().Int("connections", killed).Msg("client connections killed")
 	faultpoint.Hit(faultpoint.FenceAfterKill)
 	rb.lock.release()
-	if rb.lock, err = rb.source.takeGlobalLock(ctx, 30*time.Second); err != nil {
+	if rb.lock, err = rb.takeSourceLock(ctx); err != nil {
 		return err
 	}
 	pos, err := rb.source.stablePosition(ctx, standStill)
@@ -229,6 +229,9 @@ func (rb *Runbook) unfenceSource(ctx context.Context) error {
 	}
 	rb.lock.release()
 	rb.lock = nil
+	if err := rb.endStaleLocks(ctx); err != nil {
+		return err
+	}
 	if err := rb.source.setReadOnly(ctx, false); err != nil {
 		return err
 	}
@@ -353,7 +356,7 @@ func (rb *Runbook) holdFence(ctx context.Context, when string) error {
 	// The lock first, then the position under it: a write between the two
 	// would otherwise go unseen.
 	var err error
-	if rb.lock, err = rb.source.takeGlobalLock(ctx, 30*time.Second); err != nil {
+	if rb.lock, err = rb.takeSourceLock(ctx); err != nil {
 		return fmt.Errorf("the source's global read lock was lost %s and cannot be taken again: %w", when, err)
 	}
 	pos, err := rb.source.stablePosition(ctx, standStill)
@@ -387,7 +390,7 @@ func (rb *Runbook) restoreFence(ctx context.Context, acted, completed map[string
 	if !ro {
 		return false, &HumanError{Reason: "the journal says the source is fenced, but it is not read_only: someone unfenced it; run `switcharoo rollback`, or fence it and resume"}
 	}
-	if rb.lock, err = rb.source.takeGlobalLock(ctx, 30*time.Second); err != nil {
+	if rb.lock, err = rb.takeSourceLock(ctx); err != nil {
 		return false, err
 	}
 	pos, err := rb.source.stablePosition(ctx, standStill)
@@ -407,6 +410,57 @@ func (rb *Runbook) restoreFence(ctx context.Context, acted, completed map[string
 
 // recordFact records a fact outside a step's result (which journals the
 // facts it set): at once, so that a crash right after does not lose it.
+// takeSourceLock takes the source's global read lock and journals its
+// connection id: a lock whose connection the server still keeps after
+// switcharoo lost it (its network dropped, its process died) is found and
+// ended when the source is opened again (endStaleLocks).
+func (rb *Runbook) takeSourceLock(ctx context.Context) (*globalLock, error) {
+	l, err := rb.source.takeGlobalLock(ctx, 30*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	ids := rb.facts[sourceLockIDs]
+	if ids != "" {
+		ids += ","
+	}
+	if err := rb.recordFact(sourceLockIDs, ids+strconv.FormatInt(l.id, 10)); err != nil {
+		l.release()
+		return nil, err
+	}
+	return l, nil
+}
+
+// sourceLockIDs is the fact listing the connection ids that took the
+// source's global read lock.
+const sourceLockIDs = "source_lock_connections"
+
+// endStaleLocks ends, once the runbook's own lock is released, any other
+// connection that took the source's global read lock during the night and
+// that the server still keeps: idle, of switcharoo's user, it would go on
+// blocking every write on the source (the application's, or reverse
+// replication's) though the runbook says the source is open.
+func (rb *Runbook) endStaleLocks(ctx context.Context) error {
+	for id := range strings.SplitSeq(rb.facts[sourceLockIDs], ",") {
+		n, err := strconv.ParseInt(id, 10, 64)
+		if err != nil {
+			continue
+		}
+		var alive int
+		if err := rb.source.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM information_schema.PROCESSLIST
+			WHERE ID = ? AND USER = SUBSTRING_INDEX(CURRENT_USER(), '@', 1) AND COMMAND = 'Sleep'`, n).Scan(&alive); err != nil {
+			return fmt.Errorf("source: look for an earlier global read lock's connection: %w", err)
+		}
+		if alive == 0 {
+			continue
+		}
+		rb.log.Warn().Int64("connection", n).Msg("an earlier connection of switcharoo's that took the source's global read lock is still there; ending it")
+		if err := rb.source.kill(ctx, n); err != nil {
+			return fmt.Errorf("source: end the global read lock of connection %d: %w", n, err)
+		}
+	}
+	return nil
+}
+
 func (rb *Runbook) recordFact(key, value string) error {
 	rb.facts[key] = value
 	return rb.j.append(Event{Run: rb.run, Kind: evFact, Data: map[string]string{key: value}})
@@ -515,6 +569,9 @@ func (rb *Runbook) stopReplication(ctx context.Context) error {
 	// read_only (which the replication user passes) stays.
 	rb.lock.release()
 	rb.lock = nil
+	if err := rb.endStaleLocks(ctx); err != nil {
+		return err
+	}
 	// Started before a crash: it is not seeded again under its feet.
 	if st, err := binlog.ReadStatus(ctx, rb.source.db, rb.reverseDB()); err == nil && st.State == binlog.StateStreaming {
 		if _, ok := rb.facts["reverse_start"]; !ok {
