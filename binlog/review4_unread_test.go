@@ -82,33 +82,6 @@ func TestReview4CaseInsensitiveSourceOtherCase(t *testing.T) {
 	}
 }
 
-// A statement replication cannot read, about excluded tables only, named
-// with their database (app.parted, app.swap) rather than from the
-// session's default database: every db of a db.t is also put in
-// names.dbs, and app is a replicated database, so replication stops (exit
-// 4) — the false stop the bare-name change removed for `USE app; ALTER
-// TABLE parted …` remains for the qualified spelling of the same
-// statement.
-func TestReview4UnreadQualifiedExcludedTablesIsAFalseStop(t *testing.T) {
-	r := ddlRig(t, config.DDLApply)
-	r.cfg.Replication.ExcludeTables = []string{"app.parted", "app.swap"}
-	r.source("CREATE TABLE app.parted (id INT PRIMARY KEY, v VARCHAR(20) NOT NULL, pad CHAR(10) NOT NULL DEFAULT 'p') "+
-		"PARTITION BY RANGE (id) (PARTITION p0 VALUES LESS THAN (1000), PARTITION p1 VALUES LESS THAN MAXVALUE)",
-		"CREATE TABLE app.swap (id INT PRIMARY KEY, v VARCHAR(20) NOT NULL, pad CHAR(10) NOT NULL DEFAULT 'p')")
-	run := r.run(binlog.RunOptions{})
-	r.waitCaughtUp(run)
-	r.source("ALTER TABLE app.parted EXCHANGE PARTITION p0 WITH TABLE app.swap",
-		"INSERT INTO app.items (id, v) VALUES (500, 'after')")
-	if !r.caughtUpOrStopped(run) {
-		if strings.Contains(run.err.Error(), "app.parted") {
-			t.Fatalf("a statement about excluded tables only stopped replication: %v", run.err)
-		}
-		t.Fatal(run.err)
-	}
-	r.stopClean(run)
-	r.assertSameTable("app", "app", "items")
-}
-
 // A replicated table created, in the session's default database, by a
 // statement replication cannot read (here a MariaDB executable comment)
 // is a name the schema map does not know yet: the name after CREATE ...
