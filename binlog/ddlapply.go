@@ -443,9 +443,15 @@ func (a *applier) sourceSession(ctx context.Context, vars sessionVars) (set, res
 	}
 	if vars.timeZone == "SYSTEM" {
 		// The source host's zone, not the target's (Aurora's is UTC): its
-		// offset now.
+		// offset when the statement ran (a daylight-saving change may lie
+		// between then and now). The source session's zone is UTC, so
+		// FROM_UNIXTIME gives the instant in UTC.
+		when := int64(vars.when)
+		if when == 0 {
+			when = time.Now().Unix()
+		}
 		var offset string
-		if err := a.r.source.db.QueryRowContext(ctx, "SELECT TIME_FORMAT(TIMEDIFF(CONVERT_TZ(UTC_TIMESTAMP(), '+00:00', 'SYSTEM'), UTC_TIMESTAMP()), '%H:%i')").Scan(&offset); err != nil {
+		if err := a.r.source.db.QueryRowContext(ctx, "SELECT TIME_FORMAT(TIMEDIFF(CONVERT_TZ(FROM_UNIXTIME(?), '+00:00', 'SYSTEM'), FROM_UNIXTIME(?)), '%H:%i')", when, when).Scan(&offset); err != nil {
 			return "", "", fmt.Errorf("source: its system time zone: %w", err)
 		}
 		if !strings.HasPrefix(offset, "-") {
