@@ -10,11 +10,16 @@ import (
 	"github.com/switcharoo/switcharoo/internal/sandbox"
 )
 
-// apply measures how fast a backlog is applied: switcharoo, then the
-// native replica single-threaded, then with four parallel threads, each
-// alone on the machine while it works.
+// apply measures how fast a backlog is applied: switcharoo, switcharoo
+// with replication.compare_before_image, then the native replica
+// single-threaded, then with four parallel threads, each alone on the
+// machine while it works.
 func (b *bench) apply(ctx context.Context) error {
 	target, err := b.server(ctx)
+	if err != nil {
+		return err
+	}
+	compared, err := b.server(ctx)
 	if err != nil {
 		return err
 	}
@@ -38,6 +43,13 @@ func (b *bench) apply(ctx context.Context) error {
 		return err
 	}
 	if _, err := b.replicate(ctx, config, ""); err != nil {
+		return err
+	}
+	compareConfig, err := b.replicateConfig("apply-compare", b.source, compared, "sbtest", "compare_before_image: true")
+	if err != nil {
+		return err
+	}
+	if _, err := b.replicate(ctx, compareConfig, ""); err != nil {
 		return err
 	}
 	replicas := []*sandbox.MariaDB{single, parallel}
@@ -89,6 +101,11 @@ func (b *bench) apply(ctx context.Context) error {
 		return err
 	}
 	add("switcharoo", "switcharoo replicate --until-caught-up", m, "wall time of the process: start, preflight, reading the binlog from the source, applying")
+	b.logf("applying: switcharoo with replication.compare_before_image")
+	if m, err = b.replicate(ctx, compareConfig, ""); err != nil {
+		return err
+	}
+	add("switcharoo, compare_before_image", "switcharoo replicate --until-caught-up (replication.compare_before_image: true)", m, "the same, every UPDATE and DELETE checked against its before-image: no net changes, a count per changed row")
 	for _, c := range []struct {
 		tool    string
 		replica *sandbox.MariaDB
@@ -108,7 +125,7 @@ func (b *bench) apply(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	for _, m := range []*sandbox.MariaDB{target, single, parallel} {
+	for _, m := range []*sandbox.MariaDB{target, compared, single, parallel} {
 		got, err := checksum(ctx, m, "sbtest", b.o.tables)
 		if err != nil {
 			return err
@@ -119,6 +136,7 @@ func (b *bench) apply(ctx context.Context) error {
 	}
 	b.logf("all three targets hold the source's data (CHECKSUM TABLE)")
 	b.release(parallel)
+	b.release(compared)
 	b.applied, b.replica = target, single
 	return nil
 }

@@ -189,7 +189,7 @@ func timed(ctx context.Context, name string, args ...string) (measured, error) {
 }
 
 // replicateConfig writes a config replicating database from src to dst.
-func (b *bench) replicateConfig(name string, src, dst *sandbox.MariaDB, database string) (string, error) {
+func (b *bench) replicateConfig(name string, src, dst *sandbox.MariaDB, database string, settings ...string) (string, error) {
 	path := filepath.Join(b.o.workDir, name+".yaml")
 	cfg := fmt.Sprintf(`state_dir: %s
 source: {host: %s, port: %d, user: root, tls: {mode: disabled}}
@@ -199,6 +199,9 @@ replication:
   databases: [%s]
   workers: 4
 `, filepath.Join(b.o.workDir, name+".state"), src.Addr, src.Port, dst.Addr, dst.Port, database)
+	for _, s := range settings {
+		cfg += "  " + s + "\n"
+	}
 	return path, os.WriteFile(path, []byte(cfg), 0o600)
 }
 
