@@ -3,10 +3,10 @@ package cutover
 import (
 	"context"
 	"net"
-	"sync"
-	"sync/atomic"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
