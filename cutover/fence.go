@@ -362,9 +362,35 @@ func (l *globalLock) release() {
 	<-l.done
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	l.endWaiters(ctx)
 	_, _ = l.conn.ExecContext(ctx, "UNLOCK TABLES")
 	_ = l.conn.Close()
 	l.conn = nil
+}
+
+// endWaiters ends the sessions waiting behind the lock: a write of an
+// account that passes read_only (SUPER) queues there, and would commit the
+// moment the lock goes, after the night took the source's position. Ended
+// first, its client gets an error, not an acknowledgement. (One that
+// queues between this and the unlock is found by the position check that
+// follows the release where it matters: stop-replication.)
+func (l *globalLock) endWaiters(ctx context.Context) {
+	rows, err := l.conn.QueryContext(ctx, `SELECT ID FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID()
+		AND STATE IN ('Waiting for global read lock', 'Waiting for backup lock', 'Waiting for commit lock')`)
+	if err != nil {
+		return
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if rows.Scan(&id) == nil {
+			ids = append(ids, id)
+		}
+	}
+	rows.Close()
+	for _, id := range ids {
+		_, _ = l.conn.ExecContext(ctx, fmt.Sprintf("KILL CONNECTION %d", id))
+	}
 }
 
 // standStill is how long the binlog position must not move under the

@@ -13,6 +13,7 @@ import (
 	"github.com/switcharoo/switcharoo/checks"
 	"github.com/switcharoo/switcharoo/deploy"
 	"github.com/switcharoo/switcharoo/dnsswap"
+	"github.com/switcharoo/switcharoo/internal/catalog"
 	"github.com/switcharoo/switcharoo/internal/config"
 	"github.com/switcharoo/switcharoo/internal/faultpoint"
 	"github.com/switcharoo/switcharoo/internal/mysqlconn"
@@ -380,7 +381,7 @@ func (rb *Runbook) holdFence(ctx context.Context, when string) error {
 // again — or, once replication is stopped, that the source took writes
 // the target does not have, which stops the night.
 func (rb *Runbook) restoreFence(ctx context.Context, acted, completed map[string]bool) (moved bool, err error) {
-	if !completed["fence-source"] || acted["stop-replication"] && rb.cfg.Cutover.ReverseReplication {
+	if !completed["fence-source"] || completed["stop-replication"] && rb.cfg.Cutover.ReverseReplication {
 		return false, nil
 	}
 	ro, err := rb.source.readOnly(ctx)
@@ -400,12 +401,45 @@ func (rb *Runbook) restoreFence(ctx context.Context, acted, completed map[string
 	if pos.String() == rb.facts["fence_position"] {
 		return false, nil
 	}
+	if acted["stop-replication"] && rb.cfg.Cutover.ReverseReplication && rb.facts["reverse_start"] != "" {
+		// Died inside stop-replication, reverse replication perhaps
+		// started: its own writes move the source; any other is one the
+		// target does not have.
+		if err := rb.sourceTookNoWrites(ctx); err != nil {
+			return false, err
+		}
+		return false, nil
+	}
 	if acted["stop-replication"] {
 		return false, &HumanError{Reason: fmt.Sprintf("while the runbook was down after stop-replication, the source's binlog moved from the fenced position %s to %s: "+
 			"the old master accepted writes that replication no longer brings to the target; find them in its binlog, then `switcharoo rollback` (the source holds them) or apply them to the target", rb.facts["fence_position"], pos)}
 	}
 	rb.log.Warn().Str("recorded", rb.facts["fence_position"]).Stringer("now", pos).Msg("the source's position moved while the runbook was down; catching up to the new one and verifying again")
 	return true, rb.recordFact("fence_position", pos.String())
+}
+
+// sourceTookNoWrites reads the source's binlog from the fenced position:
+// a transaction writing a replicated table that is not reverse
+// replication's (it writes its checkpoint with its rows) is a write the
+// target does not have, and stops the night.
+func (rb *Runbook) sourceTookNoWrites(ctx context.Context) error {
+	from, err := rb.fencedPosition()
+	if err != nil {
+		return err
+	}
+	forward, own := catalog.NewFilter(rb.cfg.Replication), rb.reverseDB()
+	replicated := func(t catalog.TableName) bool {
+		return t.DB != own && t.DB != rb.cfg.Replication.CheckpointSchema && forward.Includes(t)
+	}
+	_, writes, err := binlog.ForeignWrites(ctx, rb.source.db, from, own, replicated)
+	if err != nil {
+		return fmt.Errorf("source: read its binlog from the fenced position: %w", err)
+	}
+	if len(writes) > 0 {
+		return &HumanError{Reason: fmt.Sprintf("while the runbook was down inside stop-replication, the old master took writes after the fenced position %s that are not reverse replication's (the first at %s): "+
+			"the target does not have them; find them in the source's binlog, then `switcharoo rollback` (the source holds them) or apply them to the target", from, writes[0].At)}
+	}
+	return nil
 }
 
 // recordFact records a fact outside a step's result (which journals the
@@ -580,6 +614,16 @@ func (rb *Runbook) stopReplication(ctx context.Context) error {
 		return nil
 	}
 	if _, ok := rb.facts["reverse_start"]; !ok {
+		// A write that queued behind the lock after its waiters were
+		// ended commits as it goes: before reverse replication writes
+		// here, the source must still be at the fenced position.
+		if pos, err := rb.source.stablePosition(ctx, standStill); err != nil {
+			return err
+		} else if pos.String() != rb.facts["fence_position"] {
+			return &HumanError{Reason: fmt.Sprintf("the source's binlog moved from the fenced position %s to %s as its global read lock was released: "+
+				"an account that passes read_only (SUPER) wrote there, which the target does not have. Find it in the source's binlog from %s; "+
+				"run `switcharoo rollback` to go back to the source, which holds it", rb.facts["fence_position"], pos, rb.facts["fence_position"])}
+		}
 		pos, err := binlog.Seed(ctx, binlog.ReverseConfig(rb.cfg), rb.log)
 		if err != nil {
 			return fmt.Errorf("seed reverse replication: %w", err)
