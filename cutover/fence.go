@@ -210,27 +210,76 @@ func (s *server) setReadOnly(ctx context.Context, on bool) error {
 // or still connected — a locked account keeps the sessions it had, and
 // they go on writing.
 func (s *server) appWritable(ctx context.Context) (bool, error) {
+	why, err := s.appOpen(ctx)
+	return why != "", err
+}
+
+// appOpen says why the application could write on the server ("" when it
+// could not).
+func (s *server) appOpen(ctx context.Context) (string, error) {
 	ro, err := s.readOnly(ctx)
 	if err != nil || ro {
-		return false, err
+		return "", err
 	}
 	if len(s.appUsers) == 0 {
-		return true, nil
+		return "read_only is OFF", nil
 	}
-	for _, acct := range accounts(s.appUsers) {
+	accts, err := s.appAccounts(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, acct := range accts {
 		var create string
 		if err := s.db.QueryRowContext(ctx, "SHOW CREATE USER "+acct).Scan(&create); err != nil {
-			return false, fmt.Errorf("%s: SHOW CREATE USER %s: %w", s.name, acct, err)
+			return "", fmt.Errorf("%s: SHOW CREATE USER %s: %w", s.name, acct, err)
 		}
 		if !strings.Contains(strings.ToUpper(create), "ACCOUNT LOCK") {
-			return true, nil
+			return "account " + acct + " is not locked", nil
 		}
 	}
 	if err := s.checkSeesClients(ctx); err != nil {
-		return false, err
+		return "", err
 	}
 	live, err := s.clientSessions(ctx, s.appUsers)
-	return len(live) > 0, err
+	if err != nil || len(live) == 0 {
+		return "", err
+	}
+	return fmt.Sprintf("%d sessions of the locked application accounts are still connected", len(live)), nil
+}
+
+// appAccounts are the accounts of cutover.app_users: one given with its
+// host as it is, a bare name as every account of that name in mysql.user
+// (the server matches a client to the most specific host: locking
+// 'app'@'%' leaves 'app'@'10.0.%' open).
+func (s *server) appAccounts(ctx context.Context) ([]string, error) {
+	var out []string
+	for _, u := range s.appUsers {
+		if strings.Contains(u, "@") {
+			out = append(out, accounts([]string{u})...)
+			continue
+		}
+		rows, err := s.db.QueryContext(ctx, "SELECT Host FROM mysql.user WHERE User = ? ORDER BY Host", u)
+		if err != nil {
+			return nil, fmt.Errorf("%s: list the accounts named %q (cutover.app_users): %w; grant SELECT on mysql.user, or give each account with its host (name@host)", s.name, u, err)
+		}
+		n := len(out)
+		for rows.Next() {
+			var host string
+			if err := rows.Scan(&host); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out = append(out, accounts([]string{u + "@" + host})...)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		if len(out) == n {
+			return nil, fmt.Errorf("%s: no account named %q (cutover.app_users)", s.name, u)
+		}
+	}
+	return out, nil
 }
 
 // checkSeesClients fails unless switcharoo's account holds PROCESS:
@@ -270,12 +319,16 @@ func (s *server) fenceTarget(ctx context.Context) error {
 		_, err := s.killClients(ctx, nil)
 		return err
 	}
-	for _, acct := range accounts(s.appUsers) {
+	accts, err := s.appAccounts(ctx)
+	if err != nil {
+		return err
+	}
+	for _, acct := range accts {
 		if _, err := s.db.ExecContext(ctx, "ALTER USER "+acct+" ACCOUNT LOCK"); err != nil {
 			return fmt.Errorf("%s: lock %s: %w", s.name, acct, err)
 		}
 	}
-	_, err := s.killClients(ctx, s.appUsers)
+	_, err = s.killClients(ctx, s.appUsers)
 	return err
 }
 
@@ -286,7 +339,11 @@ func (s *server) unfenceTarget(ctx context.Context) error {
 	if len(s.appUsers) == 0 {
 		return s.setReadOnly(ctx, false)
 	}
-	for _, acct := range accounts(s.appUsers) {
+	accts, err := s.appAccounts(ctx)
+	if err != nil {
+		return err
+	}
+	for _, acct := range accts {
 		if _, err := s.db.ExecContext(ctx, "ALTER USER "+acct+" ACCOUNT UNLOCK"); err != nil {
 			return fmt.Errorf("%s: unlock %s: %w", s.name, acct, err)
 		}

@@ -54,14 +54,14 @@ func (rb *Runbook) preflight(ctx context.Context) error {
 	rb.checkLongRunning(ctx, add)
 	rb.checkSuperUsers(ctx, add)
 	rb.checkAppUsers(ctx, add)
-	if w, err := rb.target.appWritable(ctx); err != nil {
+	if why, err := rb.target.appOpen(ctx); err != nil {
 		add("target: %v", err)
-	} else if w {
+	} else if why != "" {
 		fence := "set read_only = ON on it (the replication user passes it)"
 		if len(rb.cfg.Cutover.AppUsers) > 0 {
-			fence = "lock the accounts of cutover.app_users on it"
+			fence = "lock the accounts of cutover.app_users on it (every host of a name given without one)"
 		}
-		add("target: it accepts application writes before the switch; %s until the night, so that only one side ever does", fence)
+		add("target: it accepts application writes before the switch (%s); %s until the night, so that only one side ever does", why, fence)
 	}
 	if rb.dns != nil {
 		st, err := rb.dns.Status(ctx)
