@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -351,6 +352,26 @@ func (s *server) unfenceTarget(ctx context.Context) error {
 	return nil
 }
 
+// lockSession is a connection that takes (or took) the global read lock:
+// its id, its user, and when the server started (ids start again after a
+// restart), in the form the journal keeps: id:started:user.
+type lockSession struct {
+	id, started int64
+	user        string
+}
+
+func (l lockSession) String() string { return fmt.Sprintf("%d:%d:%s", l.id, l.started, l.user) }
+
+func parseLockSession(s string) (lockSession, bool) {
+	parts := strings.SplitN(s, ":", 3)
+	if len(parts) != 3 {
+		return lockSession{}, false
+	}
+	id, err1 := strconv.ParseInt(parts[0], 10, 64)
+	started, err2 := strconv.ParseInt(parts[1], 10, 64)
+	return lockSession{id: id, started: started, user: parts[2]}, err1 == nil && err2 == nil
+}
+
 // globalLock is FLUSH TABLES WITH READ LOCK, held by its own connection.
 // The connection is idle for most of the night: it gets a session
 // wait_timeout of a year (5.6 masters often run with 60-300 s, which would
@@ -367,15 +388,30 @@ type globalLock struct {
 // keepaliveEvery is how often the lock's connection is pinged.
 const keepaliveEvery = 10 * time.Second
 
-func (s *server) takeGlobalLock(ctx context.Context, wait time.Duration) (*globalLock, error) {
+// takeGlobalLock takes the lock on a connection of its own; taking is
+// told the connection before it asks for the lock (the FLUSH may wait,
+// and take the lock later, on a connection the runbook has lost).
+func (s *server) takeGlobalLock(ctx context.Context, wait time.Duration, taking func(lockSession) error) (*globalLock, error) {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", s.name, err)
 	}
 	l := &globalLock{conn: conn, done: make(chan struct{})}
-	if err := conn.QueryRowContext(ctx, "SELECT CONNECTION_ID()").Scan(&l.id); err != nil {
+	var session lockSession
+	if err := conn.QueryRowContext(ctx, "SELECT CONNECTION_ID(), SUBSTRING_INDEX(USER(), '@', 1), UNIX_TIMESTAMP()").Scan(&session.id, &session.user, &session.started); err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("%s: %w", s.name, err)
+	}
+	var uptime int64
+	if err := conn.QueryRowContext(ctx, "SHOW GLOBAL STATUS LIKE 'Uptime'").Scan(new(string), &uptime); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("%s: %w", s.name, err)
+	}
+	session.started -= uptime
+	l.id = session.id
+	if err := taking(session); err != nil {
+		conn.Close()
+		return nil, err
 	}
 	if _, err := conn.ExecContext(ctx, fmt.Sprintf("SET SESSION lock_wait_timeout = %d, wait_timeout = 31536000", max(int(wait.Seconds()), 1))); err != nil {
 		conn.Close()

@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"slices"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -34,21 +32,11 @@ func TestReview17StaleLockIDReusedAfterRestart(t *testing.T) {
 		t.Fatalf("run: %v, want the simulated crash", err)
 	}
 	rb.Close()
-	var ids []int64
 	events, err := readLastRun(sb.Config.StateDir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, e := range events {
-		if v, ok := e.Data[sourceLockIDs]; ok {
-			ids = nil
-			for s := range strings.SplitSeq(v, ",") {
-				if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-					ids = append(ids, n)
-				}
-			}
-		}
-	}
+	ids := journaledLockIDs(events)
 	if len(ids) == 0 {
 		t.Fatal("no lock connection journaled")
 	}

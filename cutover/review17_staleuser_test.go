@@ -45,13 +45,8 @@ func TestReview17StaleLockOfAnotherUserSurvivesRollback(t *testing.T) {
 			if stale, err = pool.Conn(ctx); err != nil {
 				t.Fatal(err)
 			}
-			if err := stale.QueryRowContext(ctx, "SELECT CONNECTION_ID()").Scan(&staleID); err != nil {
-				t.Error(err)
-			}
+			staleID = journalLockSession(t, rb, stale)
 			if _, err := stale.ExecContext(ctx, "FLUSH TABLES WITH READ LOCK"); err != nil {
-				t.Error(err)
-			}
-			if err := rb.recordFact(sourceLockIDs, rb.facts[sourceLockIDs]+","+strconv.FormatInt(staleID, 10)); err != nil {
 				t.Error(err)
 			}
 		}
@@ -80,6 +75,9 @@ func TestReview17StaleLockOfAnotherUserSurvivesRollback(t *testing.T) {
 		t.Errorf("the rollback (as another user) said the source is open, but a write fails: %v; the run's journaled lock connection %d is still there (%s)",
 			err, staleID, query(t, root, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = ?", staleID))
 	}
-	exec1(t, root, "KILL "+strconv.FormatInt(staleID, 10))
+	if n := query(t, root, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = ?", staleID); n != "0" {
+		t.Errorf("the stale lock's connection %d is still there after the rollback", staleID)
+		exec1(t, root, "KILL "+strconv.FormatInt(staleID, 10))
+	}
 	stopWatch()
 }

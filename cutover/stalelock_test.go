@@ -4,7 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -38,13 +38,8 @@ func TestStaleSourceLockEndedAtRollback(t *testing.T) {
 			if stale, err = pool.Conn(ctx); err != nil {
 				t.Fatal(err)
 			}
-			if err := stale.QueryRowContext(ctx, "SELECT CONNECTION_ID()").Scan(&staleID); err != nil {
-				t.Error(err)
-			}
+			staleID = journalLockSession(t, rb, stale)
 			if _, err := stale.ExecContext(ctx, "FLUSH TABLES WITH READ LOCK"); err != nil {
-				t.Error(err)
-			}
-			if err := rb.recordFact(sourceLockIDs, rb.facts[sourceLockIDs]+","+strconv.FormatInt(staleID, 10)); err != nil {
 				t.Error(err)
 			}
 		}
@@ -78,4 +73,41 @@ func TestStaleSourceLockEndedAtRollback(t *testing.T) {
 	}
 	noneLost(t, sb, sb.Source)
 	stopWatch()
+}
+
+// journalLockSession journals conn as a connection that takes the
+// source's global read lock, as takeSourceLock journals its own, and
+// returns its id.
+func journalLockSession(t *testing.T, rb *Runbook, conn *sql.Conn) int64 {
+	t.Helper()
+	ctx := context.Background()
+	var l lockSession
+	var uptime int64
+	if err := conn.QueryRowContext(ctx, "SELECT CONNECTION_ID(), SUBSTRING_INDEX(USER(), '@', 1), UNIX_TIMESTAMP()").Scan(&l.id, &l.user, &l.started); err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.QueryRowContext(ctx, "SHOW GLOBAL STATUS LIKE 'Uptime'").Scan(new(string), &uptime); err != nil {
+		t.Fatal(err)
+	}
+	l.started -= uptime
+	if err := rb.recordFact(sourceLockSessions, rb.facts[sourceLockSessions]+","+l.String()); err != nil {
+		t.Fatal(err)
+	}
+	return l.id
+}
+
+// journaledLockIDs are the ids of the lock connections events journal.
+func journaledLockIDs(events []Event) []int64 {
+	var ids []int64
+	for _, e := range events {
+		if v, ok := e.Data[sourceLockSessions]; ok {
+			ids = nil
+			for entry := range strings.SplitSeq(v, ",") {
+				if l, ok := parseLockSession(entry); ok {
+					ids = append(ids, l.id)
+				}
+			}
+		}
+	}
+	return ids
 }

@@ -445,51 +445,57 @@ func (rb *Runbook) sourceTookNoWrites(ctx context.Context) error {
 // recordFact records a fact outside a step's result (which journals the
 // facts it set): at once, so that a crash right after does not lose it.
 // takeSourceLock takes the source's global read lock and journals its
-// connection id: a lock whose connection the server still keeps after
-// switcharoo lost it (its network dropped, its process died) is found and
+// connection before it asks for the lock: a lock whose connection the
+// server keeps after switcharoo lost it (its network dropped, its process
+// died; a FLUSH still waiting then takes the lock later) is found and
 // ended when the source is opened again (endStaleLocks).
 func (rb *Runbook) takeSourceLock(ctx context.Context) (*globalLock, error) {
-	l, err := rb.source.takeGlobalLock(ctx, 30*time.Second)
-	if err != nil {
-		return nil, err
-	}
-	ids := rb.facts[sourceLockIDs]
-	if ids != "" {
-		ids += ","
-	}
-	if err := rb.recordFact(sourceLockIDs, ids+strconv.FormatInt(l.id, 10)); err != nil {
-		l.release()
-		return nil, err
-	}
-	return l, nil
+	return rb.source.takeGlobalLock(ctx, 30*time.Second, func(l lockSession) error {
+		sessions := rb.facts[sourceLockSessions]
+		if sessions != "" {
+			sessions += ","
+		}
+		return rb.recordFact(sourceLockSessions, sessions+l.String())
+	})
 }
 
-// sourceLockIDs is the fact listing the connection ids that took the
-// source's global read lock.
-const sourceLockIDs = "source_lock_connections"
+// sourceLockSessions is the fact listing the connections that took the
+// source's global read lock (lockSession).
+const sourceLockSessions = "source_lock_sessions"
 
 // endStaleLocks ends, once the runbook's own lock is released, any other
 // connection that took the source's global read lock during the night and
-// that the server still keeps: idle, of switcharoo's user, it would go on
-// blocking every write on the source (the application's, or reverse
-// replication's) though the runbook says the source is open.
+// that the server still keeps (same id, same user, same server start: ids
+// begin again after a restart, which ended the lock anyway), whatever it
+// does — idle holding the lock, or a FLUSH still waiting for it: it would
+// go on blocking every write on the source (the application's, or
+// reverse replication's) though the runbook says the source is open.
 func (rb *Runbook) endStaleLocks(ctx context.Context) error {
-	for id := range strings.SplitSeq(rb.facts[sourceLockIDs], ",") {
-		n, err := strconv.ParseInt(id, 10, 64)
-		if err != nil {
+	var started int64
+	if err := rb.source.db.QueryRowContext(ctx, "SELECT UNIX_TIMESTAMP()").Scan(&started); err != nil {
+		return fmt.Errorf("source: %w", err)
+	}
+	var uptime int64
+	if err := rb.source.db.QueryRowContext(ctx, "SHOW GLOBAL STATUS LIKE 'Uptime'").Scan(new(string), &uptime); err != nil {
+		return fmt.Errorf("source: %w", err)
+	}
+	started -= uptime
+	for entry := range strings.SplitSeq(rb.facts[sourceLockSessions], ",") {
+		l, ok := parseLockSession(entry)
+		if !ok || l.started < started-2 || l.started > started+2 {
 			continue
 		}
 		var alive int
 		if err := rb.source.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM information_schema.PROCESSLIST
-			WHERE ID = ? AND USER = SUBSTRING_INDEX(CURRENT_USER(), '@', 1) AND COMMAND = 'Sleep'`, n).Scan(&alive); err != nil {
+			WHERE ID = ? AND ID <> CONNECTION_ID() AND USER = ?`, l.id, l.user).Scan(&alive); err != nil {
 			return fmt.Errorf("source: look for an earlier global read lock's connection: %w", err)
 		}
 		if alive == 0 {
 			continue
 		}
-		rb.log.Warn().Int64("connection", n).Msg("an earlier connection of switcharoo's that took the source's global read lock is still there; ending it")
-		if err := rb.source.kill(ctx, n); err != nil {
-			return fmt.Errorf("source: end the global read lock of connection %d: %w", n, err)
+		rb.log.Warn().Int64("connection", l.id).Str("user", l.user).Msg("an earlier connection that took the source's global read lock is still there; ending it")
+		if err := rb.source.kill(ctx, l.id); err != nil {
+			return fmt.Errorf("source: end the global read lock of connection %d: %w", l.id, err)
 		}
 	}
 	return nil
