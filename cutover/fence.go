@@ -52,8 +52,8 @@ type server struct {
 // SUPER nor CONNECTION_ADMIN) is done through mysql.rds_kill, Aurora's
 // procedure for it; and the sessions are listed again until they are
 // gone: one that survives is an open door, and fails the fence.
-func (s *server) killClients(ctx context.Context, users []string) (int, error) {
-	ids, err := s.clientSessions(ctx, users)
+func (s *server) killClients(ctx context.Context, users []string, keep ...int64) (int, error) {
+	ids, err := s.clientSessions(ctx, users, keep...)
 	if err != nil {
 		return 0, err
 	}
@@ -111,7 +111,7 @@ func (s *server) kill(ctx context.Context, id int64) error {
 }
 
 // clientSessions lists the connections killClients ends.
-func (s *server) clientSessions(ctx context.Context, users []string) ([]int64, error) {
+func (s *server) clientSessions(ctx context.Context, users []string, keep ...int64) ([]int64, error) {
 	q := `SELECT ID, USER FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID()
 		AND COMMAND NOT IN ('Binlog Dump', 'Binlog Dump GTID', 'Daemon')
 		AND USER NOT IN ('system user', 'event_scheduler', 'unauthenticated user')`
@@ -127,7 +127,7 @@ func (s *server) clientSessions(ctx context.Context, users []string) ([]int64, e
 			rows.Close()
 			return nil, err
 		}
-		if len(users) == 0 || containsUser(users, user) {
+		if (len(users) == 0 || containsUser(users, user)) && !slices.Contains(keep, id) {
 			ids = append(ids, id)
 		}
 	}

@@ -40,6 +40,7 @@ const (
 // lease is a held lease.
 type lease struct {
 	conn   *sql.Conn // on the source, holding the named lock
+	connID int64     // its id, which the fence does not kill
 	name   string    // the named lock's
 	target *sql.DB
 	table  string // the lease table, quoted
@@ -99,17 +100,26 @@ func (rb *Runbook) holdLease(ctx context.Context, command string) (*lease, error
 		l.conn.Close()
 		return nil, fmt.Errorf("source: %w", err)
 	}
+	if err := l.conn.QueryRowContext(ctx, "SELECT CONNECTION_ID()").Scan(&l.connID); err != nil {
+		l.conn.Close()
+		return nil, fmt.Errorf("source: %w", err)
+	}
 	var got sql.NullInt64
 	if err := l.conn.QueryRowContext(ctx, "SELECT GET_LOCK(?, 0)", name).Scan(&got); err != nil {
 		l.conn.Close()
 		return nil, fmt.Errorf("source: GET_LOCK: %w", err)
 	}
 	if got.Int64 != 1 {
-		l.conn.Close()
-		if err := rb.checkLease(ctx); err != nil {
-			return nil, err
+		if ok, err := l.takeFromDeadSelf(ctx, rb, name); err != nil || !ok {
+			l.conn.Close()
+			if err != nil {
+				return nil, err
+			}
+			if err := rb.checkLease(ctx); err != nil {
+				return nil, err
+			}
+			return nil, &RefusedError{Reason: fmt.Sprintf("another switcharoo runbook holds the night: the named lock %s on the source was taken", name)}
 		}
-		return nil, &RefusedError{Reason: fmt.Sprintf("another switcharoo runbook holds the night: the named lock %s on the source was taken", name)}
 	}
 	l.name = name
 	if err := l.claim(ctx); err != nil {
@@ -120,6 +130,41 @@ func (rb *Runbook) holdLease(ctx context.Context, command string) (*lease, error
 	l.stop, l.done = stop, make(chan struct{})
 	go l.beat(hctx)
 	return l, nil
+}
+
+// id is the lease connection's id on the source; 0 without a lease.
+func (l *lease) id() int64 {
+	if l == nil {
+		return 0
+	}
+	return l.connID
+}
+
+// takeFromDeadSelf takes the named lock from a holder that was this
+// host's runbook on this state_dir: the state_dir's flock, held now,
+// proves that process gone, but the server keeps its connection, and the
+// lock, until it notices (a network that dropped, a host that died: up to
+// the lease connection's wait_timeout). That connection is ended.
+func (l *lease) takeFromDeadSelf(ctx context.Context, rb *Runbook, name string) (bool, error) {
+	holder, _, err := l.read(ctx)
+	if err != nil || holder == nil || holder.host != l.holder.host || holder.stateDir != l.holder.stateDir {
+		return false, err
+	}
+	var id sql.NullInt64
+	if err := rb.source.db.QueryRowContext(ctx, "SELECT IS_USED_LOCK(?)", name).Scan(&id); err != nil {
+		return false, fmt.Errorf("source: %w", err)
+	}
+	if id.Valid {
+		rb.log.Warn().Int64("connection", id.Int64).Str("holder", holder.String()).Msg("the night's named lock is held by a connection of this state_dir's earlier runbook, which is gone; ending it")
+		if err := rb.source.kill(ctx, id.Int64); err != nil {
+			return false, fmt.Errorf("source: end the earlier runbook's lease connection %d: %w", id.Int64, err)
+		}
+	}
+	var got sql.NullInt64
+	if err := l.conn.QueryRowContext(ctx, "SELECT GET_LOCK(?, 10)", name).Scan(&got); err != nil {
+		return false, fmt.Errorf("source: GET_LOCK: %w", err)
+	}
+	return got.Int64 == 1, nil
 }
 
 // checkLease refuses, reading only, while another runbook holds the

@@ -201,7 +201,7 @@ func (rb *Runbook) fenceSource(ctx context.Context) error {
 		rb.log.Warn().Int("transactions", open).Dur("fence_grace", rb.cfg.Cutover.FenceGrace).
 			Msg("transactions with uncommitted changes still open after the grace: their connections are killed and they roll back")
 	}
-	killed, err := rb.source.killClients(ctx, nil)
+	killed, err := rb.source.killClients(ctx, nil, rb.lease.id()) // not the night's own lease
 	if err != nil {
 		return err
 	}
