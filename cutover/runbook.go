@@ -284,7 +284,7 @@ func (rb *Runbook) Resume(ctx context.Context) (*Report, error) {
 		moved, err = rb.restoreFence(ctx, acted, completed)
 		return err
 	}, rb.source); err != nil {
-		return nil, err
+		return nil, restoreFenceError(err)
 	}
 	if moved { // what catch-up and verify established no longer holds
 		delete(completed, "catch-up")
@@ -558,6 +558,24 @@ const undoHook = "undo "
 
 func (rb *Runbook) at(step string, p hookPoint) bool {
 	return rb.hook != nil && rb.hook(step, p)
+}
+
+// restoreFenceError is what resume says when it could not take the
+// source's fence back: nothing was done yet (the journal is as the crash
+// left it), so it refuses, or stops for a person where a server answered
+// with something to look at.
+func restoreFenceError(err error) error {
+	var u *unreachableError
+	var human *HumanError
+	var refused *RefusedError
+	switch {
+	case errors.As(err, &u):
+		return &RefusedError{Reason: fmt.Sprintf("%v; resume changed nothing (the source stays fenced, the application stopped): run it again once switcharoo reaches the %s", err, u.server)}
+	case errors.As(err, &human), errors.As(err, &refused):
+		return err
+	}
+	return &HumanError{Reason: fmt.Sprintf("resume could not take the source's fence back (%v); it changed nothing: the source stays read_only and the application stopped. "+
+		"Run resume again once the cause is gone (a long query holding FLUSH TABLES WITH READ LOCK back: end it), or `switcharoo rollback`", err)}
 }
 
 // errCrash is a simulated death of the process: nothing more is done or
