@@ -52,6 +52,7 @@ func (rb *Runbook) preflight(ctx context.Context) error {
 	rb.checkPrivileges(ctx, add)
 	rb.checkReplication(ctx, add)
 	rb.checkLongRunning(ctx, add)
+	rb.checkSourceIsPrimary(ctx, add)
 	rb.checkSuperUsers(ctx, add)
 	rb.checkAppUsers(ctx, add)
 	if why, err := rb.target.appOpen(ctx); err != nil {
@@ -180,6 +181,41 @@ func (rb *Runbook) checkLongRunning(ctx context.Context, add func(string, ...any
 // may write through read_only on the source and is not acknowledged in
 // cutover.super_users: SUPER (MySQL 5.6 has no super_read_only),
 // CONNECTION_ADMIN (MySQL 8), READ_ONLY ADMIN (MariaDB 10.11).
+// checkSourceIsPrimary refuses a source that replicates from another
+// server: the night fences the server it is given, while the application
+// writes to that server's primary, which nothing would fence.
+func (rb *Runbook) checkSourceIsPrimary(ctx context.Context, add func(string, ...any)) {
+	rows, err := rb.source.db.QueryContext(ctx, "SHOW SLAVE STATUS")
+	if err != nil {
+		add("source: SHOW SLAVE STATUS (is it a replica, whose primary the night would leave open?): %v; grant REPLICATION CLIENT", err)
+		return
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil || !rows.Next() {
+		return
+	}
+	vals := make([]sql.RawBytes, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	if err := rows.Scan(ptrs...); err != nil {
+		add("source: read SHOW SLAVE STATUS: %v", err)
+		return
+	}
+	primary := "another server"
+	for i, c := range cols {
+		switch c {
+		case "Master_Host":
+			primary = string(vals[i])
+		case "Master_Port":
+			primary += ":" + string(vals[i])
+		}
+	}
+	add("source: it is a replica of %s: the night would fence it while the application writes to its primary, which nothing fences; point source at the primary the application writes to (a night streaming from a replica and fencing its primary is not supported yet); or, if that replication is stale, RESET SLAVE ALL on it", primary)
+}
+
 func (rb *Runbook) checkSuperUsers(ctx context.Context, add func(string, ...any)) {
 	// information_schema.USER_PRIVILEGES shows a user who may not read
 	// the mysql schema its own rows only: seeing nothing proves nothing.
