@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
 	"strings"
 )
 
@@ -34,6 +35,7 @@ type privSet map[string]bool
 type dbGrant struct {
 	pattern string // a GRANT database pattern: _ and % are wildcards, \ escapes
 	privs   privSet
+	grantee string // the account or role it is granted to, as SHOW GRANTS writes it
 }
 
 // Read reads the grants of db's session user. On MySQL 8.0 the active
@@ -163,7 +165,8 @@ func parse(lines []string) *Grants {
 		case obj.DB == "":
 			g.global = union(g.global, privs)
 		case obj.Table == "":
-			g.dbs = append(g.dbs, dbGrant{pattern: obj.DB, privs: privs})
+			grantee, _, _ := strings.Cut(strings.TrimSpace(line[on+end+len(sep):]), " ")
+			g.dbs = append(g.dbs, dbGrant{pattern: obj.DB, privs: privs, grantee: grantee})
 		default:
 			g.tables[obj] = union(g.tables[obj], privs)
 		}
@@ -282,12 +285,46 @@ func (g *Grants) Has(want Grant) bool {
 	if want.On.DB == "" {
 		return false
 	}
-	for _, d := range g.dbs {
-		if holds(d.privs) && covers(tokens(d.pattern, g.literalWildcards), wanted) {
-			return true
+	if !want.On.Pattern {
+		// For one database the server takes, of each grantee's database
+		// grants that match it, the most specific only: they do not add
+		// up (ALL on `\_switcharoo%` and SELECT on `\_switcharoo` give
+		// SELECT there).
+		best := map[string]dbGrant{}
+		for _, d := range g.dbs {
+			if !covers(tokens(d.pattern, g.literalWildcards), wanted) {
+				continue
+			}
+			if b, ok := best[d.grantee]; !ok || specificity(d.pattern, g.literalWildcards) > specificity(b.pattern, g.literalWildcards) {
+				best[d.grantee] = d
+			}
+		}
+		for _, d := range best {
+			if holds(d.privs) {
+				return true
+			}
+		}
+	} else {
+		for _, d := range g.dbs {
+			if holds(d.privs) && covers(tokens(d.pattern, g.literalWildcards), wanted) {
+				return true
+			}
 		}
 	}
 	return want.On.Table != "" && !want.On.Pattern && holds(g.tables[want.On])
+}
+
+// specificity orders database grants as the server does: a name without
+// wildcards first, then patterns by the literal characters before their
+// first wildcard.
+func specificity(pattern string, literal bool) int {
+	toks := tokens(pattern, literal)
+	for i, t := range toks {
+		if t.wild != 0 {
+			return i
+		}
+	}
+	return math.MaxInt
 }
 
 // revokedIn reports whether a partial revoke that holds takes the
