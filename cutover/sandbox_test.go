@@ -312,11 +312,16 @@ func watchPrimaries(t *testing.T, sb *Sandbox) func() int {
 	var both []string
 	wg.Go(func() {
 		for ctx.Err() == nil {
+			// The two reads are not one instant: the source is read again
+			// after the target, so that a look spanning the switch (the
+			// source open before the fence, the target open after it)
+			// is not taken for both open at once.
 			s, errS := src.appWritable(ctx)
 			d, errD := dst.appWritable(ctx)
-			if errS == nil && errD == nil {
+			again, errS2 := src.appWritable(ctx)
+			if errS == nil && errD == nil && errS2 == nil {
 				looks++
-				if s && d {
+				if s && d && again {
 					both = append(both, time.Now().Format("15:04:05.000"))
 				}
 			}
