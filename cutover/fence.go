@@ -110,10 +110,13 @@ func (s *server) kill(ctx context.Context, id int64) error {
 	return err
 }
 
-// clientSessions lists the connections killClients ends.
+// clientSessions lists the connections killClients ends. A connection
+// still logging in (COMMAND 'Connect') is none: it has run nothing, and a
+// locked account's is refused — an application retrying against the
+// fenced target shows them by the dozen, each for an instant.
 func (s *server) clientSessions(ctx context.Context, users []string, keep ...int64) ([]int64, error) {
 	q := `SELECT ID, USER FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID()
-		AND COMMAND NOT IN ('Binlog Dump', 'Binlog Dump GTID', 'Daemon')
+		AND COMMAND NOT IN ('Binlog Dump', 'Binlog Dump GTID', 'Daemon', 'Connect')
 		AND USER NOT IN ('system user', 'event_scheduler', 'unauthenticated user')`
 	rows, err := s.db.QueryContext(ctx, q)
 	if err != nil {
