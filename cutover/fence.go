@@ -365,6 +365,35 @@ type lockSession struct {
 
 func (l lockSession) String() string { return fmt.Sprintf("%d:%d:%s", l.id, l.started, l.user) }
 
+// readLockSession reads the lockSession of the connection q runs on.
+func readLockSession(ctx context.Context, q querier) (lockSession, error) {
+	var l lockSession
+	if err := q.QueryRowContext(ctx, "SELECT CONNECTION_ID(), SUBSTRING_INDEX(USER(), '@', 1)").Scan(&l.id, &l.user); err != nil {
+		return l, err
+	}
+	var err error
+	l.started, err = serverStarted(ctx, q)
+	return l, err
+}
+
+// serverStarted is when the server q reaches started, in Unix seconds by
+// its own clock (within a second: Uptime counts whole seconds).
+func serverStarted(ctx context.Context, q querier) (int64, error) {
+	var now, uptime int64
+	if err := q.QueryRowContext(ctx, "SELECT UNIX_TIMESTAMP()").Scan(&now); err != nil {
+		return 0, err
+	}
+	if err := q.QueryRowContext(ctx, "SHOW GLOBAL STATUS LIKE 'Uptime'").Scan(new(string), &uptime); err != nil {
+		return 0, err
+	}
+	return now - uptime, nil
+}
+
+// querier is what *sql.DB and *sql.Conn share for reading one row.
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
 func parseLockSession(s string) (lockSession, bool) {
 	parts := strings.SplitN(s, ":", 3)
 	if len(parts) != 3 {
@@ -400,17 +429,11 @@ func (s *server) takeGlobalLock(ctx context.Context, wait time.Duration, taking 
 		return nil, fmt.Errorf("%s: %w", s.name, err)
 	}
 	l := &globalLock{conn: conn, done: make(chan struct{})}
-	var session lockSession
-	if err := conn.QueryRowContext(ctx, "SELECT CONNECTION_ID(), SUBSTRING_INDEX(USER(), '@', 1), UNIX_TIMESTAMP()").Scan(&session.id, &session.user, &session.started); err != nil {
+	session, err := readLockSession(ctx, conn)
+	if err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("%s: %w", s.name, err)
 	}
-	var uptime int64
-	if err := conn.QueryRowContext(ctx, "SHOW GLOBAL STATUS LIKE 'Uptime'").Scan(new(string), &uptime); err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("%s: %w", s.name, err)
-	}
-	session.started -= uptime
 	l.id = session.id
 	if err := taking(session); err != nil {
 		conn.Close()

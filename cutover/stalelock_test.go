@@ -80,16 +80,10 @@ func TestStaleSourceLockEndedAtRollback(t *testing.T) {
 // returns its id.
 func journalLockSession(t *testing.T, rb *Runbook, conn *sql.Conn) int64 {
 	t.Helper()
-	ctx := context.Background()
-	var l lockSession
-	var uptime int64
-	if err := conn.QueryRowContext(ctx, "SELECT CONNECTION_ID(), SUBSTRING_INDEX(USER(), '@', 1), UNIX_TIMESTAMP()").Scan(&l.id, &l.user, &l.started); err != nil {
+	l, err := readLockSession(context.Background(), conn)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := conn.QueryRowContext(ctx, "SHOW GLOBAL STATUS LIKE 'Uptime'").Scan(new(string), &uptime); err != nil {
-		t.Fatal(err)
-	}
-	l.started -= uptime
 	if err := rb.recordFact(sourceLockSessions, rb.facts[sourceLockSessions]+","+l.String()); err != nil {
 		t.Fatal(err)
 	}

@@ -471,15 +471,10 @@ const sourceLockSessions = "source_lock_sessions"
 // go on blocking every write on the source (the application's, or
 // reverse replication's) though the runbook says the source is open.
 func (rb *Runbook) endStaleLocks(ctx context.Context) error {
-	var started int64
-	if err := rb.source.db.QueryRowContext(ctx, "SELECT UNIX_TIMESTAMP()").Scan(&started); err != nil {
+	started, err := serverStarted(ctx, rb.source.db)
+	if err != nil {
 		return fmt.Errorf("source: %w", err)
 	}
-	var uptime int64
-	if err := rb.source.db.QueryRowContext(ctx, "SHOW GLOBAL STATUS LIKE 'Uptime'").Scan(new(string), &uptime); err != nil {
-		return fmt.Errorf("source: %w", err)
-	}
-	started -= uptime
 	for entry := range strings.SplitSeq(rb.facts[sourceLockSessions], ",") {
 		l, ok := parseLockSession(entry)
 		if !ok || l.started < started-2 || l.started > started+2 {
