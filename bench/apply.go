@@ -105,7 +105,7 @@ func (b *bench) apply(ctx context.Context) error {
 	if m, err = b.replicate(ctx, compareConfig, ""); err != nil {
 		return err
 	}
-	add("switcharoo, compare_before_image", "switcharoo replicate --until-caught-up (replication.compare_before_image: true)", m, "the same, every UPDATE and DELETE checked against its before-image: no net changes, a count per changed row")
+	add("switcharoo, compare_before_image", "switcharoo replicate --until-caught-up (replication.compare_before_image: true)", m, "the same, every UPDATE and DELETE checked against its before-image: rows found by their whole images (a REPLACE of net changes preceded by a count of them)")
 	for _, c := range []struct {
 		tool    string
 		replica *sandbox.MariaDB

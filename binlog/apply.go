@@ -567,9 +567,9 @@ func (a *applier) insertRow(t *catalog.Table, row []any) error {
 	}
 	a.batch.rows++
 	if a.sqlFor(t).net {
-		return a.netPut(t, netRow{row: row}, false)
+		return a.netPut(t, netRow{row: row}, nil)
 	}
-	return a.appendRow(t, keyedRow{row, a.trxStart}, 'i')
+	return a.appendRow(t, keyedRow{row: row, at: a.trxStart}, 'i')
 }
 
 // openFor makes the statement being built one of kind for t with room for
@@ -613,6 +613,9 @@ func (a *applier) appendRow(t *catalog.Table, r keyedRow, kind byte) error {
 		}
 	}
 	a.stmt.body = append(a.stmt.body, ')')
+	if kind == 'r' && a.r.cfg.Replication.CompareBeforeImage { // its check holds the before-image
+		a.stmt.size += textSize(writable, r.beforeImage())
+	}
 	a.stmt.errorValues += errorValues(t, writable, r.row)
 	if big {
 		return a.closeStatement()
@@ -676,46 +679,55 @@ func (a *applier) deleteRow(t *catalog.Table, row []any) error {
 	}
 	a.batch.rows++
 	if a.sqlFor(t).net {
-		return a.netPut(t, netRow{row: row, deleted: true}, true)
+		return a.netPut(t, netRow{row: row, deleted: true}, row)
 	}
-	return a.appendDelete(t, keyedRow{row, a.trxStart})
+	return a.appendDelete(t, keyedRow{row: row, at: a.trxStart})
 }
 
 // appendDelete adds a row to the multi-row DELETE being built, or starts
 // one; a row of a table without a key is deleted on its own, matched by
-// every column.
+// every column, and so is a row whose before-image is to be compared and
+// is too big for literals.
 func (a *applier) appendDelete(t *catalog.Table, r keyedRow) error {
-	if len(t.Key) > 0 {
+	writable := a.sqlFor(t).writable
+	compare := a.r.cfg.Replication.CompareBeforeImage
+	if len(t.Key) > 0 && !(compare && a.big(t, writable, r.beforeImage())) {
 		if err := a.openFor(t, 'd'); err != nil {
 			return err
 		}
 		a.stmt.rows = append(a.stmt.rows, r)
-		cols := t.Key
-		if a.r.cfg.Replication.CompareBeforeImage {
-			cols = a.sqlFor(t).writable
+		if compare {
+			a.stmt.size += textSize(writable, r.beforeImage())
+		} else {
+			a.stmt.size += textSize(t.Key, r.row)
 		}
-		a.stmt.size += textSize(cols, r.row)
 		return nil
 	}
 	if err := a.closeStatement(); err != nil {
 		return err
 	}
 	e := a.expect(t, "DELETE", true, []keyedRow{r})
-	big := a.big(t, a.sqlFor(t).writable, r.row)
+	big := a.big(t, writable, r.beforeImage())
 	return a.rowStatement(e, big, 0, func(b []byte) ([]byte, []any, error) {
 		b = append(b, a.sqlFor(t).delete...)
-		b, args, err := a.appendRowMatch(b, nil, big, t, r.row)
-		return append(b, " LIMIT 1;"...), args, err
+		b, args, err := a.appendFind(b, nil, big, e, r.beforeImage())
+		if len(t.Key) == 0 {
+			b = append(b, " LIMIT 1"...)
+		}
+		return append(b, ';'), args, err
 	})
 }
 
 // rowStatement writes the statement changing the one row of e, which
 // writes errorValues ENUM error values, and its check: ROW_COUNT() after
-// it; or, for a big row whose values go as parameters (the session's
-// character set changes around them), a count by key before it; and a
-// count by before-image before it with replication.compare_before_image.
+// it (the statement finds the row by key, or by its before-image with
+// replication.compare_before_image); or a count before it, when the
+// statement cannot find the row by its before-image: for a big row whose
+// values go as parameters (the session's character set changes around
+// them), and in a careful batch, whose statements find rows by key.
 func (a *applier) rowStatement(e *expectation, big bool, errorValues int, write func([]byte) ([]byte, []any, error)) error {
-	if big || e.byImage {
+	countBefore := big || e.byImage && !a.findsByImage(e, big)
+	if countBefore {
 		if err := a.guardCount(e, 1, big); err != nil {
 			return err
 		}
@@ -730,7 +742,7 @@ func (a *applier) rowStatement(e *expectation, big bool, errorValues int, write 
 		return err
 	}
 	rows := a.endStatement(e, errorValues, args != nil)
-	if !big && !e.byImage { // else counted before
+	if !countBefore {
 		a.guardRowCount(e, rows)
 	}
 	return nil
@@ -792,7 +804,7 @@ func (a *applier) updateRow(t *catalog.Table, before, after []any) error {
 	if err := a.closeStatement(); err != nil {
 		return err
 	}
-	e := a.expect(t, "UPDATE", true, []keyedRow{{before, a.trxStart}})
+	e := a.expect(t, "UPDATE", true, []keyedRow{{row: before, at: a.trxStart}})
 	writable := a.sqlFor(t).writable
 	big := a.big(t, writable, after) || (len(t.Key) == 0 || e.byImage) && a.big(t, writable, before)
 	var changed []int
@@ -819,7 +831,7 @@ func (a *applier) updateRow(t *catalog.Table, before, after []any) error {
 			}
 		}
 		b = append(b, " WHERE "...)
-		if b, args, err = a.appendRowMatch(b, args, big, t, before); err != nil {
+		if b, args, err = a.appendFind(b, args, big, e, before); err != nil {
 			return b, args, err
 		}
 		if len(t.Key) == 0 {
@@ -845,14 +857,13 @@ func (a *applier) closeStatement() error {
 		e = a.expect(t, "DELETE", true, st.rows)
 		careful := a.careful()
 		if careful {
-			big := e.byImage && slices.ContainsFunc(st.rows, func(r keyedRow) bool { return a.big(t, s.writable, r.row) })
-			if err := a.guardCount(e, len(st.rows), big); err != nil {
+			if err := a.guardCount(e, len(st.rows), a.bigImages(e)); err != nil {
 				return err
 			}
 		}
 		a.buf = append(a.buf, s.delete...)
 		var err error
-		if a.buf, _, err = a.appendKeySet(a.buf, nil, false, t, st.rows, false); err != nil {
+		if a.buf, _, err = a.appendKeySet(a.buf, nil, false, t, st.rows, e.byImage && !careful); err != nil {
 			return err
 		}
 		a.buf = append(a.buf, ';')
@@ -862,7 +873,9 @@ func (a *applier) closeStatement() error {
 		return a.written(len(a.buf), nil, st.rows[0].at)
 	case 'r':
 		e = a.expect(t, "UPDATE", true, st.rows)
-		if careful := a.careful() || st.args != nil; !careful {
+		// Rows compared with their before-images are counted before the
+		// REPLACE, which cannot find them by their images itself.
+		if careful := a.careful() || st.args != nil || e.byImage; !careful {
 			a.startStatement(st.errorValues)
 			a.buf = append(a.buf, s.replace...)
 			a.buf = append(a.buf, st.body...)
@@ -870,7 +883,7 @@ func (a *applier) closeStatement() error {
 			a.guardAffected(e, 2*len(st.rows), a.endStatement(e, st.errorValues, false))
 			return a.written(len(a.buf), nil, st.rows[0].at)
 		}
-		if err := a.guardCount(e, len(st.rows), false); err != nil {
+		if err := a.guardCount(e, len(st.rows), a.bigImages(e)); err != nil {
 			return err
 		}
 		mark = a.startStatement(st.errorValues)

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -55,12 +56,15 @@ import (
 // What is checked is the key: a row found by its key is not compared column
 // by column with the change's before-image (neither does a native replica
 // find rows by primary key any other way); `switcharoo verify` compares
-// every column. With replication.compare_before_image, every UPDATE and
-// DELETE is checked before it is applied by a count of the rows equal to
-// its before-image — the key, and every other stored column but JSON
-// ones, text and binary byte for byte — which must be one per row. That
-// count runs ahead of each statement (careful), so tables are not applied
-// as net changes: the statements are the source's, row by row.
+// every column. With replication.compare_before_image, an UPDATE or DELETE
+// finds its rows by their whole before-images — the key, and every other
+// stored column but JSON ones, text and binary byte for byte — so that the
+// checks above count rows equal to the image: a statement of one row, or a
+// multi-row DELETE, has the images in its WHERE; a net change's REPLACE,
+// which cannot, is preceded by a count of the rows equal to their images,
+// each key's first in the batch (netchange.go). In a careful batch the
+// count by image runs ahead of every such statement, which then finds its
+// rows by key: a logged divergence is still applied.
 
 // divergenceTable holds the divergences found (log) and takes the stop
 // mode's failed checks.
@@ -99,10 +103,20 @@ type expectation struct {
 }
 
 // keyedRow is a row image and the start of the source transaction that
-// changed it.
+// changed it; and, when it is not the image itself, the before-image the
+// target's row must equal: a net change's first (netchange.go).
 type keyedRow struct {
-	row []any
-	at  Position
+	row   []any
+	at    Position
+	image []any
+}
+
+// beforeImage is the row the target must hold before the change.
+func (r keyedRow) beforeImage() []any {
+	if r.image != nil {
+		return r.image
+	}
+	return r.row
 }
 
 // expect records an expectation for the statement that follows in buf and
@@ -167,7 +181,33 @@ func (a *applier) guardRowCount(e *expectation, rows string) {
 // mismatch then has the batch applied again, carefully, to tell the two
 // apart and name the row.
 func (a *applier) careful() bool {
-	return a.logDivergence() || a.r.cfg.Replication.CompareBeforeImage || !a.r.carefulUntil.IsZero() && a.cp.Position.Compare(a.r.carefulUntil) <= 0
+	return a.logDivergence() || !a.r.carefulUntil.IsZero() && a.cp.Position.Compare(a.r.carefulUntil) <= 0
+}
+
+// findsByImage reports whether the statement of e's one row finds it by
+// its whole before-image, so that its row count checks the image too: a
+// keyed row compared with its before-image, small enough for literals,
+// outside a careful batch (whose statements find rows by key, counted by
+// image before, so that a logged divergence is still applied).
+func (a *applier) findsByImage(e *expectation, big bool) bool {
+	return e.byImage && len(e.table.Key) > 0 && !big && !a.careful()
+}
+
+// appendFind writes the condition that finds e's one row, row being its
+// before-image: by the image where findsByImage, else by key (or every
+// column, without a key).
+func (a *applier) appendFind(b []byte, args []any, big bool, e *expectation, row []any) ([]byte, []any, error) {
+	if a.findsByImage(e, big) {
+		return a.appendImageMatch(b, args, false, e.table, row)
+	}
+	return a.appendRowMatch(b, args, big, e.table, row)
+}
+
+// bigImages reports whether any of the before-images e compares is too
+// big for literals.
+func (a *applier) bigImages(e *expectation) bool {
+	writable := a.sqlFor(e.table).writable
+	return e.byImage && slices.ContainsFunc(e.rows, func(r keyedRow) bool { return a.big(e.table, writable, r.beforeImage()) })
 }
 
 // guardAffected appends the optimistic check of a multi-row statement:
@@ -292,7 +332,7 @@ func (a *applier) appendKeySet(b []byte, args []any, param bool, t *catalog.Tabl
 		}
 		b = append(b, '(')
 		if byImage {
-			b, args, err = a.appendImageMatch(b, args, param, t, r.row)
+			b, args, err = a.appendImageMatch(b, args, param, t, r.beforeImage())
 		} else {
 			b, args, err = a.appendRowMatch(b, args, param, t, r.row)
 		}
@@ -497,7 +537,7 @@ func (a *applier) divergence(ctx context.Context, err error, expects []expectati
 			return divergenceStop(e, r, found)
 		}
 		if e.byImage {
-			if same, lerr := a.lookup(ctx, e.table, r.row, true); lerr == nil && !same {
+			if same, lerr := a.lookup(ctx, e.table, r.beforeImage(), true); lerr == nil && !same {
 				return &StopError{Position: r.at, Reason: fmt.Sprintf("%s of %s (%s): the target's row differs from the source's before-image (replication.compare_before_image)",
 					e.verb, e.table.Name, keyText(e.table, r.row)), Fix: divergenceFix}
 			}

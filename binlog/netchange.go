@@ -55,11 +55,13 @@ type netTable struct {
 // netRow is a row's end state: its last image, or deleted (row then holds
 // the image it was deleted with, for its key); and what the target must
 // hold before the batch, as the first change of the key in it says:
-// whether the row existed, and where that change is in the binlog.
+// whether the row existed, with which before-image, and where that change
+// is in the binlog.
 type netRow struct {
 	row     []any
 	deleted bool
 	existed bool
+	image   []any
 	at      Position
 }
 
@@ -74,7 +76,7 @@ func (n *netChanges) put(t *catalog.Table, key string, r netRow) {
 		n.tables = append(n.tables, nt)
 	}
 	if first, seen := nt.rows[key]; seen {
-		r.existed, r.at = first.existed, first.at
+		r.existed, r.image, r.at = first.existed, first.image, first.at
 	} else {
 		nt.keys = append(nt.keys, key)
 		n.size++
@@ -100,14 +102,14 @@ func netKey(t *catalog.Table, row []any) (string, error) {
 }
 
 // netPut records a change of an eligible table's row: its end state is
-// now r; existed says whether the change found the row (an update or a
-// delete) or created it.
-func (a *applier) netPut(t *catalog.Table, r netRow, existed bool) error {
+// now r; before is the row the change found (an update's before-image, a
+// deleted row), nil when it created the row.
+func (a *applier) netPut(t *catalog.Table, r netRow, before []any) error {
 	key, err := netKey(t, r.row)
 	if err != nil {
 		return err
 	}
-	r.existed, r.at = existed, a.trxStart
+	r.existed, r.image, r.at = before != nil, before, a.trxStart
 	a.net.put(t, key, r)
 	return nil
 }
@@ -118,27 +120,28 @@ func (a *applier) netUpdate(t *catalog.Table, before, after []any) error {
 	for _, c := range t.Key {
 		if !sameValue(before[c], after[c]) {
 			// The row moves to a key that must be free.
-			if err := a.netPut(t, netRow{row: before, deleted: true}, true); err != nil {
+			if err := a.netPut(t, netRow{row: before, deleted: true}, before); err != nil {
 				return err
 			}
-			return a.netPut(t, netRow{row: after}, false)
+			return a.netPut(t, netRow{row: after}, nil)
 		}
 	}
-	return a.netPut(t, netRow{row: after}, true)
+	return a.netPut(t, netRow{row: after}, before)
 }
 
 // writeNet appends the pending end states to the statement buffer, each
 // with what it expects of the target: per table, the deleted rows that
 // existed (a DELETE of rows that must be there), the rows that existed (a
 // REPLACE of rows that must be there), and the new ones (an INSERT of
-// keys that must be free). A key created and deleted within the batch is
+// keys that must be free). A row that must be there is there as the first
+// change of its key in the batch found it: its before-image. A key created and deleted within the batch is
 // not written, nor checked: under a case-insensitive key it may be the
 // same row as another key of the batch.
 func (a *applier) writeNet() error {
 	for _, nt := range a.net.tables {
 		for _, key := range nt.keys {
 			if r := nt.rows[key]; r.deleted && r.existed {
-				if err := a.appendDelete(nt.t, keyedRow{r.row, r.at}); err != nil {
+				if err := a.appendDelete(nt.t, keyedRow{row: r.row, at: r.at, image: r.image}); err != nil {
 					return err
 				}
 			}
@@ -153,7 +156,7 @@ func (a *applier) writeNet() error {
 			}
 			for _, key := range nt.keys {
 				if r := nt.rows[key]; !r.deleted && r.existed == existed {
-					if err := a.appendRow(nt.t, keyedRow{r.row, r.at}, kind); err != nil {
+					if err := a.appendRow(nt.t, keyedRow{row: r.row, at: r.at, image: r.image}, kind); err != nil {
 						return err
 					}
 				}
@@ -184,7 +187,7 @@ func (a *applier) netEligible(ctx context.Context, t *catalog.Table) (bool, erro
 
 // readNetEligible reads t's keys, foreign keys and triggers on the target.
 func readNetEligible(ctx context.Context, a *applier, t *catalog.Table) (bool, error) {
-	if len(t.Key) == 0 || a.r.cfg.Replication.CompareBeforeImage { // divergence.go
+	if len(t.Key) == 0 {
 		return false, nil
 	}
 	db, name := a.r.target.db, a.r.filter.Target(t.Name)
