@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/switcharoo/switcharoo/binlog"
 )
@@ -215,4 +216,111 @@ func TestReview15bManyKeysOneBatchNoFalseStop(t *testing.T) {
 	if strings.Contains(r.log.String(), "before-image") {
 		t.Errorf("log mentions a before-image mismatch:\n%s", r.log)
 	}
+}
+
+// A before-image too big for literals (its count then sends the values as
+// parameters) in the net's REPLACE and DELETE — a big row shrunk, a small
+// row grown, a big row updated twice, deleted — matches itself; and a
+// target whose big column differs in its last byte only stops
+// replication.
+func TestReview15bBigBeforeImagesInTheNet(t *testing.T) {
+	r := newRig(t)
+	r.cfg.Replication.CompareBeforeImage = true
+	r.source("CREATE DATABASE app",
+		"CREATE TABLE app.t (id INT PRIMARY KEY, v INT, tx LONGTEXT CHARACTER SET utf8mb4, lt MEDIUMTEXT CHARACTER SET latin1, b LONGBLOB)",
+		"INSERT INTO app.t SELECT seq, seq, CONCAT(REPEAT('é', 70000), seq), REPEAT('ÿ', 10), REPEAT(X'00', 10) FROM mysql.seq_1_to_6",
+		"UPDATE app.t SET b = CONCAT(REPEAT(X'01', 200000), X'00') WHERE id = 6",
+	)
+	run := r.run(binlog.RunOptions{})
+	r.waitCaughtUp(run)
+	r.source(review15bTrx([]string{
+		"UPDATE app.t SET tx = 'small' WHERE id = 1", // big image, small row
+		"UPDATE app.t SET v = 0",                     // a big image in a REPLACE with small ones
+		"UPDATE app.t SET lt = REPEAT('ü', 300000) WHERE id = 2",
+		"UPDATE app.t SET v = v + 1 WHERE id = 3", "UPDATE app.t SET v = v + 1 WHERE id = 3",
+		"DELETE FROM app.t WHERE id = 4",
+		"UPDATE app.t SET v = 5 WHERE id = 5", "DELETE FROM app.t WHERE id = 5",
+	}))
+	r.waitCaughtUp(run)
+	r.assertSame("app")
+	for _, c := range []struct{ name, diverge, trx, repair string }{
+		{"update", "UPDATE app.t SET b = CONCAT(REPEAT(X'01', 200000), X'02') WHERE id = 6", "UPDATE app.t SET v = v + 1 WHERE id = 6", "UPDATE app.t SET b = CONCAT(REPEAT(X'01', 200000), X'00') WHERE id = 6"},
+		{"update then delete", "UPDATE app.t SET b = CONCAT(REPEAT(X'01', 200000), X'02') WHERE id = 6", "UPDATE app.t SET v = v + 1 WHERE id = 6; DELETE FROM app.t WHERE id = 6", "UPDATE app.t SET b = CONCAT(REPEAT(X'01', 200000), X'00') WHERE id = 6"},
+		{"text", "UPDATE app.t SET lt = CONCAT(REPEAT('ü', 299999), 'u') WHERE id = 2", "UPDATE app.t SET v = v + 1 WHERE id = 2; UPDATE app.t SET v = v + 1 WHERE id = 3", "UPDATE app.t SET lt = REPEAT('ü', 300000) WHERE id = 2"},
+	} {
+		sandboxtest.Exec(t, r.dstDB, c.diverge)
+		r.source("START TRANSACTION; " + c.trx + "; COMMIT")
+		stop := r.waitStopped(run)
+		if !strings.Contains(stop.Error(), "differs from the source's before-image") {
+			t.Errorf("%s: want a stop at the before-image, got %v", c.name, stop)
+		}
+		sandboxtest.Exec(t, r.dstDB, c.repair)
+		run = r.run(binlog.RunOptions{})
+		r.waitCaughtUp(run)
+	}
+	r.stopClean(run)
+	r.assertSame("app")
+}
+
+// A row the source changed outside the binlog (sql_log_bin=0: "a row
+// changed outside replication") between two binlogged changes of one
+// batch: the second change's before-image is not what the first left,
+// which the target holds. compare_before_image promises that every
+// UPDATE and DELETE finds the target's row equal to its before-image, and
+// the statement path (one statement per change) stops there; the net
+// compared only each key's first before-image in the batch and applied
+// the second change without a word — whether a divergence stopped
+// replication depended on where the batches were cut.
+func TestReview15bLaterBeforeImageInTheBatchCompared(t *testing.T) {
+	for _, c := range []struct{ name, hidden, then string }{
+		{"update", "UPDATE app.T SET w = 'hidden' WHERE id = 1", "UPDATE app.T SET v = 3 WHERE id = 1"},
+		{"delete", "UPDATE app.T SET w = 'hidden' WHERE id = 1", "DELETE FROM app.T WHERE id = 1"},
+		{"a deleted key updated", "INSERT INTO app.T (id, v, w) VALUES (2, 0, 'hidden')", "UPDATE app.T SET v = 3 WHERE id = 2"},
+		{"an inserted key updated", "UPDATE app.T SET w = 'hidden' WHERE id = 4", "UPDATE app.T SET v = 3 WHERE id = 4"},
+	} {
+		for _, table := range []string{"stmt", "net"} {
+			t.Run(c.name+" "+table, func(t *testing.T) {
+				r := newRig(t)
+				r.cfg.Replication.CompareBeforeImage = true
+				r.cfg.Replication.ApplyBatchDelay = 10 * time.Second
+				r.source(review15bTables...)
+				run := r.run(binlog.RunOptions{})
+				r.waitCaughtUp(run)
+				r.stopClean(run)
+				q := func(s string) string { return strings.ReplaceAll(s, "app.T", "app."+table) }
+				// A backlog of three transactions, applied in one batch.
+				r.source(q("UPDATE app.T SET v = 2 WHERE id = 1; DELETE FROM app.T WHERE id = 2; INSERT INTO app.T (id, v, w) VALUES (4, 4, 'd')"),
+					"SET SESSION sql_log_bin = 0; "+q(c.hidden)+"; SET SESSION sql_log_bin = 1",
+					q(c.then))
+				run = r.run(binlog.RunOptions{})
+				stop := r.waitStopped(run)
+				if !strings.Contains(stop.Error(), "differs from the source's before-image") && !strings.Contains(stop.Error(), "missing") {
+					t.Errorf("want a stop at the before-image, got %v", stop)
+				}
+			})
+		}
+	}
+}
+
+// The same under on_divergence: log: the later change's divergence is
+// recorded, and the target ends as the source.
+func TestReview15bLaterBeforeImageInTheBatchLogged(t *testing.T) {
+	r := newRig(t)
+	r.cfg.Replication.CompareBeforeImage = true
+	r.cfg.Replication.OnDivergence = config.DivergenceLog
+	r.cfg.Replication.ApplyBatchDelay = 10 * time.Second
+	r.source(review15bTables...)
+	run := r.run(binlog.RunOptions{})
+	r.waitCaughtUp(run)
+	r.stopClean(run)
+	r.source("UPDATE app.net SET v = 2 WHERE id = 1; DELETE FROM app.net WHERE id = 2",
+		"SET SESSION sql_log_bin = 0; UPDATE app.net SET w = 'hidden' WHERE id = 1; INSERT INTO app.net VALUES (2, 0, 'hidden'); SET SESSION sql_log_bin = 1",
+		"UPDATE app.net SET v = 3 WHERE id = 1; UPDATE app.net SET v = 3 WHERE id = 2")
+	run = r.run(binlog.RunOptions{})
+	r.waitCaughtUp(run)
+	r.stopClean(run)
+	if n := targetCount(t, r, "SELECT COUNT(*) FROM _switcharoo.divergence WHERE check_no IS NULL"); n == 0 {
+		t.Errorf("no divergence recorded (row 1 differs, row 2 is missing)")
+	}
+	r.assertSame("app")
 }
