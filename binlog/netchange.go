@@ -86,6 +86,26 @@ func (n *netChanges) put(t *catalog.Table, key string, r netRow) {
 
 func (n *netChanges) reset() { *n = netChanges{} }
 
+// get returns the pending end state of t's row with key.
+func (n *netChanges) get(t *catalog.Table, key string) (netRow, bool) {
+	if nt := n.by[t]; nt != nil {
+		r, ok := nt.rows[key]
+		return r, ok
+	}
+	return netRow{}, false
+}
+
+// sameImage reports whether two images of a row of t hold the same values
+// in the columns a before-image is compared by (appendImageMatch).
+func sameImage(t *catalog.Table, x, y []any) bool {
+	for _, c := range t.Writable() {
+		if t.Columns[c].Kind() != catalog.KindJSON && !sameValue(x[c], y[c]) {
+			return false
+		}
+	}
+	return true
+}
+
 // netKey is the row's key as SQL literals, which identifies it in a batch.
 func netKey(t *catalog.Table, row []any) (string, error) {
 	var b []byte
@@ -104,10 +124,25 @@ func netKey(t *catalog.Table, row []any) (string, error) {
 // netPut records a change of an eligible table's row: its end state is
 // now r; before is the row the change found (an update's before-image, a
 // deleted row), nil when it created the row.
+//
+// With replication.compare_before_image, a change of a key the batch has
+// changed already must find the row as the net left it (a row deleted in
+// the batch cannot be found at all): only each key's first before-image
+// is compared with the target. A before-image that differs from the end
+// state (the source's row changed outside the binlog in between) has the
+// net written first, so that the change is the first of its key again
+// and its before-image is compared with what the target then holds.
 func (a *applier) netPut(t *catalog.Table, r netRow, before []any) error {
 	key, err := netKey(t, r.row)
 	if err != nil {
 		return err
+	}
+	if before != nil && a.r.cfg.Replication.CompareBeforeImage {
+		if cur, seen := a.net.get(t, key); seen && (cur.deleted || !sameImage(t, cur.row, before)) {
+			if err := a.writeNet(); err != nil {
+				return err
+			}
+		}
 	}
 	r.existed, r.image, r.at = before != nil, before, a.trxStart
 	a.net.put(t, key, r)
