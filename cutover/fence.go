@@ -50,45 +50,53 @@ type server struct {
 // session, replication threads and the server's own threads; with users,
 // only theirs. A KILL the server refuses (Aurora's admin user has neither
 // SUPER nor CONNECTION_ADMIN) is done through mysql.rds_kill, Aurora's
-// procedure for it; and the sessions are listed again until they are
-// gone: one that survives is an open door, and fails the fence.
+// procedure for it; and the sessions are listed again, new ones killed
+// too, until none is left: one that survives is an open door, and fails
+// the fence.
+//
+// The connections ended are those open when the first list is read, the
+// fence in place: a connection still logging in then may have passed its
+// account's lock check before the fence locked the account, and is
+// killed and waited for as well. One that began after that list (a
+// higher connection id) meets the fence: read_only, or a refused login —
+// an application retrying through the fence opens them all along.
 func (s *server) killClients(ctx context.Context, users []string, keep ...int64) (int, error) {
-	ids, err := s.clientSessions(ctx, users, keep...)
+	list, err := s.listSessions(ctx)
 	if err != nil {
 		return 0, err
 	}
+	upTo := list.maxID
 	killed := 0
 	var refused []string
-	for _, id := range ids {
-		if err := s.kill(ctx, id); err != nil {
-			refused = append(refused, fmt.Sprintf("%d: %v", id, err))
-			continue
-		}
-		killed++
-	}
+	tried := map[int64]bool{}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		left, err := s.clientSessions(ctx, users)
-		if err != nil {
-			return killed, err
-		}
-		var survivors []int64
-		for _, id := range left {
-			if slices.Contains(ids, id) {
-				survivors = append(survivors, id)
-			}
-		}
-		if len(survivors) == 0 {
+		left := list.clients(users, upTo, keep)
+		if len(left) == 0 {
 			return killed, nil
+		}
+		for _, id := range left {
+			if tried[id] {
+				continue
+			}
+			tried[id] = true
+			if err := s.kill(ctx, id); err != nil {
+				refused = append(refused, fmt.Sprintf("%d: %v", id, err))
+				continue
+			}
+			killed++
 		}
 		if time.Now().After(deadline) {
 			return killed, fmt.Errorf("%s: %d client sessions survive the fence (connections %v; refused: %s): grant the runbook's user CONNECTION_ADMIN (MySQL 8.0) or SUPER, or on Aurora make sure it may CALL mysql.rds_kill",
-				s.name, len(survivors), survivors, strings.Join(refused, "; "))
+				s.name, len(left), left, strings.Join(refused, "; "))
 		}
 		select {
 		case <-ctx.Done():
 			return killed, ctx.Err()
 		case <-time.After(100 * time.Millisecond):
+		}
+		if list, err = s.listSessions(ctx); err != nil {
+			return killed, err
 		}
 	}
 }
@@ -110,32 +118,73 @@ func (s *server) kill(ctx context.Context, id int64) error {
 	return err
 }
 
-// clientSessions lists the connections killClients ends. A connection
-// still logging in (COMMAND 'Connect') is none: it has run nothing, and a
-// locked account's is refused — an application retrying against the
-// fenced target shows them by the dozen, each for an instant.
-func (s *server) clientSessions(ctx context.Context, users []string, keep ...int64) ([]int64, error) {
-	q := `SELECT ID, USER FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID()
-		AND COMMAND NOT IN ('Binlog Dump', 'Binlog Dump GTID', 'Daemon', 'Connect')
-		AND USER NOT IN ('system user', 'event_scheduler', 'unauthenticated user')`
-	rows, err := s.db.QueryContext(ctx, q)
+// clientSessions lists the application's live sessions (of users, or of
+// every client without): those that could write. A connection still
+// logging in is none: it has run nothing, and a locked account's is
+// refused — an application retrying against the fenced target shows them
+// by the dozen, each for an instant.
+func (s *server) clientSessions(ctx context.Context, users []string) ([]int64, error) {
+	list, err := s.listSessions(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("%s: list client connections: %w", s.name, err)
+		return nil, err
 	}
-	var ids []int64
+	return list.clients(users, 0, nil), nil
+}
+
+// sessionList is the server's processlist, but for the reader's own
+// connection.
+type sessionList struct {
+	sessions []session
+	maxID    int64 // the highest connection id seen, the reader's included
+}
+
+type session struct {
+	id                   int64
+	user, command, state string
+}
+
+func (s *server) listSessions(ctx context.Context) (sessionList, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT ID, USER, COMMAND, IFNULL(STATE, ''), CONNECTION_ID() FROM information_schema.PROCESSLIST`)
+	if err != nil {
+		return sessionList{}, fmt.Errorf("%s: list client connections: %w", s.name, err)
+	}
+	defer rows.Close()
+	var l sessionList
 	for rows.Next() {
-		var id int64
-		var user string
-		if err := rows.Scan(&id, &user); err != nil {
-			rows.Close()
-			return nil, err
+		var x session
+		var own int64
+		if err := rows.Scan(&x.id, &x.user, &x.command, &x.state, &own); err != nil {
+			return sessionList{}, err
 		}
-		if (len(users) == 0 || containsUser(users, user)) && !slices.Contains(keep, id) {
-			ids = append(ids, id)
+		l.maxID = max(l.maxID, x.id)
+		if x.id != own {
+			l.sessions = append(l.sessions, x)
 		}
 	}
-	rows.Close()
-	return ids, rows.Err()
+	return l, rows.Err()
+}
+
+// clients are the listed client connections of users (all without users)
+// but keep: not replication threads nor the server's own. Without upTo,
+// the live ones: not a connection logging in (COMMAND 'Connect', or STATE
+// 'login': MariaDB shows a locked account's refused login as COMMAND
+// 'Killed', STATE 'login'). With upTo, those whose id is at most upTo,
+// logging in (its user known) or not.
+func (l sessionList) clients(users []string, upTo int64, keep []int64) []int64 {
+	var ids []int64
+	for _, x := range l.sessions {
+		switch {
+		case x.command == "Binlog Dump" || x.command == "Binlog Dump GTID" || x.command == "Daemon",
+			x.user == "system user" || x.user == "event_scheduler" || x.user == "unauthenticated user",
+			upTo == 0 && (x.command == "Connect" || x.state == "login"),
+			upTo > 0 && x.id > upTo,
+			len(users) > 0 && !containsUser(users, x.user),
+			slices.Contains(keep, x.id):
+			continue
+		}
+		ids = append(ids, x.id)
+	}
+	return ids
 }
 
 func containsUser(users []string, user string) bool {
