@@ -20,6 +20,7 @@ func (c *cli) sandboxCommand() *cobra.Command {
 		Short: "A local world to practise the night in: servers, emulators, a sample application",
 	}
 	var dir string
+	var stopAll bool
 	up := &cobra.Command{
 		Use:   "up",
 		Short: "Start the sandbox and keep it running, with its configuration written out",
@@ -47,7 +48,7 @@ Ctrl-C or 'switcharoo sandbox down'. Try any command against it with -c.`,
 			if err != nil {
 				return err
 			}
-			sb, err := cutover.StartSandbox(cmd.Context(), abs, self, c.log)
+			sb, err := cutover.StartSandbox(cmd.Context(), sandbox.EnvOptions{Dir: abs, Binary: self, StopAll: stopAll}, c.log)
 			if err != nil {
 				return err
 			}
@@ -89,6 +90,7 @@ Ctrl-C or 'switcharoo sandbox down'. Try any command against it with -c.`,
 	for _, c := range []*cobra.Command{up, down} {
 		c.Flags().StringVar(&dir, "dir", "switcharoo-sandbox", "the sandbox's directory")
 	}
+	up.Flags().BoolVar(&stopAll, "stop-all", false, "shape the night as cutover.app_mode: stop-all (the web service stops with the cron job and comes back redeployed) instead of keep-serving")
 	var name string
 	var rows int
 	writer := &cobra.Command{
@@ -109,6 +111,21 @@ Ctrl-C or 'switcharoo sandbox down'. Try any command against it with -c.`,
 	}
 	writer.Flags().StringVar(&name, "name", "app", "label of the writes")
 	writer.Flags().IntVar(&rows, "rows", 0, "stop after this many writes (0: never)")
-	cmd.AddCommand(up, down, writer)
+	web := &cobra.Command{
+		Use:    "web",
+		Short:  "The sample web service (run by the sandbox's emulated tasks)",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o, err := sandbox.WebOptionsFromEnv()
+			if err != nil {
+				return exitcode.With(exitcode.Usage, err)
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM)
+			defer stop()
+			return sandbox.RunWeb(ctx, o)
+		},
+	}
+	cmd.AddCommand(up, down, writer, web)
 	return cmd
 }

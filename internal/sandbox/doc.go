@@ -7,6 +7,15 @@
 // the services' wire formats, so that switcharoo is always tested through
 // the real aws-sdk-go-v2 clients; they listen on loopback ports only.
 //
+// The sample application (writer.go, web.go) is what the emulated tasks
+// run: a cron job that writes a few rows, and a web service that serves
+// reads and writes over HTTP behind a load balancer (lb.go: a round robin
+// over the tasks registered in its target group, a directory of address
+// files), retrying what a night's fence refuses as a well-written
+// application does. An Env also plays the site's users (internal/traffic)
+// through the load balancer from start to stop, and keeps the id of every
+// write the application saw acknowledged: none may be missing at the end.
+//
 // A MariaDB from StartMariaDB is an ordinary child process with its own
 // temporary data directory (initialised by mariadb-install-db), a free
 // loopback port, its own server_id and the binlog settings a replication

@@ -24,6 +24,7 @@ type ecsService struct {
 	cluster        *ecsCluster
 	desired        int
 	circuitBreaker bool
+	minHealthy     int              // minimumHealthyPercent (the emulator always rolls as with 100)
 	deployments    []*ecsDeployment // [0] is the primary; the rest are ACTIVE until drained
 	retired        []*ecsDeployment // INACTIVE
 }
@@ -149,10 +150,18 @@ func (e *AWS) CreateService(cluster, name, taskDef string, desired int, circuitB
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	c := e.cluster(cluster)
-	s := &ecsService{name: name, cluster: c, desired: desired, circuitBreaker: circuitBreaker,
+	s := &ecsService{name: name, cluster: c, desired: desired, circuitBreaker: circuitBreaker, minHealthy: 100,
 		arn: fmt.Sprintf("arn:aws:ecs:%s:%s:service/%s/%s", emuRegion, emuAccount, c.name, name)}
 	s.deployments = []*ecsDeployment{e.newDeployment(e.taskDef(taskDef))}
 	c.services[name] = s
+}
+
+// SetMinimumHealthyPercent sets what DescribeServices reports of the
+// service's deployment configuration.
+func (e *AWS) SetMinimumHealthyPercent(cluster, name string, percent int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.cluster(cluster).services[name].minHealthy = percent
 }
 
 // ServiceState describes a service for comparisons: its primary
@@ -372,7 +381,7 @@ func (s *ecsService) json() map[string]any {
 		"taskDefinition": s.deployments[0].td.arn, "deployments": deps,
 		"deploymentConfiguration": map[string]any{
 			"deploymentCircuitBreaker": map[string]any{"enable": s.circuitBreaker, "rollback": s.circuitBreaker},
-			"maximumPercent":           200, "minimumHealthyPercent": 100,
+			"maximumPercent":           200, "minimumHealthyPercent": s.minHealthy,
 		},
 		"launchType": "FARGATE",
 	}

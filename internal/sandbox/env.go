@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/switcharoo/switcharoo/internal/config"
+	"github.com/switcharoo/switcharoo/internal/traffic"
 )
 
 // Env is a whole switchover world on one machine: the old master (with
@@ -34,7 +35,19 @@ type Env struct {
 	// AckFile holds the id of every write the sample application saw
 	// acknowledged: none may be missing at the end.
 	AckFile string
+	// LB is the web service's load balancer, and Users what the users
+	// sending requests through it at UsersRate saw.
+	LB    *LoadBalancer
+	Users *traffic.Record
+
+	stopUsers context.CancelFunc
+	usersDone chan struct{}
 }
+
+// UsersRate is how many requests per second the sandbox's own users send
+// to the web service, reads and writes in turn, whether a night runs or
+// not (the night's checks.http_probe adds its own).
+const UsersRate = 20
 
 // EnvOptions shape an Env.
 type EnvOptions struct {
@@ -47,6 +60,11 @@ type EnvOptions struct {
 	Rows int
 	// Writers is the web service's task count.
 	Writers int
+	// StopAll shapes the night as the seed's: the web service stops with
+	// the cron job and comes back redeployed, then the names move. By
+	// default the night keeps serving: only the cron job stops, the names
+	// move, then the web service rolls (cutover.app_mode).
+	StopAll bool
 }
 
 // The sandbox's addresses: one per server, so that DNS tells them apart.
@@ -107,18 +125,22 @@ func StartEnv(ctx context.Context, o EnvOptions) (_ *Env, err error) {
 	if e.AWS, err = StartAWS(tasks); err != nil {
 		return nil, err
 	}
+	if e.LB, err = StartLoadBalancer(filepath.Join(o.Dir, "targets")); err != nil {
+		return nil, err
+	}
 	taskEnv := func(host string) map[string]string {
 		return map[string]string{"DB_HOST": host, "DB_PORT": strconv.Itoa(port), "DB_USER": "app", "DB_PASSWORD": password,
-			"DNS_SERVER": e.Route53.DNSAddr, "ACK_FILE": e.AckFile}
+			"DNS_SERVER": e.Route53.DNSAddr, "ACK_FILE": e.AckFile, "TARGETS_DIR": e.LB.Dir}
 	}
 	web := e.AWS.RegisterTaskDefinition("web", ContainerDef{Name: "web", Image: "sample/web:1",
-		Command: []string{o.Binary, "sandbox", "writer", "--name", "web"}, Environment: taskEnv("db.example.test")})
+		Command: []string{o.Binary, "sandbox", "web"}, Environment: taskEnv("db.example.test")})
 	cron := e.AWS.RegisterTaskDefinition("cron", ContainerDef{Name: "cron", Image: "sample/cron:1",
 		Command: []string{o.Binary, "sandbox", "writer", "--name", "cron", "--rows", "5"}, Environment: taskEnv("db.example.test")})
 	e.AWS.CreateService("sandbox", "web", web, o.Writers, true)
 	e.AWS.PutRule("cron", "rate(3 seconds)", "sandbox", cron, true)
 
-	if err := e.writeConfig(port, zoneID, pwFile); err != nil {
+	e.startUsers()
+	if err := e.writeConfig(port, zoneID, pwFile, o.StopAll); err != nil {
 		return nil, err
 	}
 	if e.Config, err = config.Load(e.ConfigPath); err != nil {
@@ -196,14 +218,26 @@ aws:
 app:
   stop:
     - {kind: eventbridge-rule, name: cron, rule: cron}
+{{- if .StopAll}}
     - {kind: ecs-service, name: web, cluster: sandbox, service: web, timeout: 1m}
+{{- end}}
   deploy:
     - {kind: ecs-service, name: web, cluster: sandbox, service: web, timeout: 1m, environment: [{name: DB_HOST, value: {{.Target}}}]}
   start:
     - {kind: eventbridge-rule, name: cron, rule: cron}
 checks:
   sql_probe: {host: db.example.test, port: {{.Port}}, user: app, password_file: {{printf "%q" .PasswordFile}}}
+  # The site's users, as the night sees them: through the load balancer.
+  http_probe: {read_url: '{{.LB}}/read', write_url: '{{.LB}}/write', rate: 50}
 cutover:
+{{- if .StopAll}}
+  app_mode: stop-all
+{{- else}}
+  # The web service keeps serving: it retries what the fence refuses, the
+  # names move, then it rolls onto the new host.
+  app_mode: keep-serving
+  dns_swap: before-deploy
+{{- end}}
   max_lag: 5s
   fence_grace: 500ms
   catch_up_timeout: 30s
@@ -216,7 +250,7 @@ cutover:
   super_users: ['root@localhost', 'root@127.0.0.1', 'root@::1']
 `))
 
-func (e *Env) writeConfig(port int, zoneID, pwFile string) error {
+func (e *Env) writeConfig(port int, zoneID, pwFile string, stopAll bool) error {
 	f, err := os.Create(e.ConfigPath)
 	if err != nil {
 		return err
@@ -224,12 +258,28 @@ func (e *Env) writeConfig(port int, zoneID, pwFile string) error {
 	defer f.Close()
 	return envConfig.Execute(f, map[string]any{
 		"Dir": e.Dir, "Source": sourceAddr, "Target": targetAddr, "Port": port, "DNS": e.Route53.DNSAddr,
-		"ZoneID": zoneID, "Route53": e.Route53.URL, "AWS": e.AWS.URL, "PasswordFile": pwFile,
+		"ZoneID": zoneID, "Route53": e.Route53.URL, "AWS": e.AWS.URL, "PasswordFile": pwFile, "StopAll": stopAll, "LB": e.LB.URL,
 	})
 }
 
-// Stop stops the emulators (and their tasks) and the servers.
+// startUsers sends the users' requests to the load balancer until Stop.
+func (e *Env) startUsers() {
+	ctx, cancel := context.WithCancel(context.Background())
+	e.Users, e.stopUsers, e.usersDone = &traffic.Record{}, cancel, make(chan struct{})
+	g := &traffic.Generator{ReadURL: e.LB.URL + "/read", WriteURL: e.LB.URL + "/write", Rate: UsersRate, Timeout: 30 * time.Second}
+	go func() {
+		defer close(e.usersDone)
+		g.Run(ctx, e.Users)
+	}()
+}
+
+// Stop stops the users, the emulators (and their tasks) and the servers.
 func (e *Env) Stop() {
+	if e.stopUsers != nil {
+		e.stopUsers()
+		<-e.usersDone
+	}
+	e.LB.Close()
 	if e.AWS != nil {
 		e.AWS.Close()
 	}

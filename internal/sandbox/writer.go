@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -53,22 +54,11 @@ func RunWriter(ctx context.Context, o WriterOptions) error {
 	if o.Log == nil {
 		o.Log = io.Discard
 	}
-	resolver := net.DefaultResolver
-	if o.DNSServer != "" {
-		resolver = &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, network, o.DNSServer)
-		}}
+	ack, err := openAcks(o.AckFile)
+	if err != nil {
+		return err
 	}
-	var ack *os.File
-	if o.AckFile != "" {
-		f, err := os.OpenFile(o.AckFile, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		ack = f
-	}
+	defer ack.Close()
 	var db *sql.DB
 	defer func() {
 		if db != nil {
@@ -79,23 +69,18 @@ func RunWriter(ctx context.Context, o WriterOptions) error {
 	for o.Rows == 0 || written < o.Rows {
 		if db == nil {
 			var err error
-			if db, err = openWriter(ctx, resolver, o); err != nil {
+			if db, err = openWriter(ctx, o); err != nil {
 				fmt.Fprintf(o.Log, "%s connect: %v\n", o.Name, err)
 				db = nil
 			}
 		}
 		if db != nil {
-			res, err := db.ExecContext(ctx, "INSERT INTO app.writes (writer, server_id, at) VALUES (?, @@server_id, NOW(6))", o.Name)
-			if err == nil {
-				id, _ := res.LastInsertId()
-				if ack != nil {
-					fmt.Fprintf(ack, "%d\n", id)
-				}
-				written++
-			} else if ctx.Err() == nil {
+			if _, err := insertWrite(ctx, db, o.Name, ack); err != nil && ctx.Err() == nil {
 				fmt.Fprintf(o.Log, "%s write: %v\n", o.Name, err)
 				db.Close()
 				db = nil
+			} else if err == nil {
+				written++
 			}
 		}
 		select {
@@ -107,17 +92,92 @@ func RunWriter(ctx context.Context, o WriterOptions) error {
 	return nil
 }
 
-func openWriter(ctx context.Context, resolver *net.Resolver, o WriterOptions) (*sql.DB, error) {
-	host := o.Host
-	if net.ParseIP(host) == nil {
-		addrs, err := resolver.LookupHost(ctx, host)
-		if err != nil || len(addrs) == 0 {
-			return nil, fmt.Errorf("resolve %s: %v", host, err)
-		}
-		host = addrs[0]
+// acks is the file of acknowledged writes' ids (nil: none kept).
+type acks struct {
+	mu sync.Mutex
+	f  *os.File
+}
+
+func openAcks(path string) (*acks, error) {
+	if path == "" {
+		return nil, nil
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	return &acks{f: f}, nil
+}
+
+func (a *acks) add(id int64) {
+	if a == nil {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	fmt.Fprintf(a.f, "%d\n", id)
+}
+
+func (a *acks) Close() {
+	if a != nil {
+		a.f.Close()
+	}
+}
+
+// insertWrite writes one row of app.writes through q and records its id
+// once the server acknowledged it.
+func insertWrite(ctx context.Context, q interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}, name string, ack *acks) (int64, error) {
+	res, err := q.ExecContext(ctx, "INSERT INTO app.writes (writer, server_id, at) VALUES (?, @@server_id, NOW(6))", name)
+	if err != nil {
+		return 0, err
+	}
+	id, _ := res.LastInsertId()
+	ack.add(id)
+	return id, nil
+}
+
+func openWriter(ctx context.Context, o WriterOptions) (*sql.DB, error) {
+	db, err := openApp(o, 1)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// openApp opens a pool of at most conns connections as the application:
+// to o.Host resolved afresh for every connection (through o.DNSServer when
+// set), failing fast under a global read lock or a row lock.
+func openApp(o WriterOptions, conns int) (*sql.DB, error) {
+	resolver := net.DefaultResolver
+	if o.DNSServer != "" {
+		resolver = &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, network, o.DNSServer)
+		}}
 	}
 	c := mysql.NewConfig()
-	c.User, c.Passwd, c.Net, c.Addr = o.User, o.Password, "tcp", net.JoinHostPort(host, strconv.Itoa(o.Port))
+	c.User, c.Passwd, c.Net, c.Addr = o.User, o.Password, "tcp", net.JoinHostPort(o.Host, strconv.Itoa(o.Port))
+	c.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		host, port, err := net.SplitHostPort(addr)
+		if err != nil {
+			return nil, err
+		}
+		if net.ParseIP(host) == nil {
+			addrs, err := resolver.LookupHost(ctx, host)
+			if err != nil || len(addrs) == 0 {
+				return nil, fmt.Errorf("resolve %s: %v", host, err)
+			}
+			host = addrs[0]
+		}
+		var d net.Dialer
+		return d.DialContext(ctx, network, net.JoinHostPort(host, port))
+	}
 	c.Timeout, c.ReadTimeout, c.WriteTimeout = time.Second, 2*time.Second, 2*time.Second
 	c.Logger = &mysql.NopLogger{}
 	c.Params = map[string]string{"lock_wait_timeout": "1", "innodb_lock_wait_timeout": "1"}
@@ -126,10 +186,7 @@ func openWriter(ctx context.Context, resolver *net.Resolver, o WriterOptions) (*
 		return nil, err
 	}
 	db := sql.OpenDB(connector)
-	db.SetMaxOpenConns(1)
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
-		return nil, err
-	}
+	db.SetMaxOpenConns(conns)
+	db.SetMaxIdleConns(conns)
 	return db, nil
 }
