@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+
+	"github.com/switcharoo/switcharoo/internal/config"
 )
 
 // report is everything one bench run measured.
@@ -142,19 +144,29 @@ func goals(r *report) []goal {
 			gs = append(gs, goal{"lag p99 < 1 s at 1000 trx/s", fmt.Sprintf("p99 %.0f ms (%.0f trx/s achieved)", l.P99MS, l.Achieved), l.P99MS < 1000 && l.Achieved >= 950})
 		}
 	}
-	windows := map[string][]int64{}
-	var orders []string
+	windows, noWrite, failed := map[string][]int64{}, map[string][]int64{}, map[string]int{}
+	var shapes []string
 	for _, c := range r.Cutover {
-		if _, ok := windows[c.DNSSwap]; !ok {
-			orders = append(orders, c.DNSSwap)
+		shape := "app_mode: " + c.AppMode + ", dns_swap: " + c.DNSSwap
+		if _, ok := windows[shape]; !ok {
+			shapes = append(shapes, shape)
 		}
-		windows[c.DNSSwap] = append(windows[c.DNSSwap], c.WindowMS)
+		windows[shape] = append(windows[shape], c.WindowMS)
+		noWrite[shape] = append(noWrite[shape], c.Users.LongestNoWriteMS)
+		failed[shape] += c.Users.Failed
 	}
-	for _, order := range orders {
-		w := windows[order]
+	for _, shape := range shapes {
+		w := windows[shape]
 		slices.Sort(w)
 		p50 := w[len(w)/2]
-		gs = append(gs, goal{"write unavailability p50 < 1 s (dns_swap: " + order + ")", fmt.Sprintf("p50 %d ms over %d nights", p50, len(w)), p50 < 1000})
+		gs = append(gs, goal{"write unavailability p50 < 1 s (" + shape + ")", fmt.Sprintf("p50 %d ms over %d nights", p50, len(w)), p50 < 1000})
+		if !strings.Contains(shape, config.AppModeKeepServing) {
+			continue
+		}
+		u := noWrite[shape]
+		slices.Sort(u)
+		gs = append(gs, goal{"users: 0 failed requests (" + shape + ")", fmt.Sprintf("%d failed over %d nights", failed[shape], len(u)), failed[shape] == 0},
+			goal{"users: longest without a successful write p50 < 1 s, max < 2 s (" + shape + ")", fmt.Sprintf("p50 %d ms, max %d ms", u[len(u)/2], u[len(u)-1]), u[len(u)/2] < 1000 && u[len(u)-1] < 2000})
 	}
 	var peak float64
 	for _, m := range r.Measurements {
@@ -278,17 +290,18 @@ func (r *report) markdown() string {
 		p("")
 		p("## Cutover")
 		p("")
-		p("The demo's night (`switcharoo demo`'s sandbox: a web service and a cron job writing through the DNS name), %d times, each on a fresh sandbox, alternating the two places of the DNS swap (`cutover.dns_swap`): `after-deploy`, the reference order, and `before-deploy`, for clients that reach the database through the swapped name. Write unavailability is the runbook probe's window from the last write the old primary took to the first the new one took; a client that caches DNS may keep the old name up to the DNS cache share longer. Step columns are in milliseconds, in the reference order.", len(r.Cutover))
+		p("The demo's night (`switcharoo demo`'s sandbox: a web service behind a load balancer and a cron job, writing through the DNS name), %d times, each on a fresh sandbox, in three shapes: `keep-serving` (`cutover.app_mode`: the web service is never scaled to 0 and retries what the fence refuses; the DNS swap comes before its rolling redeploy) and the seed's `stop-all` with the swap after the redeploy (the reference order) and before it. Users: the runbook's `checks.http_probe` at 50 requests/s through the load balancer, from the night's first step to its last — failed requests, the longest run of failures (in `stop-all`, the site down), the longest time without a successful write. Write unavailability is the runbook's SQL probe's window from the last write the old primary took to the first the new one took; a client that caches DNS may keep the old name up to the DNS cache share longer. Step columns are in milliseconds.", len(r.Cutover))
 		p("")
 		steps := r.Cutover[0].Steps
-		p("| night | dns_swap | unavailable ms | + DNS cache ms | writes acknowledged | lost | %s |", strings.Join(steps, " | "))
-		p("|---|---|---|---|---|---|%s", strings.Repeat("---|", len(steps)))
+		p("| night | app_mode | dns_swap | users: requests | failed | longest failing ms | longest without a write ms | p99 ms | unavailable ms | + DNS cache ms | writes acknowledged | lost | %s |", strings.Join(steps, " | "))
+		p("|---|---|---|---|---|---|---|---|---|---|---|---|%s", strings.Repeat("---|", len(steps)))
 		for i, c := range r.Cutover {
 			var cells []string
 			for _, s := range steps {
 				cells = append(cells, fmt.Sprint(c.StepMS[s]))
 			}
-			p("| %d | %s | %d | %d | %d | %d | %s |", i+1, c.DNSSwap, c.WindowMS, c.DNSCacheMS, c.Acknowledged, c.Lost, strings.Join(cells, " | "))
+			p("| %d | %s | %s | %d | %d | %d | %d | %d | %d | %d | %d | %d | %s |", i+1, c.AppMode, c.DNSSwap, c.Users.Requests, c.Users.Failed, c.Users.LongestFailureMS, c.Users.LongestNoWriteMS, c.Users.P99MS,
+				c.WindowMS, c.DNSCacheMS, c.Acknowledged, c.Lost, strings.Join(cells, " | "))
 		}
 	}
 	if len(r.Profiles) > 0 {

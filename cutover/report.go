@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/switcharoo/switcharoo/internal/traffic"
 )
 
 // Entry is one step (or its undo) in the timeline.
@@ -28,6 +30,9 @@ type Report struct {
 	Outcome string          `json:"outcome"`
 	Steps   []ReportStep    `json:"steps"`
 	Writes  *Unavailability `json:"write_unavailability,omitempty"`
+	// Users is what checks.http_probe's users saw, from the first step's
+	// start to the last step's end.
+	Users *traffic.Summary `json:"users,omitempty"`
 	// Markdown and JSON are the report's files.
 	Markdown string `json:"markdown_file"`
 	JSON     string `json:"json_file"`
@@ -105,6 +110,10 @@ func (rb *Runbook) report(kind, outcome string) *Report {
 		ttl, _ := strconv.ParseInt(rb.facts[swap+"cache_ttl"], 10, 64)
 		r.Writes.DNSCacheMS, r.Writes.DNSTTLRead = ttl*1000, rb.facts[swap+"ttl_read"]
 	}
+	if rb.users != nil && len(r.Steps) > 0 {
+		u := rb.users.Summary(r.Steps[0].Start, r.Steps[len(r.Steps)-1].End)
+		r.Users = &u
+	}
 	dir := filepath.Join(rb.cfg.StateDir, "reports")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		rb.log.Warn().Err(err).Msg("report not written")
@@ -149,6 +158,10 @@ func (r *Report) markdown() string {
 		}
 		fmt.Fprintf(&b, "Probe writes: %d taken, %d failed.\n", w.Writes, w.Failures)
 	}
+	if u := r.Users; u != nil {
+		b.WriteString("\n## What users saw\n\n")
+		fmt.Fprintf(&b, "checks.http_probe's users, from the first step to the last: %s.\n", u.Text())
+	}
 	return b.String()
 }
 
@@ -168,6 +181,9 @@ func (r *Report) WriteText(w *strings.Builder) {
 			fmt.Fprintf(w, " (clients caching DNS: up to %s more, the TTL read: %s)", time.Duration(wu.DNSCacheMS)*time.Millisecond, wu.DNSTTLRead)
 		}
 		fmt.Fprintln(w)
+	}
+	if r.Users != nil {
+		fmt.Fprintf(w, "users: %s\n", r.Users.Text())
 	}
 	if r.Markdown != "" {
 		fmt.Fprintf(w, "report: %s\n", r.Markdown)

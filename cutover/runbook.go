@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"sync"
@@ -19,6 +20,7 @@ import (
 	"github.com/switcharoo/switcharoo/internal/cockpit"
 	"github.com/switcharoo/switcharoo/internal/config"
 	"github.com/switcharoo/switcharoo/internal/mysqlconn"
+	"github.com/switcharoo/switcharoo/internal/traffic"
 )
 
 // Options change how the runbook runs.
@@ -48,6 +50,7 @@ type Runbook struct {
 	dns    *dnsswap.Swapper // nil without a DNS provider
 	app    *deploy.Runner
 	probe  *probe
+	users  *traffic.Record // checks.http_probe's, once started
 
 	steps []*step
 	j     *journal
@@ -126,7 +129,11 @@ func New(ctx context.Context, cfg *config.Config, log zerolog.Logger, opts Optio
 // source stays read_only).
 func (rb *Runbook) Close() error {
 	rb.lock.release()
-	return errors.Join(rb.source.db.Close(), rb.target.db.Close())
+	var users error
+	if rb.users != nil {
+		users = rb.users.Close()
+	}
+	return errors.Join(rb.source.db.Close(), rb.target.db.Close(), users)
 }
 
 // releaseLease gives the night's lease up when a command ends.
@@ -459,13 +466,33 @@ func (rb *Runbook) forward(ctx context.Context, from int, kind string) (*Report,
 // journaling every run of its writes as it begins and ends: the report of
 // a night resumed or rolled back after a crash covers it whole.
 func (rb *Runbook) startProbe(ctx context.Context) (stop func()) {
-	if rb.probe == nil {
-		return func() {}
-	}
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	wg.Go(func() { rb.probe.run(ctx, rb.journalProbe) })
+	if rb.probe != nil {
+		wg.Go(func() { rb.probe.run(ctx, rb.journalProbe) })
+	}
+	if users := rb.usersRecord(); users != nil {
+		p := rb.cfg.Checks.HTTPProbe
+		g := &traffic.Generator{ReadURL: p.ReadURL, WriteURL: p.WriteURL, Rate: p.Rate, Timeout: p.Timeout}
+		wg.Go(func() { g.Run(ctx, users) })
+	}
 	return func() { cancel(); wg.Wait() }
+}
+
+// usersRecord is the record of checks.http_probe's requests, kept in
+// state_dir/users-<run>.log: a process that resumes or rolls back the
+// night reads its predecessors' back. nil without checks.http_probe.
+func (rb *Runbook) usersRecord() *traffic.Record {
+	if p := rb.cfg.Checks.HTTPProbe; rb.users != nil || p.ReadURL == "" && p.WriteURL == "" {
+		return rb.users
+	}
+	rec, err := traffic.OpenRecord(filepath.Join(rb.cfg.StateDir, "users-"+rb.run+".log"))
+	if err != nil {
+		rb.log.Warn().Err(err).Msg("checks.http_probe does not run: the report will not say what users saw")
+		return nil
+	}
+	rb.users = rec
+	return rec
 }
 
 // journalProbe journals a run of the probe's writes.

@@ -40,11 +40,11 @@ var SandboxCredentials = map[string]string{
 	"AWS_SHARED_CREDENTIALS_FILE": os.DevNull,
 }
 
-// StartSandbox builds the world in dir; binary is the switcharoo
+// StartSandbox builds the world in o.Dir; o.Binary is the switcharoo
 // executable the emulated tasks run. The caller sets SandboxCredentials in
 // the environment first.
-func StartSandbox(ctx context.Context, dir, binary string, log zerolog.Logger) (*Sandbox, error) {
-	env, err := sandbox.StartEnv(ctx, sandbox.EnvOptions{Dir: dir, Binary: binary})
+func StartSandbox(ctx context.Context, o sandbox.EnvOptions, log zerolog.Logger) (*Sandbox, error) {
+	env, err := sandbox.StartEnv(ctx, o)
 	if err != nil {
 		return nil, err
 	}
@@ -153,7 +153,7 @@ func (s *Sandbox) LostWrites(ctx context.Context, on *sandbox.MariaDB) ([]int64,
 func Demo(ctx context.Context, dir, binary string, out io.Writer, log zerolog.Logger) error {
 	start := time.Now()
 	fmt.Fprintf(out, "Starting the sandbox in %s: two MariaDB servers, a Route 53 and an ECS/EventBridge emulator, a web service and a cron job writing through db.example.test…\n", dir)
-	sb, err := StartSandbox(ctx, dir, binary, log)
+	sb, err := StartSandbox(ctx, sandbox.EnvOptions{Dir: dir, Binary: binary}, log)
 	if err != nil {
 		return err
 	}
@@ -188,6 +188,7 @@ func Demo(ctx context.Context, dir, binary string, out io.Writer, log zerolog.Lo
 		return err
 	}
 	fmt.Fprintf(out, "%d writes acknowledged to the sample application; %d missing on the new primary.\n", acked, len(lost))
+
 	if len(lost) > 0 {
 		return fmt.Errorf("writes lost: %v", lost)
 	}

@@ -34,13 +34,23 @@ func testLogger(t *testing.T) zerolog.Logger {
 }
 
 // startSandbox starts a sandbox for t, stopped when t ends.
+// startSandbox starts a sandbox shaped as the seed's night (stop-all, the
+// swap after the redeploy), which most tests were written for; the
+// keep-serving shape has tests of its own (keepserving_test.go).
 func startSandbox(t *testing.T) *Sandbox {
+	t.Helper()
+	return startSandboxWith(t, sandbox.EnvOptions{StopAll: true})
+}
+
+// startSandboxWith starts a sandbox shaped by o (its Dir and Binary are
+// the test's).
+func startSandboxWith(t *testing.T, o sandbox.EnvOptions) *Sandbox {
 	t.Helper()
 	for k, v := range SandboxCredentials {
 		t.Setenv(k, v)
 	}
-	bin := sandboxtest.Binary(t)
-	sb, err := StartSandbox(context.Background(), t.TempDir(), bin, testLogger(t))
+	o.Dir, o.Binary = t.TempDir(), sandboxtest.Binary(t)
+	sb, err := StartSandbox(context.Background(), o, testLogger(t))
 	if err != nil {
 		sandboxtest.SkipIfNotInstalled(t, err)
 		t.Fatalf("start the sandbox: %v", err)

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/switcharoo/switcharoo/internal/config"
 )
 
 // ecsService scales a service to 0 (stop), redeploys it with a new task
@@ -53,6 +54,9 @@ func (a *ecsService) Plan(ctx context.Context) (string, error) {
 	case Stop:
 		return fmt.Sprintf("scale %s (running %s) from %d tasks to 0, wait until none runs", a.resource(), rev, s.DesiredCount), nil
 	case Deploy:
+		if err := a.keepsCapacity(s); err != nil {
+			return "", err
+		}
 		var changes []string
 		for _, e := range a.spec.Environment {
 			changes = append(changes, e.Name+"="+e.Value)
@@ -64,6 +68,21 @@ func (a *ecsService) Plan(ctx context.Context) (string, error) {
 			rev, strings.Join(changes, ", "), a.deployCount(s), a.resource()), nil
 	}
 	return fmt.Sprintf("scale %s from %d tasks back to %s", a.resource(), s.DesiredCount, countString(a.recorded().StoppedCount)), nil
+}
+
+// keepsCapacity refuses, in a night that keeps serving, a redeploy that
+// may stop running tasks before their replacements serve: a service whose
+// minimumHealthyPercent is below 100 (ECS's default for a replica
+// service is 100).
+func (a *ecsService) keepsCapacity(s *types.Service) error {
+	if a.r.cfg.Cutover.AppMode != config.AppModeKeepServing {
+		return nil
+	}
+	if dc := s.DeploymentConfiguration; dc != nil && dc.MinimumHealthyPercent != nil && *dc.MinimumHealthyPercent < 100 {
+		return fmt.Errorf("%s: minimumHealthyPercent is %d: its rolling update would stop running tasks before their replacements serve, and cutover.app_mode: %s never drops running capacity; set the service's minimumHealthyPercent to 100 (maximumPercent 200), or use app_mode: %s",
+			a.resource(), *dc.MinimumHealthyPercent, config.AppModeKeepServing, config.AppModeStopAll)
+	}
+	return nil
 }
 
 func countString(n *int) string {

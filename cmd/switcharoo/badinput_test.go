@@ -77,6 +77,15 @@ func TestBadInputChangesNothing(t *testing.T) {
 			t.Fatalf("lower-ttl: exit %d\n%s", r.code, r.stderr)
 		}
 	}
+	// keepServing is the night that keeps the site serving, the web
+	// service in app.stop too or not, the swap placed as dnsSwap.
+	keepServing := func(stopWeb bool, dnsSwap string) string {
+		c := edit("cutover:", "  deploy:\n    - {kind: ecs-service, name: web, cluster: prod, service: web, environment: [{name: DB_HOST, value: 127.0.0.3}]}\ncutover:\n  app_mode: keep-serving\n  dns_swap: "+dnsSwap)
+		if !stopWeb {
+			c = strings.Replace(c, "    - {kind: ecs-service, name: web, cluster: prod, service: web, timeout: 10s}\n", "", 1)
+		}
+		return c
+	}
 	forget := func(t *testing.T) {
 		if err := os.RemoveAll(w.stateDir); err != nil {
 			t.Fatal(err)
@@ -142,6 +151,18 @@ func TestBadInputChangesNothing(t *testing.T) {
 			code: 2, want: []string{"binlog_format", "MIXED", "ROW"}},
 		{name: "binlog_row_image MINIMAL", config: base, setup: minimal, restore: full, args: []string{"replicate", "--until-caught-up"},
 			code: 2, want: []string{"binlog_row_image", "MINIMAL", "FULL"}},
+		// A night that keeps serving: its actions must fit it.
+		{name: "keep-serving stops the service it redeploys", config: keepServing(true, "before-deploy"), args: []string{"run", "--yes"},
+			code: 2, want: []string{"app.stop[1]: stops ECS service prod/web, which app.deploy redeploys", "never scaled to 0"}},
+		{name: "keep-serving swaps after the redeploy", config: keepServing(false, "after-deploy"), args: []string{"run", "--yes"},
+			code: 2, want: []string{"cutover.dns_swap: must be before-deploy with cutover.app_mode: keep-serving"}},
+		{name: "unknown app mode", config: edit("cutover:", "cutover:\n  app_mode: zero-downtime"), args: []string{"run", "--yes"},
+			code: 2, want: []string{"cutover.app_mode: must be stop-all or keep-serving", `"zero-downtime"`}},
+		{name: "http probe URL", config: base + "checks:\n  http_probe: {read_url: 'ftp://site/'}\n", args: []string{"run", "--yes"},
+			code: 2, want: []string{"checks.http_probe.read_url: must be an http(s) URL", "ftp://site/"}},
+		{name: "keep-serving redeploy that may drop capacity", config: keepServing(false, "before-deploy"), args: []string{"run", "--yes"},
+			setup: func(*testing.T) { w.aws.SetMinimumHealthyPercent("prod", "web", 50) }, restore: func(*testing.T) { w.aws.SetMinimumHealthyPercent("prod", "web", 100) },
+			code: 2, want: []string{"minimumHealthyPercent is 50", "never drops running capacity"}},
 		{name: "source privileges missing", config: withSource(fmt.Sprintf("source: {host: 127.0.0.1, port: %d, user: weak, password_env: BAD_INPUT_PW, tls: {mode: disabled}}", w.src.Port)),
 			env: map[string]string{"BAD_INPUT_PW": "weak-pw-1"}, args: []string{"replicate", "--until-caught-up"}, code: 2, want: []string{"REPLICATION SLAVE"}},
 		{name: "target privileges missing", config: withTarget(fmt.Sprintf("target: {host: 127.0.0.1, port: %d, user: weak, password_env: BAD_INPUT_PW, tls: {mode: disabled}}", w.dst.Port)),

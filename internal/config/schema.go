@@ -283,9 +283,22 @@ type EnvVar struct {
 // Checks configures verification and the health checks after the switch
 // (bounded by cutover.health_timeout).
 type Checks struct {
-	Verify   Verify      `yaml:"verify"`
-	HTTP     []HTTPCheck `yaml:"http"`
-	SQLProbe SQLProbe    `yaml:"sql_probe"`
+	Verify    Verify      `yaml:"verify"`
+	HTTP      []HTTPCheck `yaml:"http"`
+	SQLProbe  SQLProbe    `yaml:"sql_probe"`
+	HTTPProbe HTTPProbe   `yaml:"http_probe"`
+}
+
+// HTTPProbe plays the site's users through the night: GET ReadURL and
+// POST WriteURL in turn, Rate requests per second, from the night's first
+// step to its last; the report says what they saw (requests, failures,
+// the longest run of failures, the longest time without a successful
+// write, latencies).
+type HTTPProbe struct {
+	ReadURL  string        `yaml:"read_url"`
+	WriteURL string        `yaml:"write_url"`
+	Rate     int           `yaml:"rate"`
+	Timeout  time.Duration `yaml:"timeout"`
 }
 
 // Verify configures the chunked data comparison.
@@ -343,6 +356,11 @@ type Cutover struct {
 	// names move) or DNSSwapBeforeDeploy (clients follow a database name,
 	// so writes resume at the swap; the point of no return comes earlier).
 	DNSSwap string `yaml:"dns_swap"`
+	// AppMode is the night's shape for the application: AppModeStopAll
+	// (the reference night: every writer stops, web services included,
+	// and comes back redeployed) or AppModeKeepServing (web services keep
+	// serving, retrying what the fence refuses; only batch writers stop).
+	AppMode string `yaml:"app_mode"`
 	// HealthTimeout bounds the health checks after the switch.
 	HealthTimeout time.Duration `yaml:"health_timeout"`
 	// UndoTimeout bounds undoing the night after a failure.
@@ -367,6 +385,12 @@ type Cutover struct {
 	// own source user excepted).
 	SuperUsers []string `yaml:"super_users"`
 }
+
+// The application's shapes of the night.
+const (
+	AppModeStopAll     = "stop-all"
+	AppModeKeepServing = "keep-serving"
+)
 
 // The places of the dns-swap step in the night.
 const (
@@ -402,8 +426,9 @@ func Defaults() Config {
 		},
 		AWS: AWS{Region: "us-east-1"},
 		Checks: Checks{
-			SQLProbe: SQLProbe{Port: 3306},
-			Verify:   Verify{ChunkRows: 5000, Workers: 4, DiffLimit: 100},
+			SQLProbe:  SQLProbe{Port: 3306},
+			Verify:    Verify{ChunkRows: 5000, Workers: 4, DiffLimit: 100},
+			HTTPProbe: HTTPProbe{Rate: 20, Timeout: 30 * time.Second},
 		},
 		Cutover: Cutover{
 			LongQuery:           time.Minute,
@@ -413,6 +438,7 @@ func Defaults() Config {
 			CatchUpTimeout:      time.Minute,
 			Verify:              "fast",
 			DNSSwap:             DNSSwapAfterDeploy,
+			AppMode:             AppModeStopAll,
 			HealthTimeout:       2 * time.Minute,
 			UndoTimeout:         5 * time.Minute,
 		},

@@ -34,7 +34,40 @@ func validate(c *Config, r *report) {
 	validateApp(r, &c.App)
 	validateChecks(r, &c.Checks)
 	validateCutover(r, &c.Cutover)
+	validateAppMode(r, c)
 	validateAWS(r, &c.AWS)
+}
+
+// validateAppMode checks that the actions fit the night's shape: one that
+// keeps serving stops no service it redeploys (that would scale the web
+// service to 0) and moves the names before the redeploy (the tasks a
+// rolling update replaces hold requests retrying against the fenced
+// source until the names move).
+func validateAppMode(r *report, c *Config) {
+	switch c.Cutover.AppMode {
+	case AppModeStopAll:
+		return
+	case AppModeKeepServing:
+	default:
+		r.add("cutover.app_mode", "must be %s or %s, got %q", AppModeStopAll, AppModeKeepServing, c.Cutover.AppMode)
+		return
+	}
+	deployed := map[string]bool{}
+	for _, a := range c.App.Deploy {
+		if a.Kind == ActionECSService {
+			deployed[a.Cluster+"/"+a.Service] = true
+		}
+	}
+	for i, a := range c.App.Stop {
+		if a.Kind == ActionECSService && deployed[a.Cluster+"/"+a.Service] {
+			r.add(fmt.Sprintf("app.stop[%d]", i), "stops ECS service %s/%s, which app.deploy redeploys: with cutover.app_mode: %s web services are never scaled to 0; stop only crons and batch writers (or use app_mode: %s)",
+				a.Cluster, a.Service, AppModeKeepServing, AppModeStopAll)
+		}
+	}
+	if c.DNS.Provider != "" && len(c.App.Deploy) > 0 && c.Cutover.DNSSwap != DNSSwapBeforeDeploy {
+		r.add("cutover.dns_swap", "must be %s with cutover.app_mode: %s: the tasks a rolling redeploy replaces keep retrying against the fenced source until the names move, and would be stopped with those requests unanswered",
+			DNSSwapBeforeDeploy, AppModeKeepServing)
+	}
 }
 
 func validateEndpoint(r *report, key string, e *Endpoint) {
@@ -345,6 +378,13 @@ func validateChecks(r *report, c *Checks) {
 			between(r, fmt.Sprintf("checks.http[%d].expect_status", i), h.ExpectStatus, 100, 599)
 		}
 	}
+	for _, u := range [][2]string{{"read_url", c.HTTPProbe.ReadURL}, {"write_url", c.HTTPProbe.WriteURL}} {
+		if p, err := url.Parse(u[1]); u[1] != "" && (err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "") {
+			r.add("checks.http_probe."+u[0], "must be an http(s) URL, got %q", u[1])
+		}
+	}
+	between(r, "checks.http_probe.rate", c.HTTPProbe.Rate, 1, 1000)
+	atLeast(r, "checks.http_probe.timeout", c.HTTPProbe.Timeout, 100*time.Millisecond)
 	between(r, "checks.verify.chunk_rows", c.Verify.ChunkRows, 1, 1_000_000)
 	between(r, "checks.verify.workers", c.Verify.Workers, 1, 64)
 	between(r, "checks.verify.max_rate", c.Verify.MaxRate, 0, 1<<30)
