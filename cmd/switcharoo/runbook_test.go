@@ -129,9 +129,10 @@ func TestRunbookCommands(t *testing.T) {
 	}
 }
 
-// sandboxUp runs `switcharoo sandbox up` in dir until the test ends and
-// returns once the sandbox is up; exited receives the process's end.
-func sandboxUp(t *testing.T) (dir string, exited chan error) {
+// sandboxUp runs `switcharoo sandbox up` (with flags) in dir until the
+// test ends and returns once the sandbox is up; exited receives the
+// process's end.
+func sandboxUp(t *testing.T, flags ...string) (dir string, exited chan error) {
 	t.Helper()
 	for k, v := range cutover.SandboxCredentials {
 		t.Setenv(k, v)
@@ -139,7 +140,7 @@ func sandboxUp(t *testing.T) (dir string, exited chan error) {
 	bin := sandboxtest.Binary(t)
 	dir = t.TempDir()
 	upOut, upLog := createFile(t, "up.out"), createFile(t, "up.log")
-	up := exec.Command(bin, "--log-format", "json", "--log-level", "warn", "sandbox", "up", "--dir", dir)
+	up := exec.Command(bin, append([]string{"--log-format", "json", "--log-level", "warn", "sandbox", "up", "--dir", dir}, flags...)...)
 	up.Stdout, up.Stderr = upOut, upLog
 	if err := up.Start(); err != nil {
 		t.Fatal(err)
@@ -480,9 +481,9 @@ func TestCockpitDuringTheNight(t *testing.T) {
 // deploy that fails before the point of no return is undone (3); after it
 // (the swap first, cutover.dns_swap: before-deploy) the night stops for a
 // person (4), resume finishes it once fixed (0), rollback brings it back
-// (0).
+// (0). The seed's night (stop-all), where the swap may come either side.
 func TestRunExitCodes(t *testing.T) {
-	dir, _ := sandboxUp(t)
+	dir, _ := sandboxUp(t, "--stop-all")
 	good := filepath.Join(dir, "switcharoo.yaml")
 	conf := string(mustRead(t, good))
 	deployEnv := regexp.MustCompile(`environment: \[\{name: DB_HOST, value: ([0-9.]+)\}\]`)
