@@ -372,7 +372,7 @@ func validateChecks(r *report, c *Checks) {
 	}
 	for i, h := range c.HTTP {
 		if u, err := url.Parse(h.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			r.add(fmt.Sprintf("checks.http[%d].url", i), "must be an http(s) URL, got %q", h.URL)
+			r.add(fmt.Sprintf("checks.http[%d].url", i), "must be an http(s) URL, got %q", redactURL(h.URL))
 		}
 		if h.ExpectStatus != 0 {
 			between(r, fmt.Sprintf("checks.http[%d].expect_status", i), h.ExpectStatus, 100, 599)
@@ -380,7 +380,7 @@ func validateChecks(r *report, c *Checks) {
 	}
 	for _, u := range [][2]string{{"read_url", c.HTTPProbe.ReadURL}, {"write_url", c.HTTPProbe.WriteURL}} {
 		if p, err := url.Parse(u[1]); u[1] != "" && (err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "") {
-			r.add("checks.http_probe."+u[0], "must be an http(s) URL, got %q", u[1])
+			r.add("checks.http_probe."+u[0], "must be an http(s) URL, got %q", redactURL(u[1]))
 		}
 	}
 	between(r, "checks.http_probe.rate", c.HTTPProbe.Rate, 1, 1000)
@@ -465,4 +465,29 @@ func identifierProblem(name string) string {
 		return fmt.Sprintf("%q is not a valid database name (no / \\ . NUL or trailing space)", name)
 	}
 	return ""
+}
+
+// redactURL is a URL as an error may quote it: the password of its user
+// information (a site behind basic auth) replaced by xxxxx, whether the
+// URL parses or not.
+func redactURL(s string) string {
+	if u, err := url.Parse(s); err == nil {
+		return u.Redacted()
+	}
+	scheme, rest, ok := strings.Cut(s, "://")
+	if !ok {
+		scheme, rest = "", s
+	}
+	at := strings.LastIndex(rest, "@")
+	if at < 0 {
+		return s
+	}
+	user, _, hasPW := strings.Cut(rest[:at], ":")
+	if !hasPW {
+		return s
+	}
+	if scheme != "" {
+		scheme += "://"
+	}
+	return scheme + user + ":xxxxx" + rest[at:]
 }
