@@ -82,7 +82,10 @@ func StartLoadBalancer(dir string) (*LoadBalancer, error) {
 	return lb, nil
 }
 
-// Targets are the addresses registered now, in a stable order.
+// Targets are the addresses registered now, in a stable order. The
+// directory is read for every request: a cache keyed on its modification
+// time could miss a deregistration made within one timestamp tick of a
+// registration, and keep sending users to a task that is draining.
 func (lb *LoadBalancer) Targets() []string {
 	files, _ := filepath.Glob(filepath.Join(lb.Dir, "*.addr"))
 	var out []string

@@ -57,10 +57,7 @@ func WebOptionsFromEnv() (WebOptions, error) {
 
 // RunWeb serves until ctx ends, then drains.
 func RunWeb(ctx context.Context, o WebOptions) error {
-	if o.Log == nil {
-		o.Log = io.Discard
-	}
-	ack, err := openAcks(o.AckFile)
+	ack, err := o.start()
 	if err != nil {
 		return err
 	}
@@ -184,7 +181,7 @@ func (w *web) retry(ctx context.Context, f func(*sql.Conn) error) error {
 	wait := 20 * time.Millisecond
 	for {
 		err := w.once(ctx, f)
-		if err == nil || !Refused(err) || time.Now().Add(wait).After(deadline) {
+		if err == nil || !refused(err) || time.Now().Add(wait).After(deadline) {
 			return err
 		}
 		select {
@@ -203,7 +200,7 @@ func (w *web) once(ctx context.Context, f func(*sql.Conn) error) error {
 	}
 	defer c.Close()
 	err = f(c)
-	if err != nil && Refused(err) {
+	if err != nil && refused(err) {
 		// Discard the connection: database/sql closes one whose Raw
 		// says driver.ErrBadConn.
 		c.Raw(func(any) error { return driver.ErrBadConn })
@@ -211,12 +208,12 @@ func (w *web) once(ctx context.Context, f func(*sql.Conn) error) error {
 	return err
 }
 
-// Refused reports whether err is one a fence or a switch of servers
+// refused reports whether err is one a fence or a switch of servers
 // causes, that a retry on a new connection may overcome: read_only
 // (1290, 1836), a lock wait under the global read lock (1205), a locked
 // account (3118 MySQL, 4151 MariaDB) or refused login (1045), a killed or
 // lost connection (1927, 1053, 2006, 2013, a network error).
-func Refused(err error) bool {
+func refused(err error) bool {
 	if me, ok := errors.AsType[*mysql.MySQLError](err); ok {
 		switch me.Number {
 		case 1290, 1836, 1205, 3118, 4151, 1045, 1927, 1053, 2006, 2013:

@@ -51,10 +51,7 @@ func RunWriter(ctx context.Context, o WriterOptions) error {
 	if o.Interval <= 0 {
 		o.Interval = 20 * time.Millisecond
 	}
-	if o.Log == nil {
-		o.Log = io.Discard
-	}
-	ack, err := openAcks(o.AckFile)
+	ack, err := o.start()
 	if err != nil {
 		return err
 	}
@@ -90,6 +87,15 @@ func RunWriter(ctx context.Context, o WriterOptions) error {
 		}
 	}
 	return nil
+}
+
+// start prepares a task of the sample application: its log (discarded
+// when unset) and its acknowledgement file.
+func (o *WriterOptions) start() (*acks, error) {
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	return openAcks(o.AckFile)
 }
 
 // acks is the file of acknowledged writes' ids (nil: none kept).
