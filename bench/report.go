@@ -290,17 +290,17 @@ func (r *report) markdown() string {
 		p("")
 		p("## Cutover")
 		p("")
-		p("The demo's night (`switcharoo demo`'s sandbox: a web service behind a load balancer and a cron job, writing through the DNS name), %d times, each on a fresh sandbox, in three shapes: `keep-serving` (`cutover.app_mode`: the web service is never scaled to 0 and retries what the fence refuses; the DNS swap comes before its rolling redeploy) and the seed's `stop-all` with the swap after the redeploy (the reference order) and before it. Users: the runbook's `checks.http_probe` at 50 requests/s through the load balancer, from the night's first step to its last — failed requests, the longest run of failures (in `stop-all`, the site down), the longest time without a successful write. Write unavailability is the runbook's SQL probe's window from the last write the old primary took to the first the new one took; a client that caches DNS may keep the old name up to the DNS cache share longer. Step columns are in milliseconds.", len(r.Cutover))
+		p("The demo's night (`switcharoo demo`'s sandbox: a web service behind a load balancer and a cron job, writing through the DNS name), %d times, each on a fresh sandbox, in three shapes: `keep-serving` (`cutover.app_mode`: the web service is never scaled to 0 and retries what the fence refuses; the DNS swap comes before its rolling redeploy) and the seed's `stop-all` with the swap after the redeploy (the reference order) and before it. Users: the runbook's `checks.http_probe` at 50 requests/s through the load balancer, from the night's first step to its last — failed requests, the longest run of failures, the site-down time (the longest run of requests no web task answered: the load balancer's 503), the longest time without a successful write. Write unavailability is the runbook's SQL probe's window from the last write the old primary took to the first the new one took; a client that caches DNS may keep the old name up to the DNS cache share longer. Step columns are in milliseconds.", len(r.Cutover))
 		p("")
 		steps := r.Cutover[0].Steps
-		p("| night | app_mode | dns_swap | users: requests | failed | longest failing ms | longest without a write ms | p99 ms | unavailable ms | + DNS cache ms | writes acknowledged | lost | %s |", strings.Join(steps, " | "))
-		p("|---|---|---|---|---|---|---|---|---|---|---|---|%s", strings.Repeat("---|", len(steps)))
+		p("| night | app_mode | dns_swap | users: requests | failed | longest failing ms | site down ms | longest without a write ms | p99 ms | unavailable ms | + DNS cache ms | writes acknowledged | lost | %s |", strings.Join(steps, " | "))
+		p("|---|---|---|---|---|---|---|---|---|---|---|---|---|%s", strings.Repeat("---|", len(steps)))
 		for i, c := range r.Cutover {
 			var cells []string
 			for _, s := range steps {
 				cells = append(cells, fmt.Sprint(c.StepMS[s]))
 			}
-			p("| %d | %s | %s | %d | %d | %d | %d | %d | %d | %d | %d | %d | %s |", i+1, c.AppMode, c.DNSSwap, c.Users.Requests, c.Users.Failed, c.Users.LongestFailureMS, c.Users.LongestNoWriteMS, c.Users.P99MS,
+			p("| %d | %s | %s | %d | %d | %d | %d | %d | %d | %d | %d | %d | %d | %s |", i+1, c.AppMode, c.DNSSwap, c.Users.Requests, c.Users.Failed, c.Users.LongestFailureMS, c.Users.LongestDownMS, c.Users.LongestNoWriteMS, c.Users.P99MS,
 				c.WindowMS, c.DNSCacheMS, c.Acknowledged, c.Lost, strings.Join(cells, " | "))
 		}
 	}

@@ -46,8 +46,8 @@ func TestNightKeepsServing(t *testing.T) {
 
 // The seed's night stops the web service with the cron job: the site is
 // down until the redeploy brings tasks back, and the report says so — its
-// longest run of failed user requests matches, within 100 ms, the time the
-// load balancer answered that no task served.
+// site-down time (and its longest run of failed user requests) matches,
+// within 100 ms, the time the load balancer answered that no task served.
 func TestNightStopAllReportsTheSiteDown(t *testing.T) {
 	sb := startSandboxWith(t, sandbox.EnvOptions{StopAll: true})
 	rb := newRunbook(t, sb, sb.Config, nil)
@@ -67,6 +67,9 @@ func TestNightStopAllReportsTheSiteDown(t *testing.T) {
 	down := last.Sub(first)
 	if d := time.Duration(u.LongestFailureMS)*time.Millisecond - down; d < -100*time.Millisecond || d > 100*time.Millisecond {
 		t.Errorf("the report's longest run of failures is %d ms; the load balancer had no task for %s", u.LongestFailureMS, down)
+	}
+	if d := time.Duration(u.LongestDownMS)*time.Millisecond - down; d < -100*time.Millisecond || d > 100*time.Millisecond {
+		t.Errorf("the report's site-down time is %d ms; the load balancer had no task for %s", u.LongestDownMS, down)
 	}
 	noneLost(t, sb, sb.Target)
 }

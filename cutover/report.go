@@ -91,6 +91,9 @@ func journaledTimeline(events []Event, undosOnly bool) []Entry {
 // report builds the timeline report and writes it, as Markdown and JSON,
 // into state_dir/reports.
 func (rb *Runbook) report(kind, outcome string) *Report {
+	if rb.stopProbes != nil {
+		rb.stopProbes()
+	}
 	rb.opts.Board.Ended(outcome)
 	rb.mu.Lock()
 	r := &Report{Run: rb.run, Kind: kind, Outcome: outcome}

@@ -51,6 +51,10 @@ type Runbook struct {
 	app    *deploy.Runner
 	probe  *probe
 	users  *traffic.Record // checks.http_probe's, once started
+	// stopProbes ends the probes startProbe started and waits for their
+	// requests under way; the report calls it first, so a request sent
+	// before the last step ended is in it, failed or not.
+	stopProbes func()
 
 	steps []*step
 	j     *journal
@@ -476,7 +480,8 @@ func (rb *Runbook) startProbe(ctx context.Context) (stop func()) {
 		g := &traffic.Generator{ReadURL: p.ReadURL, WriteURL: p.WriteURL, Rate: p.Rate, Timeout: p.Timeout}
 		wg.Go(func() { g.Run(ctx, users) })
 	}
-	return func() { cancel(); wg.Wait() }
+	rb.stopProbes = sync.OnceFunc(func() { cancel(); wg.Wait() })
+	return rb.stopProbes
 }
 
 // usersRecord is the record of checks.http_probe's requests, kept in

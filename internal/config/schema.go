@@ -292,8 +292,8 @@ type Checks struct {
 // HTTPProbe plays the site's users through the night: GET ReadURL and
 // POST WriteURL in turn, Rate requests per second, from the night's first
 // step to its last; the report says what they saw (requests, failures,
-// the longest run of failures, the longest time without a successful
-// write, latencies).
+// the longest run of failures, the site-down time, the longest time
+// without a successful write, latencies).
 type HTTPProbe struct {
 	ReadURL  string        `yaml:"read_url"`
 	WriteURL string        `yaml:"write_url"`

@@ -167,7 +167,9 @@ func (w *web) reply(rw http.ResponseWriter, err error, body map[string]any) {
 	rw.Header().Set("Content-Type", "application/json")
 	if err != nil {
 		fmt.Fprintf(w.o.Log, "web: %v\n", err)
-		rw.WriteHeader(http.StatusServiceUnavailable)
+		// 500, as an application answers its own failure: 502-504 are the
+		// balancer's, when no task answers (the users' site-down time).
+		rw.WriteHeader(http.StatusInternalServerError)
 		body = map[string]any{"error": err.Error()}
 	}
 	json.NewEncoder(rw).Encode(body)

@@ -16,7 +16,7 @@ import (
 // own. A request written to the file survives a SIGKILL of the process (it
 // is in the page cache); a line cut short by one is skipped when read.
 //
-//	<start, unix ns> <end, unix ns> <r|w> <1 ok|0 failed>
+//	<start, unix ns> <end, unix ns> <r|w> <1 ok|0 failed|d down>
 func OpenRecord(path string) (*Record, error) {
 	r := &Record{}
 	if f, err := os.Open(path); err == nil {
@@ -66,15 +66,18 @@ func (q Request) line() string {
 	if q.Write {
 		kind = "w"
 	}
-	if q.OK {
+	switch {
+	case q.OK:
 		ok = "1"
+	case q.Down:
+		ok = "d"
 	}
 	return fmt.Sprintf("%d %d %s %s\n", q.Start.UnixNano(), q.End.UnixNano(), kind, ok)
 }
 
 func parseRequest(line string) (Request, bool) {
 	f := strings.Fields(line)
-	if len(f) != 4 || (f[2] != "r" && f[2] != "w") || (f[3] != "0" && f[3] != "1") {
+	if len(f) != 4 || (f[2] != "r" && f[2] != "w") || (f[3] != "0" && f[3] != "1" && f[3] != "d") {
 		return Request{}, false
 	}
 	start, err1 := strconv.ParseInt(f[0], 10, 64)
@@ -82,5 +85,5 @@ func parseRequest(line string) (Request, bool) {
 	if err1 != nil || err2 != nil || end < start {
 		return Request{}, false
 	}
-	return Request{Start: time.Unix(0, start), End: time.Unix(0, end), Write: f[2] == "w", OK: f[3] == "1"}, true
+	return Request{Start: time.Unix(0, start), End: time.Unix(0, end), Write: f[2] == "w", OK: f[3] == "1", Down: f[3] == "d"}, true
 }

@@ -57,24 +57,32 @@ func (g *Generator) Run(ctx context.Context, rec *Record) {
 			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 			defer cancel()
 			start := time.Now()
-			ok := send(rctx, client, method, url)
-			rec.add(Request{Start: start, End: time.Now(), Write: isWrite, OK: ok})
+			ok, down := send(rctx, client, method, url)
+			rec.add(Request{Start: start, End: time.Now(), Write: isWrite, OK: ok, Down: down})
 		})
 	}
 }
 
-func send(ctx context.Context, client *http.Client, method, url string) bool {
+// send sends one request: ok is a 2xx answer read whole; down, a failure
+// no web task answered (no answer at all, or the balancer's 502, 503 or
+// 504: nothing behind it served).
+func send(ctx context.Context, client *http.Client, method, url string) (ok, down bool) {
 	req, err := http.NewRequestWithContext(ctx, method, url, nil)
 	if err != nil {
-		return false
+		return false, false
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return false
+		return false, true
 	}
 	defer resp.Body.Close()
 	_, err = io.Copy(io.Discard, resp.Body)
-	return err == nil && resp.StatusCode >= 200 && resp.StatusCode < 300
+	switch code := resp.StatusCode; {
+	case code == http.StatusBadGateway || code == http.StatusServiceUnavailable || code == http.StatusGatewayTimeout:
+		return false, true
+	default:
+		return err == nil && code >= 200 && code < 300, false
+	}
 }
 
 // Request is one request's outcome.
@@ -82,6 +90,7 @@ type Request struct {
 	Start, End time.Time
 	Write      bool
 	OK         bool
+	Down       bool // failed, and no web task answered it
 }
 
 // Record keeps the requests of a generator's run; safe for concurrent use.
@@ -107,6 +116,10 @@ type Summary struct {
 	Failed   int `json:"failed"`
 	// LongestFailureMS is the longest window of a run of failed requests.
 	LongestFailureMS int64 `json:"longest_failure_ms"`
+	// LongestDownMS is the longest window of a run of requests no web
+	// task answered: the site down (in the seed's stop-all night, from
+	// the web service's stop to its redeploy serving).
+	LongestDownMS int64 `json:"longest_down_ms"`
 	// LongestNoWriteMS is the longest time without a successful write.
 	LongestNoWriteMS int64 `json:"longest_no_write_ms"`
 	// P50MS and P99MS are the requests' latencies.
@@ -124,27 +137,15 @@ func (r *Record) Summary(from, to time.Time) Summary {
 	r.mu.Unlock()
 	slices.SortFunc(reqs, func(a, b Request) int { return a.Start.Compare(b.Start) })
 	s := Summary{Requests: len(reqs)}
-	var runStart, runEnd time.Time
-	endRun := func() {
-		if !runStart.IsZero() {
-			s.LongestFailureMS = max(s.LongestFailureMS, runEnd.Sub(runStart).Milliseconds())
-		}
-		runStart, runEnd = time.Time{}, time.Time{}
-	}
+	var failures, down run
 	var latencies []time.Duration
 	var writeEnds []time.Time
 	var firstWrite, failedWriteEnd time.Time
 	for _, q := range reqs {
-		if q.OK {
-			endRun()
-		} else {
+		failures.take(q, !q.OK, &s.LongestFailureMS)
+		down.take(q, q.Down, &s.LongestDownMS)
+		if !q.OK {
 			s.Failed++
-			if runStart.IsZero() {
-				runStart = q.Start
-			}
-			if q.End.After(runEnd) {
-				runEnd = q.End
-			}
 		}
 		if q.Write {
 			if firstWrite.IsZero() {
@@ -158,7 +159,8 @@ func (r *Record) Summary(from, to time.Time) Summary {
 		}
 		latencies = append(latencies, q.End.Sub(q.Start))
 	}
-	endRun()
+	failures.end(&s.LongestFailureMS)
+	down.end(&s.LongestDownMS)
 	slices.SortFunc(writeEnds, func(a, b time.Time) int { return a.Compare(b) })
 	last := firstWrite
 	for _, e := range writeEnds {
@@ -176,6 +178,32 @@ func (r *Record) Summary(from, to time.Time) Summary {
 	return s
 }
 
+// run is a run of requests, in the order they were sent, that share an
+// outcome; its window is from the first one's start to the latest end.
+type run struct{ first, last time.Time }
+
+// take adds q to the run if in, else ends the run, keeping the longest
+// window in longest (ms).
+func (r *run) take(q Request, in bool, longest *int64) {
+	if !in {
+		r.end(longest)
+		return
+	}
+	if r.first.IsZero() {
+		r.first = q.Start
+	}
+	if q.End.After(r.last) {
+		r.last = q.End
+	}
+}
+
+func (r *run) end(longest *int64) {
+	if !r.first.IsZero() {
+		*longest = max(*longest, r.last.Sub(r.first).Milliseconds())
+	}
+	*r = run{}
+}
+
 // percentile is the p-th percentile of ds, in milliseconds (nearest rank).
 func percentile(ds []time.Duration, p int) int64 {
 	if len(ds) == 0 {
@@ -188,8 +216,8 @@ func percentile(ds []time.Duration, p int) int64 {
 
 // Text is the summary for a person: "2,950 requests, 0 failed; ...".
 func (s Summary) Text() string {
-	return fmt.Sprintf("%d requests, %d failed; longest run of failures %s, longest without a successful write %s; latency p50 %d ms, p99 %d ms",
-		s.Requests, s.Failed, seconds(s.LongestFailureMS), seconds(s.LongestNoWriteMS), s.P50MS, s.P99MS)
+	return fmt.Sprintf("%d requests, %d failed; longest run of failures %s, longest without a successful write %s; site down (no web task answered) %s at most; latency p50 %d ms, p99 %d ms",
+		s.Requests, s.Failed, seconds(s.LongestFailureMS), seconds(s.LongestNoWriteMS), seconds(s.LongestDownMS), s.P50MS, s.P99MS)
 }
 
 func seconds(ms int64) string {

@@ -11,10 +11,12 @@ import (
 	"time"
 )
 
-// brokenSite answers 503 while broken, and remembers when it answered the
-// first and the last failure: what the users' figures must match.
+// brokenSite answers status (an error) while broken, and remembers when it
+// answered the first and the last failure: what the users' figures must
+// match.
 type brokenSite struct {
 	mu                sync.Mutex
+	status            int
 	broken            bool
 	firstFail, lastOK time.Time
 	lastFail          time.Time
@@ -29,7 +31,7 @@ func (b *brokenSite) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 			b.firstFail = now
 		}
 		b.lastFail = now
-		w.WriteHeader(http.StatusServiceUnavailable)
+		w.WriteHeader(b.status)
 		return
 	}
 	w.WriteHeader(http.StatusOK)
@@ -42,9 +44,16 @@ func (b *brokenSite) set(broken bool) {
 }
 
 // A site broken for a known time: the summary reports that window within
-// ±100 ms, counts the failures, and no failure outside it.
+// ±100 ms, counts the failures, and no failure outside it. The window is
+// the site down when no web task answered (the balancer's 503), and not
+// when the application answered its own error (500).
 func TestSummaryMeasuresABrokenWindow(t *testing.T) {
-	site := &brokenSite{}
+	t.Run("the application fails", func(t *testing.T) { measureBrokenWindow(t, http.StatusInternalServerError, false) })
+	t.Run("no web task answers", func(t *testing.T) { measureBrokenWindow(t, http.StatusServiceUnavailable, true) })
+}
+
+func measureBrokenWindow(t *testing.T, status int, down bool) {
+	site := &brokenSite{status: status}
 	srv := httptest.NewServer(site)
 	defer srv.Close()
 	rec := &Record{}
@@ -78,6 +87,12 @@ func TestSummaryMeasuresABrokenWindow(t *testing.T) {
 	if d := time.Duration(s.LongestNoWriteMS)*time.Millisecond - served; d < -100*time.Millisecond || d > 100*time.Millisecond {
 		t.Errorf("longest time without a successful write %d ms; the site refused them for %s", s.LongestNoWriteMS, served)
 	}
+	if !down && s.LongestDownMS != 0 {
+		t.Errorf("the site down for %d ms; the application answered every request", s.LongestDownMS)
+	}
+	if d := time.Duration(s.LongestDownMS)*time.Millisecond - served; down && (d < -100*time.Millisecond || d > 100*time.Millisecond) {
+		t.Errorf("the site down for %d ms; no task answered for %s", s.LongestDownMS, served)
+	}
 	if s.P99MS < s.P50MS {
 		t.Errorf("p99 %d ms below p50 %d ms", s.P99MS, s.P50MS)
 	}
@@ -96,11 +111,29 @@ func TestSummaryOfAHealthySite(t *testing.T) {
 	cancel()
 	<-done
 	s := rec.Summary(time.Time{}, time.Time{})
-	if s.Failed != 0 || s.LongestFailureMS != 0 {
+	if s.Failed != 0 || s.LongestFailureMS != 0 || s.LongestDownMS != 0 {
 		t.Fatalf("a healthy site: %+v", s)
 	}
 	if s.Requests < 30 {
 		t.Fatalf("%d requests recorded, want at least 30", s.Requests)
+	}
+}
+
+// A site that does not answer at all is down.
+func TestSummaryOfASiteThatDoesNotAnswer(t *testing.T) {
+	srv := httptest.NewServer(&brokenSite{})
+	srv.Close()
+	rec := &Record{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	g := &Generator{ReadURL: srv.URL, WriteURL: srv.URL, Rate: 50}
+	go func() { g.Run(ctx, rec); close(done) }()
+	waitRequests(t, rec, 10)
+	cancel()
+	<-done
+	s := rec.Summary(time.Time{}, time.Time{})
+	if s.Failed != s.Requests || s.LongestDownMS == 0 || s.LongestDownMS != s.LongestFailureMS {
+		t.Fatalf("a site that does not answer: %+v; want every request failed, all of them the site down", s)
 	}
 }
 
@@ -156,11 +189,14 @@ func TestRecordFileSurvivesTheProcess(t *testing.T) {
 	for _, q := range []Request{
 		{Start: at(0), End: at(10), Write: true, OK: true},
 		{Start: at(20), End: at(400), Write: true},
-		{Start: at(30), End: at(35)},
+		{Start: at(30), End: at(35), Down: true},
 	} {
 		rec.add(q)
 	}
 	want := rec.Summary(time.Time{}, time.Time{})
+	if want.LongestDownMS != 5 {
+		t.Fatalf("recorded %+v, want the site down 5 ms", want)
+	}
 	if err := rec.Close(); err != nil {
 		t.Fatal(err)
 	}
