@@ -135,6 +135,35 @@ func TestECSService(t *testing.T) {
 	waitHosts(t, out, "old-master")
 }
 
+// Undoing a rolling redeploy (a keep-serving night: the service was never
+// scaled to 0) returns once no task of the night's revision runs, not as
+// soon as the service's running count matches: until then the load
+// balancer still sends users to tasks that reach the night's database.
+func TestECSServiceUndoWaitsForTheNightsTasksToGo(t *testing.T) {
+	emu, cfg := emulator(t)
+	out := filepath.Join(t.TempDir(), "writes")
+	td := emu.RegisterTaskDefinition("web", sandbox.ContainerDef{Name: "app", Image: "web:1", Command: writer(out), Environment: map[string]string{"DB_HOST": "old-master"}})
+	emu.CreateService("prod", "web", td, 2, true)
+	waitHosts(t, out, "old-master")
+	cfg.App.Deploy = []config.Action{{Kind: "ecs-service", Name: "web", Cluster: "prod", Service: "web",
+		Environment: []config.EnvVar{{Name: "DB_HOST", Value: "aurora"}}}}
+	r := runner(t, cfg, nil)
+	ctx := context.Background()
+	if err := r.Run(ctx, Deploy); err != nil {
+		t.Fatalf("deploy: %v", err)
+	}
+	waitHosts(t, out, "aurora")
+	if err := r.Undo(ctx, Deploy); err != nil {
+		t.Fatalf("undo deploy: %v", err)
+	}
+	if h := recentHosts(t, out); h != "old-master" {
+		t.Fatalf("right after the undo, tasks write to %q; want only the previous revision's (old-master)", h)
+	}
+	if st := status(t, r); st != "web:1, 2 desired, 2 running" {
+		t.Errorf("after undoing the deploy: %s", st)
+	}
+}
+
 // A redeploy whose new revision's tasks exit at once trips the circuit
 // breaker; ECS rolls back, which is reported as a failure, and the runner
 // undoes it to the recorded revision and count.

@@ -16,8 +16,12 @@
 //
 // A redeploy counts as done only when its own deployment reports
 // rolloutState COMPLETED and the service's primary deployment runs the new
-// revision: ECS's services-stable waiter also succeeds after a
-// circuit-breaker rollback, which is a failure here. Before acting, an
+// revision, and no task of an earlier deployment runs any more: ECS's
+// services-stable waiter also succeeds after a circuit-breaker rollback,
+// which is a failure here, and a service's running count matches while the
+// tasks a rolling update replaces still serve. Undoing a redeploy waits
+// the same way for the previous revision: a task of the night's revision
+// still serving would reach the database the night's way. Before acting, an
 // action records what its undo needs in state_dir/app.json (durably, and
 // only the first time, so a re-run after a crash never records
 // switcharoo's own change as the original).

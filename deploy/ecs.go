@@ -113,7 +113,7 @@ func (a *ecsService) Verify(ctx context.Context) error {
 			return fmt.Errorf("%s should run no task: desired %d, running %d", a.resource(), s.DesiredCount, s.RunningCount)
 		}
 	case Deploy:
-		if done, state := a.rolledOut(s); !done {
+		if done, state := rolledOut(s, a.recorded().NewTaskDefinition); !done {
 			return fmt.Errorf("%s: %s", a.resource(), state)
 		}
 	default:
@@ -140,13 +140,18 @@ func (a *ecsService) Undo(ctx context.Context) error {
 		if err := a.update(ctx, rec.PreviousTaskDefinition, count); err != nil {
 			return err
 		}
+		// Every task of the night's revision gone, not only the count
+		// running: those still serving reach the database the night's way.
 		err := a.waitUntil(ctx, a.timeout(ecsTimeout), "the previous revision to run", func(ctx context.Context) (bool, string, error) {
 			s, err := a.describe(ctx)
 			if err != nil {
 				return false, "", err
 			}
-			return aws.ToString(s.TaskDefinition) == rec.PreviousTaskDefinition && s.RunningCount == int32(count) && s.PendingCount == 0,
-				fmt.Sprintf("%s, %d of %d running", revision(aws.ToString(s.TaskDefinition)), s.RunningCount, count), nil
+			if count == 0 {
+				return s.RunningCount == 0 && s.PendingCount == 0, fmt.Sprintf("%d tasks running", s.RunningCount), nil
+			}
+			done, state := rolledOut(s, rec.PreviousTaskDefinition)
+			return done, state, nil
 		})
 		if err != nil {
 			return err
@@ -265,7 +270,7 @@ func (a *ecsService) redeploy(ctx context.Context) error {
 		if failed := a.rollbackReason(s); failed != "" {
 			return false, "", errors.New(failed)
 		}
-		done, state := a.rolledOut(s)
+		done, state := rolledOut(s, rec.NewTaskDefinition)
 		return done, state, nil
 	})
 }
@@ -279,19 +284,29 @@ func (a *ecsService) update(ctx context.Context, taskDef string, count int) erro
 	return nil
 }
 
-// rolledOut reports whether the new revision's deployment completed and
-// is the service's primary, with every task running.
-func (a *ecsService) rolledOut(s *types.Service) (bool, string) {
-	want := a.recorded().NewTaskDefinition
-	for _, d := range s.Deployments {
-		if aws.ToString(d.Status) != "PRIMARY" {
-			continue
+// rolledOut reports whether the deployment of revision want completed and
+// is the service's primary, with every task running, and no task of an
+// earlier deployment runs any more: until then the load balancer still
+// sends users to tasks configured the old way.
+func rolledOut(s *types.Service, want string) (bool, string) {
+	var primary *types.Deployment
+	draining := int32(0)
+	for i, d := range s.Deployments {
+		if aws.ToString(d.Status) == "PRIMARY" {
+			primary = &s.Deployments[i]
+		} else {
+			draining += d.RunningCount
 		}
-		state := fmt.Sprintf("%s %s, %d of %d running", revision(aws.ToString(d.TaskDefinition)), d.RolloutState, d.RunningCount, d.DesiredCount)
-		return aws.ToString(d.TaskDefinition) == want && d.RolloutState == types.DeploymentRolloutStateCompleted &&
-			d.RunningCount == d.DesiredCount, state
 	}
-	return false, "no primary deployment"
+	if primary == nil {
+		return false, "no primary deployment"
+	}
+	state := fmt.Sprintf("%s %s, %d of %d running", revision(aws.ToString(primary.TaskDefinition)), primary.RolloutState, primary.RunningCount, primary.DesiredCount)
+	if draining > 0 {
+		state += fmt.Sprintf(", %d tasks of earlier revisions still running", draining)
+	}
+	return aws.ToString(primary.TaskDefinition) == want && primary.RolloutState == types.DeploymentRolloutStateCompleted &&
+		primary.RunningCount == primary.DesiredCount && draining == 0, state
 }
 
 // rollbackReason says why the new revision's deployment failed, if it did:
