@@ -86,6 +86,13 @@ func TestBadInputChangesNothing(t *testing.T) {
 		}
 		return c
 	}
+	// withoutDNS drops the dns section: the application reaches the
+	// database by the address its deploy gives it.
+	withoutDNS := func(c string) string {
+		before, rest, _ := strings.Cut(c, "\ndns:\n")
+		_, after, _ := strings.Cut(rest, "\naws:\n")
+		return before + "\naws:\n" + after
+	}
 	forget := func(t *testing.T) {
 		if err := os.RemoveAll(w.stateDir); err != nil {
 			t.Fatal(err)
@@ -156,6 +163,8 @@ func TestBadInputChangesNothing(t *testing.T) {
 			code: 2, want: []string{"app.stop[1]: stops ECS service prod/web, which app.deploy redeploys", "never scaled to 0"}},
 		{name: "keep-serving swaps after the redeploy", config: keepServing(false, "after-deploy"), args: []string{"run", "--yes"},
 			code: 2, want: []string{"cutover.dns_swap: must be before-deploy with cutover.app_mode: keep-serving"}},
+		{name: "keep-serving redeploy without a swapped name", config: withoutDNS(keepServing(false, "before-deploy")), args: []string{"run", "--yes"},
+			code: 2, want: []string{"dns.provider: required with cutover.app_mode: keep-serving when app.deploy moves the application", "keep writing to the fenced source"}},
 		{name: "unknown app mode", config: edit("cutover:", "cutover:\n  app_mode: zero-downtime"), args: []string{"run", "--yes"},
 			code: 2, want: []string{"cutover.app_mode: must be stop-all or keep-serving", `"zero-downtime"`}},
 		{name: "http probe URL", config: base + "checks:\n  http_probe: {read_url: 'ftp://site/'}\n", args: []string{"run", "--yes"},

@@ -64,6 +64,10 @@ func validateAppMode(r *report, c *Config) {
 				a.Cluster, a.Service, AppModeKeepServing, AppModeStopAll)
 		}
 	}
+	if c.DNS.Provider == "" && len(c.App.Deploy) > 0 {
+		r.add("dns.provider", "required with cutover.app_mode: %s when app.deploy moves the application: without a name the night swaps, only the redeploy points tasks at the target, and the tasks it has not replaced yet keep writing to the fenced source, failing users' requests for the whole rollout; let the application reach the database through a DNS name (dns section), or use app_mode: %s",
+			AppModeKeepServing, AppModeStopAll)
+	}
 	if c.DNS.Provider != "" && len(c.App.Deploy) > 0 && c.Cutover.DNSSwap != DNSSwapBeforeDeploy {
 		r.add("cutover.dns_swap", "must be %s with cutover.app_mode: %s: the tasks a rolling redeploy replaces keep retrying against the fenced source until the names move, and would be stopped with those requests unanswered",
 			DNSSwapBeforeDeploy, AppModeKeepServing)
