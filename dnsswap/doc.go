@@ -8,11 +8,12 @@
 //     target's; ttl.go) and refuses one above cutover_ttl, or a swap while
 //     a client may still cache a value under the old TTL, counted from the
 //     lowering or from a raise or change seen since (unless forced); then
-//     every record changes in one atomic batch — a Route 53 ChangeBatch of
-//     UPSERTs, never a delete then a create, or one RFC 2136 UPDATE whose
-//     prerequisites assert the old values — and once the provider reports
-//     it in sync, each authoritative server is queried directly until all
-//     answer the new values; the resolver a client uses is asked too, to
+//     every record changes in one atomic compare-and-swap — a Route 53
+//     ChangeBatch that deletes each record set exactly as read and creates
+//     its new value (a concurrent change fails it whole), or one RFC 2136
+//     UPDATE whose prerequisites assert the old values — and once the
+//     provider reports it in sync, each authoritative server is queried
+//     directly until all answer the new values; the resolver a client uses is asked too, to
 //     report what clients see and for how long they may cache it.
 //   - Swap with Reverse restores the recorded old values the same way;
 //     Plan prints the exact changes and changes nothing; Status tells

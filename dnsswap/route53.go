@@ -17,9 +17,10 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// route53p changes records through the Route 53 API: one ChangeBatch of
-// UPSERTs (atomic in Route 53; never a delete then a create, which would
-// let resolvers cache the name's absence), then GetChange until INSYNC.
+// route53p changes records through the Route 53 API: one ChangeBatch that
+// deletes each record set as read and creates its new value (a
+// compare-and-swap, atomic in Route 53: resolvers never see the name
+// without a record), then GetChange until INSYNC.
 // Requests are paced under Route 53's five per second per account, and
 // Throttling answers are retried with backoff by the SDK.
 type route53p struct {
@@ -165,9 +166,14 @@ func toRoute53(rs RecordSet) *types.ResourceRecordSet {
 	return s
 }
 
-// Apply UPSERTs every record in one ChangeBatch and waits until Route 53
-// reports the change INSYNC. Route 53 has no value-dependent UPSERT: the
-// old values are those the swap read, a moment before, to plan it.
+// Apply makes every change in one ChangeBatch — a compare-and-swap: the
+// DELETE of the exact record set read (values and TTL, or alias target),
+// then the CREATE of the new one; a CREATE alone where none was read —
+// and waits until Route 53 reports the change INSYNC. Route 53 applies a
+// batch whole or not at all, and a DELETE that does not match the current
+// record fails it: a record someone else changed since it was read (an
+// IaC run, external-dns) is never overwritten, and the swap stops naming
+// its current value. Within a batch, the name never lacks a record.
 func (p *route53p) Apply(ctx context.Context, changes []Change) error {
 	zone, err := p.hostedZone(ctx)
 	if err != nil {
@@ -175,7 +181,10 @@ func (p *route53p) Apply(ctx context.Context, changes []Change) error {
 	}
 	batch := &types.ChangeBatch{Comment: aws.String("switcharoo")}
 	for _, c := range changes {
-		batch.Changes = append(batch.Changes, types.Change{Action: types.ChangeActionUpsert, ResourceRecordSet: toRoute53(c.To)})
+		if c.From.Exists() {
+			batch.Changes = append(batch.Changes, types.Change{Action: types.ChangeActionDelete, ResourceRecordSet: toRoute53(c.From)})
+		}
+		batch.Changes = append(batch.Changes, types.Change{Action: types.ChangeActionCreate, ResourceRecordSet: toRoute53(c.To)})
 	}
 	if err := p.limiter.Wait(ctx); err != nil {
 		return err
@@ -183,12 +192,42 @@ func (p *route53p) Apply(ctx context.Context, changes []Change) error {
 	out, err := p.client.ChangeResourceRecordSets(ctx, &route53.ChangeResourceRecordSetsInput{HostedZoneId: aws.String(zone), ChangeBatch: batch})
 	var invalid *types.InvalidChangeBatch
 	if errors.As(err, &invalid) {
-		return &RefusedError{Reason: "Route 53 rejected the change batch (nothing was changed): " + strings.Join(invalid.Messages, "; ")}
+		return p.rejected(ctx, changes, invalid.Messages)
 	}
 	if err != nil {
 		return fmt.Errorf("Route 53: change records: %w", err)
 	}
 	return p.waitInSync(ctx, aws.ToString(out.ChangeInfo.Id))
+}
+
+// rejected explains a batch Route 53 refused, which changed nothing: a
+// record no longer what was read is named with its value now.
+func (p *route53p) rejected(ctx context.Context, changes []Change, messages []string) error {
+	keys := make([]Key, len(changes))
+	for i, c := range changes {
+		keys[i] = c.From.Key
+	}
+	now, err := p.Get(ctx, keys)
+	if err == nil {
+		var moved []string
+		for i, c := range changes {
+			if !sameRecordSet(now[i], c.From) {
+				moved = append(moved, fmt.Sprintf("%s was %s (TTL %d) when read, and is now %s (TTL %d)",
+					c.From.Key, c.From.ValueString(), c.From.TTL, now[i].ValueString(), now[i].TTL))
+			}
+		}
+		if len(moved) > 0 {
+			return &RefusedError{Reason: "Route 53 changed nothing: someone else changed the records since switcharoo read them (an IaC run, external-dns, a person): " +
+				strings.Join(moved, "; ") + ". Find out who, settle the records, then run again"}
+		}
+	}
+	return &RefusedError{Reason: "Route 53 rejected the change batch (nothing was changed): " + strings.Join(messages, "; ")}
+}
+
+// sameRecordSet reports whether two reads of a record set are the same:
+// the value and the TTL.
+func sameRecordSet(a, b RecordSet) bool {
+	return a.Exists() == b.Exists() && (!a.Exists() || a.SameValue(b) && a.TTL == b.TTL)
 }
 
 func (p *route53p) waitInSync(ctx context.Context, id string) error {

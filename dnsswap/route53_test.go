@@ -63,8 +63,8 @@ func newRoute53Swapper(t *testing.T, cfg *config.Config) *Swapper {
 }
 
 // The night's DNS through the real SDK against the emulator: TTLs lowered
-// by UPSERT, a swap refused until the old TTL expired, then one ChangeBatch
-// of UPSERTs, INSYNC awaited, and the change seen on the authoritative
+// in one batch, a swap refused until the old TTL expired, then one
+// ChangeBatch (each record deleted as read, created anew), INSYNC awaited, and the change seen on the authoritative
 // server; then swap --reverse. The zone is found by name.
 func TestRoute53Flow(t *testing.T) {
 	emu, zoneID := startRoute53(t)
@@ -162,6 +162,55 @@ func TestRoute53InvalidBatch(t *testing.T) {
 	assertRefused(t, err, "Route 53 rejected the change batch (nothing was changed)", "ARRDATAIllegalIPv4Address")
 	if recs := emu.Records(zoneID); recs[0].Values[0] != "old-master.dc1.example.com." {
 		t.Errorf("the valid half of a rejected batch was applied: %+v", recs[0])
+	}
+}
+
+// A record someone else changed between the swap's read and its change
+// (an IaC run, external-dns) is never overwritten: Route 53 refuses the
+// whole batch — the other record does not move either — and the swap
+// names the value the record holds now. The same holds for swap --reverse.
+func TestRoute53SwapNeverOverwritesAConcurrentChange(t *testing.T) {
+	emu, zoneID := startRoute53(t)
+	s := newRoute53Swapper(t, route53Config(t, emu, zoneID))
+	now := time.Now()
+	s.now = func() time.Time { return now }
+	ctx := context.Background()
+	if _, err := s.LowerTTL(ctx); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(time.Hour)
+	meanwhile := func(r sandbox.R53RecordSet) func([]TTLReading) error {
+		return func([]TTLReading) error { emu.SetRecord(zoneID, r); return nil }
+	}
+	_, err := s.Swap(ctx, SwapOptions{Read: meanwhile(sandbox.R53RecordSet{Name: "db.example.com.", Type: "CNAME", TTL: 60, Values: []string{"someone-else.example.com."}})})
+	assertRefused(t, err, "someone else changed the records",
+		"db.example.com. CNAME was old-master.dc1.example.com. (TTL 60) when read, and is now someone-else.example.com. (TTL 60)")
+	record := func(name string) sandbox.R53RecordSet {
+		for _, r := range emu.Records(zoneID) {
+			if r.Name == name {
+				return r
+			}
+		}
+		t.Fatalf("no record %s", name)
+		return sandbox.R53RecordSet{}
+	}
+	if db, www := record("db.example.com."), record("www.example.com."); db.Values[0] != "someone-else.example.com." || www.Alias != nil || www.Values[0] != "203.0.113.10" {
+		t.Fatalf("after a refused swap: %+v, %+v; want the other's change kept and www unmoved", db, www)
+	}
+
+	// A TTL changed alone is a change too.
+	emu.SetRecord(zoneID, sandbox.R53RecordSet{Name: "db.example.com.", Type: "CNAME", TTL: 60, Values: []string{"old-master.dc1.example.com."}})
+	_, err = s.Swap(ctx, SwapOptions{Force: true, Read: meanwhile(sandbox.R53RecordSet{Name: "db.example.com.", Type: "CNAME", TTL: 30, Values: []string{"old-master.dc1.example.com."}})})
+	assertRefused(t, err, "was old-master.dc1.example.com. (TTL 60) when read, and is now old-master.dc1.example.com. (TTL 30)")
+
+	emu.SetRecord(zoneID, sandbox.R53RecordSet{Name: "db.example.com.", Type: "CNAME", TTL: 60, Values: []string{"old-master.dc1.example.com."}})
+	if _, err := s.Swap(ctx, SwapOptions{Force: true}); err != nil {
+		t.Fatalf("swap: %v", err)
+	}
+	_, err = s.Swap(ctx, SwapOptions{Reverse: true, Read: meanwhile(sandbox.R53RecordSet{Name: "www.example.com.", Type: "A", TTL: 60, Values: []string{"192.0.2.1"}})})
+	assertRefused(t, err, "www.example.com. A was alias to my-alb.elb.test. (TTL 0) when read, and is now 192.0.2.1 (TTL 60)")
+	if db, www := record("db.example.com."), record("www.example.com."); db.Values[0] != "mycluster.cluster-abc.eu-west-1.rds.amazonaws.com." || www.Values[0] != "192.0.2.1" {
+		t.Fatalf("after a refused reverse swap: %+v, %+v", db, www)
 	}
 }
 

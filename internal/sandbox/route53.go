@@ -402,15 +402,17 @@ func (e *Route53) changeRecords(w http.ResponseWriter, r *http.Request, id strin
 		records = append(records, &c)
 	}
 	var problems []string
-	seen := map[string]bool{}
+	// One change per record set, except the compare-and-swap of old: a
+	// DELETE of its exact value, then a CREATE.
+	seen := map[string]string{}
 	for _, c := range req.Changes {
 		rs := fromXMLRecord(c.Set)
 		key := rs.Type + " " + rs.Name
-		if seen[key] {
+		if prev, ok := seen[key]; ok && !(prev == "DELETE" && c.Action == "CREATE") {
 			problems = append(problems, fmt.Sprintf("The request contains an invalid set of changes for a resource record set '%s'", key))
 			continue
 		}
-		seen[key] = true
+		seen[key] = c.Action
 		if msg := validateR53(z, rs); msg != "" {
 			problems = append(problems, msg)
 			continue
