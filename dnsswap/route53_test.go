@@ -214,6 +214,28 @@ func TestRoute53SwapNeverOverwritesAConcurrentChange(t *testing.T) {
 	}
 }
 
+// Swapping back from an alias to the record it replaced restores the TTL
+// recorded at the swap, not the cutover TTL (nor an alias's 0).
+func TestRoute53ReverseFromAnAliasRestoresTheRecordedTTL(t *testing.T) {
+	emu, zoneID := startRoute53(t)
+	emu.SetRecord(zoneID, sandbox.R53RecordSet{Name: "www.example.com.", Type: "A", TTL: 45, Values: []string{"203.0.113.10"}})
+	cfg := route53Config(t, emu, zoneID)
+	cfg.DNS.Records = cfg.DNS.Records[1:] // www only
+	s := newRoute53Swapper(t, cfg)
+	ctx := context.Background()
+	if _, err := s.Swap(ctx, SwapOptions{Force: true}); err != nil {
+		t.Fatalf("swap: %v", err)
+	}
+	if _, err := s.Swap(ctx, SwapOptions{Reverse: true}); err != nil {
+		t.Fatalf("reverse: %v", err)
+	}
+	for _, r := range emu.Records(zoneID) {
+		if r.Name == "www.example.com." && (r.Alias != nil || r.TTL != 45 || r.Values[0] != "203.0.113.10") {
+			t.Fatalf("after swapping back: %+v; want A 203.0.113.10 with its TTL of 45 s", r)
+		}
+	}
+}
+
 // A hosted zone that does not exist is a clear refusal.
 func TestRoute53MissingZone(t *testing.T) {
 	emu, _ := startRoute53(t)

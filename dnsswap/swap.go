@@ -73,11 +73,14 @@ func (s *Swapper) Plan(ctx context.Context, reverse bool) ([]Planned, error) {
 				return nil, &RefusedError{Reason: fmt.Sprintf("%s is %s, neither the swap's target nor the recorded old value; someone changed it — fix it by hand", d.Key, current[i].ValueString())}
 			}
 		}
+		recorded := to.TTL // swapping back: the TTL the record had then
 		to.TTL = current[i].TTL // the swap keeps the (lowered) TTL
 		switch {
 		case to.Alias != nil:
 			to.TTL = 0
-		case current[i].Alias != nil: // an alias has no TTL of its own to keep
+		case current[i].Alias != nil && reverse && recorded > 0:
+			to.TTL = recorded // an alias has no TTL of its own to keep
+		case current[i].Alias != nil:
 			to.TTL = uint32(s.cfg.CutoverTTL)
 		}
 		plan[i] = Planned{Key: d.Key, From: current[i], To: to, Done: current[i].SameValue(to)}
